@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+const testAdminKey = "sk-admin-test-key"
+
+// testServer is a gateway started through run's serve path on a free port.
+type testServer struct {
+	URL  string
+	stop func() error
+	db   string
+}
+
+// startServer starts serve with env (LLMSERVICE_ADDR, database and admin key
+// are filled in unless given) and stops it at the end of the test.
+func startServer(t *testing.T, env map[string]string) *testServer {
+	t.Helper()
+	if env == nil {
+		env = map[string]string{}
+	}
+	if env["LLMSERVICE_DATABASE_URL"] == "" {
+		env["LLMSERVICE_DATABASE_URL"] = filepath.Join(t.TempDir(), "llmservice.db")
+	}
+	if env["LLMSERVICE_ADDR"] == "" {
+		env["LLMSERVICE_ADDR"] = "127.0.0.1:0"
+	}
+	if _, ok := env["LLMSERVICE_ADMIN_KEY"]; !ok {
+		env["LLMSERVICE_ADMIN_KEY"] = testAdminKey
+	}
+	if env["LLMSERVICE_LOG_LEVEL"] == "" {
+		env["LLMSERVICE_LOG_LEVEL"] = "warn"
+	}
+	getenv := func(k string) string { return env[k] }
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- serve(ctx, nil, getenv, io.Discard, io.Discard, ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-errc:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("server did not start within 30s")
+	}
+	stopped := false
+	ts := &testServer{URL: "http://" + addr, db: env["LLMSERVICE_DATABASE_URL"]}
+	ts.stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		return <-errc
+	}
+	t.Cleanup(func() { _ = ts.stop() })
+	waitHealthy(t, ts.URL)
+	return ts
+}
+
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s/healthz never answered 200", base)
+}
+
+// do sends a JSON request and decodes the JSON answer into out (if not nil).
+func do(t *testing.T, method, url, bearer string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, url, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// newKey creates a team (if needed) and a key for it; it returns the key.
+func newKey(t *testing.T, base, team string, extra map[string]any) (id, key, secret string) {
+	t.Helper()
+	do(t, "POST", base+"/admin/teams", testAdminKey, map[string]any{"id": team}, nil)
+	body := map[string]any{"team_id": team}
+	for k, v := range extra {
+		body[k] = v
+	}
+	var out struct {
+		ID, Key, Secret string
+	}
+	if st := do(t, "POST", base+"/admin/keys", testAdminKey, body, &out); st != http.StatusCreated {
+		t.Fatalf("create key: status %d", st)
+	}
+	return out.ID, out.Key, out.Secret
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/config"
+	"github.com/llmservice/llmservice/internal/gateway"
+	"github.com/llmservice/llmservice/internal/meter"
+	"github.com/llmservice/llmservice/internal/provider"
+	"github.com/llmservice/llmservice/internal/provider/mock"
+	"github.com/llmservice/llmservice/internal/provider/upstream"
+	"github.com/llmservice/llmservice/internal/server"
+	"github.com/llmservice/llmservice/internal/sqlite"
+)
+
+// adminKeySetting names the stored hash of a generated admin key.
+const adminKeySetting = "admin_key_hash"
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openDB opens and migrates the store named by the database URL.
+func openDB(ctx context.Context, url string) (*sqlite.DB, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return nil, errors.New("postgres database URLs are not supported yet; use a SQLite file path")
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "sqlite:")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(args, getenv)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "migrations applied to", cfg.DatabaseURL)
+	return db.Close()
+}
+
+// adminKeyHash returns the hash the admin API checks. A configured key wins;
+// otherwise a key is generated on first start, printed once, and only its
+// hash is kept.
+func adminKeyHash(ctx context.Context, cfg config.Config, db *sqlite.DB, log *slog.Logger, stdout io.Writer) (string, error) {
+	if cfg.AdminKey != "" {
+		return llmservice.HashSecret(cfg.AdminKey), nil
+	}
+	h, err := db.Setting(ctx, adminKeySetting)
+	if err == nil {
+		log.Info("admin key: using the one generated on first start (set LLMSERVICE_ADMIN_KEY to choose your own)")
+		return h, nil
+	}
+	if llmservice.ErrorKind(err) != llmservice.NotFound {
+		return "", err
+	}
+	key := "sk-admin-" + rand.Text()
+	stored, err := db.SetSettingIfAbsent(ctx, adminKeySetting, llmservice.HashSecret(key))
+	if err != nil {
+		return "", err
+	}
+	if stored == llmservice.HashSecret(key) {
+		fmt.Fprintf(stdout, "\nGenerated admin key (shown once; only its hash is stored):\n\n    %s\n\n", key)
+	}
+	return stored, nil
+}
+
+// declares reports whether the configuration names an instance.
+func declares(ps []config.Provider, name string) bool {
+	for _, p := range ps {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// serve runs the gateway until ctx ends. ready, when not nil, receives the
+// listening address (tests listen on port 0).
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	cfg, err := config.Load(args, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	adminHash, err := adminKeyHash(ctx, cfg, db, log, stdout)
+	if err != nil {
+		return err
+	}
+
+	hc := upstream.NewClient(0)
+	var instances []gateway.Instance
+	if !cfg.DisableMock && !declares(cfg.Providers, "mock") {
+		instances = append(instances, gateway.Instance{Name: "mock", Family: config.TypeMock, Provider: mock.Client{}, Models: []string{"echo"}})
+	}
+	for _, p := range cfg.Providers {
+		pv, err := provider.New(p, hc)
+		if err != nil {
+			return err
+		}
+		instances = append(instances, gateway.Instance{Name: p.Name, Family: p.Type, Provider: pv, Models: p.Models})
+		log.Info("provider enabled", "name", p.Name, "type", p.Type)
+	}
+
+	mw := meter.New(db, meter.Config{Logger: log})
+	gw, err := gateway.New(ctx, gateway.Config{
+		Instances: instances,
+		Stores:    gateway.Stores{Keys: db, Teams: db, Catalog: db},
+		Meter:     mw,
+		Logger:    log,
+		Timeout:   cfg.RequestTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	srv := server.New(server.Config{
+		Gateway:      gw,
+		Stores:       server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db},
+		Meter:        mw,
+		AdminKeyHash: adminHash,
+		BodyLimit:    cfg.BodyLimit,
+		Logger:       log,
+	})
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("llmservice listening", "addr", ln.Addr().String(), "database", cfg.DatabaseURL, "version", version)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests and writing usage")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("shutdown: requests still running at the deadline", "err", err)
+	}
+	if err := mw.Close(sctx); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

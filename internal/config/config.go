@@ -1,0 +1,209 @@
+// Package config reads llmservice's configuration: defaults, then an
+// optional YAML file, then environment variables, then flags; each later
+// source overrides the earlier ones.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Provider types (wire protocols).
+const (
+	TypeOpenAI           = "openai"
+	TypeOpenAICompatible = "openai-compatible"
+	TypeAnthropic        = "anthropic"
+	TypeGemini           = "gemini"
+	TypeOllama           = "ollama"
+	TypeMock             = "mock"
+)
+
+// Provider is one provider instance.
+type Provider struct {
+	Name       string            `yaml:"name"`
+	Type       string            `yaml:"type"`
+	BaseURL    string            `yaml:"base_url"`
+	APIKey     string            `yaml:"api_key"`
+	APIVersion string            `yaml:"api_version"` // anthropic-version
+	Headers    map[string]string `yaml:"headers"`
+	// Hosts lists several base URLs of one in-house provider; requests are
+	// spread over them and skip a host that does not answer.
+	Hosts []string `yaml:"hosts"`
+	// Models are advertised in /v1/models as "<name>/<model>".
+	Models []string `yaml:"models"`
+}
+
+// Config is the whole configuration.
+type Config struct {
+	Addr            string        `yaml:"addr"`
+	DatabaseURL     string        `yaml:"database_url"`
+	AdminKey        string        `yaml:"admin_key"`
+	BodyLimit       int64         `yaml:"body_limit"`
+	RequestTimeout  time.Duration `yaml:"request_timeout"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	LogLevel        string        `yaml:"log_level"`
+	LogFormat       string        `yaml:"log_format"` // text or json
+	// DisableMock removes the built-in mock provider.
+	DisableMock bool       `yaml:"disable_mock"`
+	Providers   []Provider `yaml:"providers"`
+	// ConfigFile is where the YAML came from, if anywhere.
+	ConfigFile string `yaml:"-"`
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		Addr:            ":8080",
+		DatabaseURL:     "./data/llmservice.db",
+		BodyLimit:       16 << 20,
+		RequestTimeout:  10 * time.Minute,
+		ShutdownTimeout: 30 * time.Second,
+		LogLevel:        "info",
+		LogFormat:       "text",
+	}
+}
+
+// Load builds the configuration from args (without the program name and
+// subcommand) and getenv.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	c := Defaults()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	configFile := fs.String("config", getenv("LLMSERVICE_CONFIG"), "YAML configuration file (env LLMSERVICE_CONFIG)")
+	addr := fs.String("addr", "", "listen address (env LLMSERVICE_ADDR, default :8080)")
+	dbURL := fs.String("database-url", "", "SQLite file path or sqlite:// URL (env LLMSERVICE_DATABASE_URL)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (env LLMSERVICE_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *configFile != "" {
+		b, err := os.ReadFile(*configFile)
+		if err != nil {
+			return c, fmt.Errorf("read config: %w", err)
+		}
+		expanded := os.Expand(string(b), getenv)
+		if err := yaml.Unmarshal([]byte(expanded), &c); err != nil {
+			return c, fmt.Errorf("parse config %s: %w", *configFile, err)
+		}
+		c.ConfigFile = *configFile
+	}
+	if err := c.applyEnv(getenv); err != nil {
+		return c, err
+	}
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Addr, *addr)
+	set(&c.DatabaseURL, *dbURL)
+	set(&c.LogLevel, *logLevel)
+	return c, c.Validate()
+}
+
+func (c *Config) applyEnv(getenv func(string) string) error {
+	set := func(dst *string, name string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Addr, "LLMSERVICE_ADDR")
+	set(&c.DatabaseURL, "LLMSERVICE_DATABASE_URL")
+	set(&c.AdminKey, "LLMSERVICE_ADMIN_KEY")
+	set(&c.LogLevel, "LLMSERVICE_LOG_LEVEL")
+	set(&c.LogFormat, "LLMSERVICE_LOG_FORMAT")
+	if v := getenv("LLMSERVICE_REQUEST_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("LLMSERVICE_REQUEST_TIMEOUT: %w", err)
+		}
+		c.RequestTimeout = d
+	}
+	if v := getenv("LLMSERVICE_BODY_LIMIT"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("LLMSERVICE_BODY_LIMIT: %w", err)
+		}
+		c.BodyLimit = n
+	}
+	if v := getenv("LLMSERVICE_DISABLE_MOCK"); v != "" {
+		c.DisableMock = v == "1" || strings.EqualFold(v, "true")
+	}
+	env := func(p Provider) {
+		for i := range c.Providers {
+			if c.Providers[i].Name == p.Name {
+				// The environment overrides what YAML says of the same instance.
+				q := &c.Providers[i]
+				if p.APIKey != "" {
+					q.APIKey = p.APIKey
+				}
+				if p.BaseURL != "" {
+					q.BaseURL = p.BaseURL
+				}
+				if len(p.Hosts) > 0 {
+					q.Hosts = p.Hosts
+				}
+				return
+			}
+		}
+		c.Providers = append(c.Providers, p)
+	}
+	if k, u := getenv("OPENAI_API_KEY"), getenv("OPENAI_BASE_URL"); k != "" || u != "" {
+		env(Provider{Name: "openai", Type: TypeOpenAI, APIKey: k, BaseURL: u})
+	}
+	if k, u := getenv("ANTHROPIC_API_KEY"), getenv("ANTHROPIC_BASE_URL"); k != "" || u != "" {
+		env(Provider{Name: "anthropic", Type: TypeAnthropic, APIKey: k, BaseURL: u})
+	}
+	if k, u := getenv("GEMINI_API_KEY"), getenv("GEMINI_BASE_URL"); k != "" || u != "" {
+		env(Provider{Name: "gemini", Type: TypeGemini, APIKey: k, BaseURL: u})
+	}
+	if u := getenv("OLLAMA_BASE_URL"); u != "" {
+		var hosts []string
+		for _, h := range strings.Split(u, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				hosts = append(hosts, h)
+			}
+		}
+		env(Provider{Name: "ollama", Type: TypeOllama, Hosts: hosts})
+	}
+	return nil
+}
+
+// Validate checks provider declarations.
+func (c *Config) Validate() error {
+	seen := map[string]bool{}
+	var errs []error
+	for i, p := range c.Providers {
+		switch {
+		case p.Name == "":
+			errs = append(errs, fmt.Errorf("providers[%d]: name is required", i))
+		case strings.ContainsAny(p.Name, "/ "):
+			errs = append(errs, fmt.Errorf("providers[%d]: name %q must not contain '/' or spaces", i, p.Name))
+		case seen[p.Name]:
+			errs = append(errs, fmt.Errorf("providers[%d]: duplicate name %q", i, p.Name))
+		}
+		seen[p.Name] = true
+		switch p.Type {
+		case TypeOpenAI, TypeAnthropic, TypeGemini, TypeOllama, TypeMock:
+		case TypeOpenAICompatible:
+			if p.BaseURL == "" && len(p.Hosts) == 0 {
+				errs = append(errs, fmt.Errorf("providers[%d] (%s): openai-compatible needs base_url", i, p.Name))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("providers[%d] (%s): unknown type %q; expected openai, openai-compatible, anthropic, gemini, ollama or mock", i, p.Name, p.Type))
+		}
+	}
+	if c.BodyLimit <= 0 {
+		errs = append(errs, errors.New("body_limit must be positive"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,209 @@
+// Package httpx holds the HTTP plumbing every dialect shares: the handler
+// adapter that turns returned errors into responses, JSON decoding with a
+// size limit and field-naming errors, and the SSE and NDJSON writers.
+package httpx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/llmservice/llmservice"
+)
+
+// ErrorEncoder writes an error in a dialect's own body shape. The status is
+// already chosen (e.Kind.HTTPStatus() unless the dialect overrides it).
+type ErrorEncoder func(w http.ResponseWriter, r *http.Request, status int, e *llmservice.Error)
+
+// HandlerFunc is a handler that returns its error instead of writing it.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Handle adapts fn: an error it returns is logged when it is the server's
+// fault and written with enc. Errors that are not *llmservice.Error become
+// "internal error" and their text never reaches the client.
+func Handle(log *slog.Logger, enc ErrorEncoder, fn HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			WriteError(log, enc, w, r, err)
+		}
+	})
+}
+
+// WriteError writes err with enc, logging server-side failures.
+func WriteError(log *slog.Logger, enc ErrorEncoder, w http.ResponseWriter, r *http.Request, err error) {
+	e := llmservice.AsError(err)
+	status := e.Kind.HTTPStatus()
+	if status >= 500 && log != nil {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", w.Header().Get("X-Request-Id"), "status", status, "err", err)
+	}
+	if e.RetryAfter > 0 {
+		secs := int((e.RetryAfter + 999_999_999) / 1_000_000_000)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	enc(w, r, status, e)
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+	return nil
+}
+
+// fieldError is implemented by decoding errors that know their field.
+type fieldError interface {
+	InvalidField() (field, msg string)
+}
+
+// DecodeJSON reads at most limit bytes of JSON into v. Every failure is an
+// Invalid or TooLarge error that says what is wrong and where.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	// The Content-Type is not checked: curl -d sends a form type with a JSON
+	// body, and refusing it helps nobody. The body itself must be JSON.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return llmservice.Errorf(llmservice.TooLarge, "request body is larger than the limit of %d bytes", limit)
+		}
+		return llmservice.Errorf(llmservice.Invalid, "could not read request body")
+	}
+	return Unmarshal(body, v)
+}
+
+// Unmarshal decodes JSON into v with the same error mapping as DecodeJSON.
+func Unmarshal(body []byte, v any) error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return llmservice.Errorf(llmservice.Invalid, "request body is empty; expected a JSON object")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return JSONError(err)
+	}
+	return nil
+}
+
+// JSONError turns an encoding/json error into a client-facing Invalid error.
+func JSONError(err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var fe fieldError
+	switch {
+	case errors.As(err, &fe):
+		f, msg := fe.InvalidField()
+		return llmservice.InvalidParam(f, "invalid value for '%s': %s", f, msg)
+	case errors.As(err, &se):
+		return llmservice.Errorf(llmservice.Invalid, "request body is not valid JSON (at byte %d): %v", se.Offset, err)
+	case errors.As(err, &te):
+		if te.Field == "" {
+			return llmservice.Errorf(llmservice.Invalid, "request body must be a JSON object, got %s", te.Value)
+		}
+		return llmservice.InvalidParam(te.Field, "invalid type for '%s': expected %s, got %s", te.Field, goKindToJSON(te.Type.String()), te.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return llmservice.Errorf(llmservice.Invalid, "request body is truncated JSON")
+	}
+	return llmservice.Errorf(llmservice.Invalid, "request body is not valid JSON: %v", err)
+}
+
+func goKindToJSON(t string) string {
+	t = strings.TrimPrefix(t, "*")
+	switch {
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "a boolean"
+	case strings.HasPrefix(t, "int") || strings.HasPrefix(t, "uint"):
+		return "an integer"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case strings.HasPrefix(t, "[]"):
+		return "an array"
+	}
+	return "an object"
+}
+
+// BearerToken returns the credential of an Authorization header. Both
+// "Bearer <key>" and a bare "<key>" are accepted, the latter because some
+// clients (LlmEndpoint's) send the key without a scheme.
+func BearerToken(r *http.Request) string {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	if strings.ContainsRune(h, ' ') {
+		return ""
+	}
+	return h
+}
+
+// Flush sends buffered bytes to the client now.
+func Flush(w http.ResponseWriter) error {
+	return http.NewResponseController(w).Flush()
+}
+
+// StartSSE writes the headers of a text/event-stream answer.
+func StartSSE(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Connection", "keep-alive")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+}
+
+// SSEData writes one "data:" event and flushes it.
+func SSEData(w http.ResponseWriter, data []byte) error {
+	buf := make([]byte, 0, len(data)+8)
+	buf = append(buf, "data: "...)
+	buf = append(buf, data...)
+	buf = append(buf, '\n', '\n')
+	if _, err := w.Write(buf); err != nil {
+		return err
+	}
+	return Flush(w)
+}
+
+// SSEEvent writes a named event and flushes it.
+func SSEEvent(w http.ResponseWriter, name string, data []byte) error {
+	if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data); err != nil {
+		return err
+	}
+	return Flush(w)
+}
+
+// NDJSON writes one JSON value and a newline, and flushes it.
+func NDJSON(w http.ResponseWriter, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	return Flush(w)
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+// WithRequestID stores the request ID in ctx.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey, id)
+}
+
+// RequestID returns the request ID stored in ctx.
+func RequestID(ctx context.Context) string {
+	s, _ := ctx.Value(requestIDKey).(string)
+	return s
+}

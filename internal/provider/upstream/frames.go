@@ -1,0 +1,147 @@
+package upstream
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// maxFrame bounds one SSE event or NDJSON line, so a broken upstream cannot
+// make the gateway buffer without end.
+const maxFrame = 8 << 20
+
+// Event is one server-sent event.
+type Event struct {
+	Name string // the "event:" field; empty for the default "message"
+	Data []byte // the "data:" lines joined by "\n"; valid until the next Next call
+}
+
+// SSEReader splits a text/event-stream into events as the WHATWG HTML
+// specification describes (section 9.2.6): lines end in LF, CR or CRLF;
+// a blank line ends an event; comment lines start with ':'.
+type SSEReader struct {
+	r    *bufio.Reader
+	data []byte
+	name []byte
+	line []byte
+}
+
+// NewSSEReader reads events from r.
+func NewSSEReader(r io.Reader) *SSEReader {
+	return &SSEReader{r: bufio.NewReaderSize(r, 16<<10)}
+}
+
+// Next returns the next event with data, or io.EOF at the end of the stream.
+// Events without data lines (keep-alives) are skipped.
+func (s *SSEReader) Next() (Event, error) {
+	s.data = s.data[:0]
+	s.name = s.name[:0]
+	hasData := false
+	for {
+		line, err := s.readLine()
+		if err != nil {
+			if errors.Is(err, io.EOF) && hasData {
+				// A final event without its blank line is still dispatched.
+				return Event{Name: string(s.name), Data: s.data}, nil
+			}
+			return Event{}, err
+		}
+		if len(line) == 0 {
+			if hasData {
+				return Event{Name: string(s.name), Data: s.data}, nil
+			}
+			s.name = s.name[:0]
+			continue
+		}
+		if line[0] == ':' {
+			continue
+		}
+		field, value := line, []byte(nil)
+		if i := bytes.IndexByte(line, ':'); i >= 0 {
+			field, value = line[:i], line[i+1:]
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+		}
+		switch string(field) {
+		case "data":
+			if hasData {
+				s.data = append(s.data, '\n')
+			}
+			s.data = append(s.data, value...)
+			hasData = true
+			if len(s.data) > maxFrame {
+				return Event{}, fmt.Errorf("sse event larger than %d bytes", maxFrame)
+			}
+		case "event":
+			s.name = append(s.name[:0], value...)
+		}
+	}
+}
+
+// readLine returns one line without its terminator, accepting LF, CRLF and CR.
+func (s *SSEReader) readLine() ([]byte, error) {
+	s.line = s.line[:0]
+	for {
+		b, err := s.r.ReadByte()
+		if err != nil {
+			if errors.Is(err, io.EOF) && len(s.line) > 0 {
+				return s.line, nil
+			}
+			return nil, err
+		}
+		switch b {
+		case '\n':
+			return s.line, nil
+		case '\r':
+			if nb, err := s.r.Peek(1); err == nil && nb[0] == '\n' {
+				_, _ = s.r.ReadByte()
+			}
+			return s.line, nil
+		}
+		s.line = append(s.line, b)
+		if len(s.line) > maxFrame {
+			return nil, fmt.Errorf("sse line longer than %d bytes", maxFrame)
+		}
+	}
+}
+
+// LineReader splits newline-delimited JSON (Ollama's stream) into lines.
+type LineReader struct {
+	r *bufio.Reader
+}
+
+// NewLineReader reads lines from r.
+func NewLineReader(r io.Reader) *LineReader {
+	return &LineReader{r: bufio.NewReaderSize(r, 16<<10)}
+}
+
+// Next returns the next non-blank line, valid until the next call, or io.EOF.
+func (l *LineReader) Next() ([]byte, error) {
+	for {
+		line, err := l.r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			buf := append([]byte(nil), line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = l.r.ReadSlice('\n')
+				buf = append(buf, line...)
+				if len(buf) > maxFrame {
+					return nil, fmt.Errorf("ndjson line longer than %d bytes", maxFrame)
+				}
+			}
+			line = buf
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		t := bytes.TrimSpace(line)
+		if len(t) > 0 {
+			return t, nil
+		}
+		if err != nil {
+			return nil, io.EOF
+		}
+	}
+}

@@ -1,0 +1,27 @@
+package server
+
+// routes lists the whole API surface.
+func (s *Server) routes() {
+	m := s.mux
+	m.Handle("GET /healthz", s.handle(s.healthz))
+
+	// OpenAI-compatible API.
+	s.openai.Register(m)
+
+	// Admin API.
+	m.Handle("POST /admin/teams", s.admin(s.createTeam))
+	m.Handle("GET /admin/teams", s.admin(s.listTeams))
+	m.Handle("GET /admin/teams/{id}", s.admin(s.getTeam))
+	m.Handle("PATCH /admin/teams/{id}", s.admin(s.updateTeam))
+	m.Handle("DELETE /admin/teams/{id}", s.admin(s.deleteTeam))
+	m.Handle("POST /admin/keys", s.admin(s.createKey))
+	m.Handle("GET /admin/keys", s.admin(s.listKeys))
+	m.Handle("GET /admin/keys/{id}", s.admin(s.getKey))
+	m.Handle("DELETE /admin/keys/{id}", s.admin(s.revokeKey))
+	m.Handle("POST /admin/models", s.admin(s.upsertModel))
+	m.Handle("GET /admin/models", s.admin(s.listModels))
+	m.Handle("DELETE /admin/models/{name...}", s.admin(s.deleteModel))
+	m.Handle("GET /admin/usage", s.admin(s.usage))
+
+	m.Handle("/", s.handle(s.notFound))
+}

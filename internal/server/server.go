@@ -1,0 +1,115 @@
+// Package server assembles the HTTP API: routes.go lists every path, the
+// admin handlers live here one file per resource, and the middleware wraps
+// it all.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/llmservice/llmservice"
+	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
+	"github.com/llmservice/llmservice/internal/gateway"
+	"github.com/llmservice/llmservice/internal/httpx"
+)
+
+// Stores are the stores the admin API manages.
+type Stores struct {
+	Teams   llmservice.TeamStore
+	Keys    llmservice.KeyStore
+	Catalog llmservice.CatalogStore
+	Usage   llmservice.UsageStore
+}
+
+// Flusher writes buffered usage, so that admin totals include the latest calls.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// Config holds the server's dependencies.
+type Config struct {
+	Gateway      *gateway.Gateway
+	Stores       Stores
+	Meter        Flusher
+	AdminKeyHash string // hex SHA-256 of the admin key
+	BodyLimit    int64
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	mux    *http.ServeMux
+	openai *dopenai.Handler
+}
+
+// New builds the handler tree.
+func New(cfg Config) *Server {
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.cfg.BodyLimit <= 0 {
+		s.cfg.BodyLimit = 16 << 20
+	}
+	s.openai = &dopenai.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit, Now: func() int64 { return s.now().Unix() }}
+	s.routes()
+	return s
+}
+
+// ServeHTTP runs the middleware chain and the mux.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 128 {
+		id = gateway.NewID("req_")
+	}
+	w.Header().Set("X-Request-Id", id)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "path", r.URL.Path, "request_id", id, "panic", v)
+			dopenai.WriteError(w, r, http.StatusInternalServerError, &llmservice.Error{Kind: llmservice.Internal, Message: "internal error"})
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+// handle wraps an OpenAI-shaped JSON handler.
+func (s *Server) handle(fn httpx.HandlerFunc) http.Handler {
+	return httpx.Handle(s.log, dopenai.WriteError, fn)
+}
+
+// admin wraps an admin handler with the admin key check.
+func (s *Server) admin(fn httpx.HandlerFunc) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		tok := httpx.BearerToken(r)
+		if tok == "" {
+			return &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "admin API requires 'Authorization: Bearer <admin key>'"}
+		}
+		got := llmservice.HashSecret(tok)
+		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AdminKeyHash)) != 1 {
+			return &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "invalid admin key"}
+		}
+		return fn(w, r)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "providers": s.cfg.Gateway.InstanceNames()})
+}
+
+// notFound answers unknown paths in OpenAI's error shape.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
+	return &llmservice.Error{Kind: llmservice.NotFound, Message: "Unknown request URL: " + r.Method + " " + r.URL.Path}
+}

@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/llmservice/llmservice"
+)
+
+var _ llmservice.KeyStore = (*DB)(nil)
+
+const keyColumns = `id, team_id, name, prefix, key_hash, secret_hash, models,
+	expires_at, revoked_at, created_at`
+
+// CreateKey inserts k, stamping CreatedAt with Now when it is zero and
+// rounding k's times to the stored millisecond. Conflict
+// if the ID or a hash exists; NotFound if the team does not.
+func (db *DB) CreateKey(ctx context.Context, k *llmservice.Key) error {
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = db.now()
+	}
+	k.CreatedAt = fromMS(toMS(k.CreatedAt))
+	k.ExpiresAt = fromNullMS(toNullMS(k.ExpiresAt))
+	k.RevokedAt = fromNullMS(toNullMS(k.RevokedAt))
+	_, err := db.writer.ExecContext(ctx,
+		`INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, encodeList(k.Models),
+		toNullMS(k.ExpiresAt), toNullMS(k.RevokedAt), toMS(k.CreatedAt))
+	switch {
+	case isUnique(err):
+		err = conflict("key", err)
+	case isForeignKey(err):
+		err = notFound("team", err)
+	}
+	if err != nil {
+		return fmt.Errorf("create key %s: %w", k.ID, err)
+	}
+	return nil
+}
+
+// FindKeyByHash returns the key with that hash, revoked or not. NotFound when
+// no key has it. The hash stays out of the error: it identifies a credential.
+func (db *DB) FindKeyByHash(ctx context.Context, hash string) (*llmservice.Key, error) {
+	row := db.reader.QueryRowContext(ctx,
+		`SELECT `+keyColumns+` FROM keys WHERE key_hash = ?`, hash)
+	k, err := scanKey(row)
+	if err != nil {
+		return nil, fmt.Errorf("find key by hash: %w", err)
+	}
+	return k, nil
+}
+
+// FindKeyByID returns NotFound when there is no such key.
+func (db *DB) FindKeyByID(ctx context.Context, id string) (*llmservice.Key, error) {
+	row := db.reader.QueryRowContext(ctx,
+		`SELECT `+keyColumns+` FROM keys WHERE id = ?`, id)
+	k, err := scanKey(row)
+	if err != nil {
+		return nil, fmt.Errorf("find key %s: %w", id, err)
+	}
+	return k, nil
+}
+
+// FindKeys returns the keys f selects, oldest first.
+func (db *DB) FindKeys(ctx context.Context, f llmservice.KeyFilter) ([]*llmservice.Key, error) {
+	q := `SELECT ` + keyColumns + ` FROM keys`
+	var args []any
+	if f.TeamID != "" {
+		q += ` WHERE team_id = ?`
+		args = append(args, f.TeamID)
+	}
+	q += ` ORDER BY created_at, id`
+	rows, err := db.reader.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find keys: %w", err)
+	}
+	defer rows.Close()
+	var keys []*llmservice.Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find keys: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find keys: %w", err)
+	}
+	return keys, nil
+}
+
+// RevokeKey marks the key revoked at now. Revoking twice keeps the first
+// time, so the audit trail shows when the key really stopped working.
+// NotFound when absent.
+func (db *DB) RevokeKey(ctx context.Context, id string, now time.Time) error {
+	res, err := db.writer.ExecContext(ctx,
+		`UPDATE keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, toMS(now), id)
+	if err == nil {
+		err = mustAffect(res, "key")
+	}
+	if err != nil {
+		return fmt.Errorf("revoke key %s: %w", id, err)
+	}
+	return nil
+}
+
+func scanKey(s scanner) (*llmservice.Key, error) {
+	var (
+		k                llmservice.Key
+		models           string
+		expires, revoked sql.NullInt64
+		created          int64
+	)
+	err := s.Scan(&k.ID, &k.TeamID, &k.Name, &k.Prefix, &k.KeyHash, &k.SecretHash,
+		&models, &expires, &revoked, &created)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFound("key", err)
+		}
+		return nil, err
+	}
+	if k.Models, err = decodeList(models); err != nil {
+		return nil, err
+	}
+	k.ExpiresAt = fromNullMS(expires)
+	k.RevokedAt = fromNullMS(revoked)
+	k.CreatedAt = fromMS(created)
+	return &k, nil
+}

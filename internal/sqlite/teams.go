@@ -1,0 +1,138 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/llmservice/llmservice"
+)
+
+var _ llmservice.TeamStore = (*DB)(nil)
+
+const teamColumns = `id, name, models, created_at`
+
+// CreateTeam inserts t, stamping CreatedAt with Now when it is zero and
+// rounding it to the stored millisecond. Conflict if the ID is taken.
+func (db *DB) CreateTeam(ctx context.Context, t *llmservice.Team) error {
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = db.now()
+	}
+	t.CreatedAt = fromMS(toMS(t.CreatedAt))
+	_, err := db.writer.ExecContext(ctx,
+		`INSERT INTO teams (`+teamColumns+`) VALUES (?, ?, ?, ?)`,
+		t.ID, t.Name, encodeList(t.Models), toMS(t.CreatedAt))
+	if isUnique(err) {
+		err = conflict("team", err)
+	}
+	if err != nil {
+		return fmt.Errorf("create team %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// FindTeamByID returns NotFound when there is no such team.
+func (db *DB) FindTeamByID(ctx context.Context, id string) (*llmservice.Team, error) {
+	row := db.reader.QueryRowContext(ctx,
+		`SELECT `+teamColumns+` FROM teams WHERE id = ?`, id)
+	t, err := scanTeam(row)
+	if err != nil {
+		return nil, fmt.Errorf("find team %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// FindTeams returns every team, oldest first.
+func (db *DB) FindTeams(ctx context.Context) ([]*llmservice.Team, error) {
+	rows, err := db.reader.QueryContext(ctx,
+		`SELECT `+teamColumns+` FROM teams ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("find teams: %w", err)
+	}
+	defer rows.Close()
+	var teams []*llmservice.Team
+	for rows.Next() {
+		t, err := scanTeam(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find teams: %w", err)
+		}
+		teams = append(teams, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find teams: %w", err)
+	}
+	return teams, nil
+}
+
+// UpdateTeam changes the non-nil fields of u in one statement, so that two
+// PATCHes of different fields cannot undo each other. NotFound when absent.
+func (db *DB) UpdateTeam(ctx context.Context, id string, u llmservice.TeamUpdate) (*llmservice.Team, error) {
+	// A NULL argument leaves its column unchanged through coalesce.
+	var name, models sql.NullString
+	if u.Name != nil {
+		name = sql.NullString{String: *u.Name, Valid: true}
+	}
+	if u.Models != nil {
+		models = sql.NullString{String: encodeList(*u.Models), Valid: true}
+	}
+	row := db.writer.QueryRowContext(ctx,
+		`UPDATE teams SET name = coalesce(?, name), models = coalesce(?, models)
+		WHERE id = ? RETURNING `+teamColumns,
+		name, models, id)
+	t, err := scanTeam(row)
+	if err != nil {
+		return nil, fmt.Errorf("update team %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// DeleteTeam deletes the team; its keys go with it (ON DELETE CASCADE), its
+// usage records stay. NotFound when absent.
+func (db *DB) DeleteTeam(ctx context.Context, id string) error {
+	res, err := db.writer.ExecContext(ctx, `DELETE FROM teams WHERE id = ?`, id)
+	if err == nil {
+		err = mustAffect(res, "team")
+	}
+	if err != nil {
+		return fmt.Errorf("delete team %s: %w", id, err)
+	}
+	return nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func scanTeam(s scanner) (*llmservice.Team, error) {
+	var (
+		t       llmservice.Team
+		models  string
+		created int64
+	)
+	if err := s.Scan(&t.ID, &t.Name, &models, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFound("team", err)
+		}
+		return nil, err
+	}
+	var err error
+	if t.Models, err = decodeList(models); err != nil {
+		return nil, err
+	}
+	t.CreatedAt = fromMS(created)
+	return &t, nil
+}
+
+// mustAffect returns NotFound for what when res changed no row.
+func mustAffect(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound(what, nil)
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/llmservice/llmservice"
+)
+
+var _ llmservice.UsageStore = (*DB)(nil)
+
+const dayMS = 24 * 60 * 60 * 1000
+
+// InsertUsage appends recs in one transaction through one prepared statement.
+// INSERT OR IGNORE on the primary key makes a retried batch harmless: a
+// record that made it in before a failed flush is not counted twice.
+func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	// An empty ID would make every such record collide with the first one and
+	// vanish silently.
+	for i := range recs {
+		if recs[i].ID == "" {
+			return fmt.Errorf("insert usage: %w", llmservice.Errorf(llmservice.Invalid, "usage record %d has no id", i))
+		}
+	}
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO usage (
+			id, time, team_id, key_id, project, endpoint, requested_model, provider,
+			upstream_model, prompt_tokens, completion_tokens, tokens_estimated, cost,
+			latency_ms, ttft_ms, stream, status, error_type, purpose, attempts
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i := range recs {
+			r := &recs[i]
+			if _, err := stmt.ExecContext(ctx,
+				r.ID, toMS(r.Time), r.TeamID, r.KeyID, r.Project, r.Endpoint, r.RequestedModel,
+				r.Provider, r.UpstreamModel, r.PromptTokens, r.CompletionTokens, r.TokensEstimated,
+				int64(r.Cost), r.LatencyMS, r.TTFTMS, r.Stream, r.Status, r.ErrorType, r.Purpose,
+				r.Attempts); err != nil {
+				return fmt.Errorf("record %s: %w", r.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert usage: %w", err)
+	}
+	return nil
+}
+
+// usageGroups maps UsageFilter.GroupBy to the SQL expression grouped on.
+// Days group by integer division of the millisecond time (UTC days), and the
+// day number is formatted in Go.
+var usageGroups = map[string]string{
+	"":      "''",
+	"model": "requested_model",
+	"key":   "key_id",
+	"day":   fmt.Sprintf("time / %d", dayMS),
+}
+
+// SumUsage totals the records f selects, one row per group ordered by group.
+// GroupBy "" always yields exactly one row, zero when nothing matched.
+// Invalid (param group_by) for an unknown grouping.
+func (db *DB) SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmservice.UsageTotal, error) {
+	group, ok := usageGroups[f.GroupBy]
+	if !ok {
+		return nil, llmservice.InvalidParam("group_by", "unknown group_by %q: use model, key or day", f.GroupBy)
+	}
+	var (
+		where []string
+		args  []any
+	)
+	if f.TeamID != "" {
+		where = append(where, "team_id = ?")
+		args = append(args, f.TeamID)
+	}
+	if !f.From.IsZero() {
+		where = append(where, "time >= ?")
+		args = append(args, toMS(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "time < ?")
+		args = append(args, toMS(f.To))
+	}
+	q := `SELECT ` + group + ` AS g, count(*),
+		coalesce(sum(status >= 400), 0),
+		coalesce(sum(prompt_tokens), 0),
+		coalesce(sum(completion_tokens), 0),
+		coalesce(sum(cost), 0),
+		coalesce(avg(latency_ms), 0)
+		FROM usage`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	// Without GROUP BY the aggregate returns its one total row even when no
+	// record matched.
+	if f.GroupBy != "" {
+		q += ` GROUP BY g ORDER BY g`
+	}
+	rows, err := db.reader.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sum usage: %w", err)
+	}
+	defer rows.Close()
+	var totals []llmservice.UsageTotal
+	for rows.Next() {
+		var (
+			t    llmservice.UsageTotal
+			g    any
+			cost int64
+		)
+		if err := rows.Scan(&g, &t.Requests, &t.Errors, &t.PromptTokens, &t.CompletionTokens,
+			&cost, &t.AvgLatencyMS); err != nil {
+			return nil, fmt.Errorf("sum usage: %w", err)
+		}
+		t.Group = groupName(f.GroupBy, g)
+		t.TotalTokens = t.PromptTokens + t.CompletionTokens
+		t.Cost = llmservice.Nanos(cost)
+		t.CostUSD = t.Cost.Dollars()
+		totals = append(totals, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sum usage: %w", err)
+	}
+	return totals, nil
+}
+
+// groupName turns a scanned group value into UsageTotal.Group.
+func groupName(groupBy string, g any) string {
+	switch v := g.(type) {
+	case int64:
+		if groupBy == "day" {
+			return fromMS(v * dayMS).Format("2006-01-02")
+		}
+		return fmt.Sprint(v)
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	}
+	return ""
+}

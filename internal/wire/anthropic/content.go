@@ -1,0 +1,90 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Content block types, in requests and responses.
+// https://platform.claude.com/docs/en/api/messages/create (content blocks)
+const (
+	BlockText       = "text"
+	BlockImage      = "image"
+	BlockToolUse    = "tool_use"
+	BlockToolResult = "tool_result"
+	// BlockThinking and BlockRedactedThinking only appear when extended
+	// thinking is enabled in the request.
+	BlockThinking         = "thinking"
+	BlockRedactedThinking = "redacted_thinking"
+)
+
+// ContentBlock is one block of message content. The API validates blocks
+// strictly (a field that does not belong to the type is a 400), so every field
+// but Type is omitted when empty and only the fields of Type are set.
+type ContentBlock struct {
+	Type string `json:"type"`
+	// Text is set on text blocks.
+	Text string `json:"text,omitempty"`
+	// Source is set on image blocks.
+	Source *ImageSource `json:"source,omitempty"`
+	// ID, Name and Input are set on tool_use blocks. Input is a JSON object.
+	ID    string          `json:"id,omitempty"`
+	Name  string          `json:"name,omitempty"`
+	Input json.RawMessage `json:"input,omitempty"`
+	// ToolUseID, Content and IsError are set on tool_result blocks; Content
+	// holds text and image blocks.
+	ToolUseID string   `json:"tool_use_id,omitempty"`
+	Content   Contents `json:"content,omitempty"`
+	IsError   bool     `json:"is_error,omitempty"`
+}
+
+// Image source types.
+const (
+	SourceBase64 = "base64"
+	SourceURL    = "url"
+)
+
+// ImageSource is where an image block's bytes come from: inline base64 data
+// with its media type, or a URL the API fetches.
+// https://platform.claude.com/docs/en/build-with-claude/vision
+type ImageSource struct {
+	Type      string `json:"type"`
+	MediaType string `json:"media_type,omitempty"` // base64: image/jpeg, image/png, image/gif, image/webp
+	Data      string `json:"data,omitempty"`       // base64
+	URL       string `json:"url,omitempty"`        // url
+}
+
+// Contents is a list of content blocks. The API accepts a plain string as
+// shorthand for one text block (message content, system, tool_result
+// content), so Contents decodes both forms; it always encodes as an array.
+type Contents []ContentBlock
+
+// UnmarshalJSON accepts a string or an array of blocks.
+func (c *Contents) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*c = Contents{{Type: BlockText, Text: s}}
+		return nil
+	}
+	var blocks []ContentBlock
+	if err := json.Unmarshal(b, &blocks); err != nil {
+		return err
+	}
+	*c = blocks
+	return nil
+}
+
+// Text returns the concatenated text of the text blocks.
+func (c Contents) Text() string {
+	var b []byte
+	for _, bl := range c {
+		if bl.Type == BlockText {
+			b = append(b, bl.Text...)
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,74 @@
+package llmservice
+
+import (
+	"context"
+	"time"
+)
+
+// Nanos is an amount of US dollars in nano-dollars. Integer money keeps sums
+// and balances exact; a float64 dollar value is only for display.
+type Nanos int64
+
+// Dollars converts n to a float64 dollar amount for display.
+func (n Nanos) Dollars() float64 { return float64(n) / 1e9 }
+
+// NanosFromDollars converts a dollar amount, rounding to the nearest nano.
+func NanosFromDollars(d float64) Nanos {
+	if d >= 0 {
+		return Nanos(d*1e9 + 0.5)
+	}
+	return Nanos(d*1e9 - 0.5)
+}
+
+// UsageRecord is one call through the gateway, failed ones included. Records
+// are appended, never updated.
+type UsageRecord struct {
+	ID               string
+	Time             time.Time
+	TeamID           string
+	KeyID            string
+	Project          string
+	Endpoint         string // chat, completions, embeddings
+	RequestedModel   string
+	Provider         string
+	UpstreamModel    string
+	PromptTokens     int
+	CompletionTokens int
+	TokensEstimated  bool // counted locally because upstream gave no usage
+	Cost             Nanos
+	LatencyMS        int
+	TTFTMS           int // time to first token, streams only
+	Stream           bool
+	Status           int    // HTTP status returned to the client
+	ErrorType        string // empty on success
+	Purpose          string
+	Attempts         int
+}
+
+// UsageFilter selects records for totals. Zero times are open ends.
+type UsageFilter struct {
+	TeamID  string
+	From    time.Time
+	To      time.Time
+	GroupBy string // "", "model", "key", "day"
+}
+
+// UsageTotal is one group of summed records.
+type UsageTotal struct {
+	Group            string  `json:"group,omitempty"`
+	Requests         int64   `json:"requests"`
+	Errors           int64   `json:"errors"`
+	PromptTokens     int64   `json:"prompt_tokens"`
+	CompletionTokens int64   `json:"completion_tokens"`
+	TotalTokens      int64   `json:"total_tokens"`
+	Cost             Nanos   `json:"-"`
+	CostUSD          float64 `json:"cost_usd"`
+	AvgLatencyMS     float64 `json:"avg_latency_ms"`
+}
+
+// UsageStore persists the usage ledger.
+type UsageStore interface {
+	// InsertUsage appends records in one transaction.
+	InsertUsage(ctx context.Context, recs []UsageRecord) error
+	SumUsage(ctx context.Context, f UsageFilter) ([]UsageTotal, error)
+}
