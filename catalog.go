@@ -8,15 +8,29 @@ import (
 // Model is a catalog entry: a public model name mapped to a provider instance
 // and the model id that provider knows it by, with optional prices and limits.
 type Model struct {
-	Name          string    `json:"name"`
-	Provider      string    `json:"provider"`
-	UpstreamModel string    `json:"upstream_model,omitempty"`
-	InputPerMTok  *float64  `json:"input_per_mtok,omitempty"`
-	OutputPerMTok *float64  `json:"output_per_mtok,omitempty"`
-	RPM           int       `json:"rpm,omitempty"`
-	TPM           int       `json:"tpm,omitempty"`
-	ContextWindow int       `json:"context_window,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
+	Name          string   `json:"name"`
+	Provider      string   `json:"provider"`
+	UpstreamModel string   `json:"upstream_model,omitempty"`
+	InputPerMTok  *float64 `json:"input_per_mtok,omitempty"`
+	OutputPerMTok *float64 `json:"output_per_mtok,omitempty"`
+	RPM           int      `json:"rpm,omitempty"`
+	TPM           int      `json:"tpm,omitempty"`
+	ContextWindow int      `json:"context_window,omitempty"`
+	// Deployments, when set, serve the model instead of Provider and
+	// UpstreamModel alone: several providers or hosts share its traffic.
+	Deployments []Deployment `json:"deployments,omitempty"`
+	// Strategy picks among deployments: weighted (default),
+	// least-outstanding or lowest-latency.
+	Strategy  string    `json:"strategy,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Deployment is one place a catalog model is served.
+type Deployment struct {
+	Provider      string `json:"provider"`
+	UpstreamModel string `json:"upstream_model,omitempty"`
+	Weight        int    `json:"weight,omitempty"`
+	Priority      int    `json:"priority,omitempty"`
 }
 
 // Upstream returns the model id to send upstream.

@@ -12,16 +12,22 @@ import (
 // because keys carry 130 bits of randomness: there is nothing to brute-force,
 // and the hot path looks a key up on every request.
 type Key struct {
-	ID         string     `json:"id"`
-	TeamID     string     `json:"team_id"`
-	Name       string     `json:"name,omitempty"`
-	Prefix     string     `json:"prefix"` // first characters of the key, for people to recognise it
-	KeyHash    string     `json:"-"`
-	SecretHash string     `json:"-"`
-	Models     []string   `json:"models,omitempty"` // allowlist of public model names; empty = all the team may use
-	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
+	ID         string   `json:"id"`
+	TeamID     string   `json:"team_id"`
+	Name       string   `json:"name,omitempty"`
+	Prefix     string   `json:"prefix"` // first characters of the key, for people to recognise it
+	KeyHash    string   `json:"-"`
+	SecretHash string   `json:"-"`
+	Models     []string `json:"models,omitempty"` // allowlist of public model names; empty = all the team may use
+	// IPAllowlist holds CIDRs (or single addresses) the key may be used
+	// from; empty = anywhere.
+	IPAllowlist []string `json:"ip_allowlist,omitempty"`
+	Limits
+	// ModelLimits overrides RPM/TPM for one model (a key+model pair).
+	ModelLimits map[string]ModelLimit `json:"model_limits,omitempty"`
+	ExpiresAt   *time.Time            `json:"expires_at,omitempty"`
+	RevokedAt   *time.Time            `json:"revoked_at,omitempty"`
+	CreatedAt   time.Time             `json:"created_at"`
 }
 
 // Active reports whether k may authenticate at now.
@@ -51,6 +57,15 @@ type KeyStore interface {
 	FindKeyByHash(ctx context.Context, hash string) (*Key, error)
 	FindKeyByID(ctx context.Context, id string) (*Key, error)
 	FindKeys(ctx context.Context, f KeyFilter) ([]*Key, error)
+	// UpdateKey applies fn to the stored key and saves it in one transaction.
+	// fn must not change ID, TeamID or the hashes. NotFound when absent.
+	UpdateKey(ctx context.Context, id string, fn func(*Key) error) (*Key, error)
 	// RevokeKey marks the key revoked at now. NotFound when absent.
 	RevokeKey(ctx context.Context, id string, now time.Time) error
+}
+
+// ModelLimit is a per-model rate limit.
+type ModelLimit struct {
+	RPM int64 `json:"rpm,omitempty"`
+	TPM int64 `json:"tpm,omitempty"`
 }

@@ -48,6 +48,7 @@ type UsageRecord struct {
 // UsageFilter selects records for totals. Zero times are open ends.
 type UsageFilter struct {
 	TeamID  string
+	KeyID   string
 	From    time.Time
 	To      time.Time
 	GroupBy string // "", "model", "key", "day"

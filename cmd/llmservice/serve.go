@@ -147,7 +147,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	srv := server.New(server.Config{
 		Gateway:      gw,
-		Stores:       server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db},
+		Stores:       server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db, Groups: db, Credits: db},
 		Meter:        mw,
 		AdminKeyHash: adminHash,
 		BodyLimit:    cfg.BodyLimit,

@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/rand"
 	"net/http"
-	"time"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
@@ -19,10 +18,8 @@ type createdKey struct {
 
 func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		TeamID    string     `json:"team_id"`
-		Name      string     `json:"name"`
-		Models    []string   `json:"models"`
-		ExpiresAt *time.Time `json:"expires_at"`
+		TeamID string `json:"team_id"`
+		keyPatch
 	}
 	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
 		return err
@@ -31,21 +28,18 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 		return llmservice.InvalidParam("team_id", "team_id is required")
 	}
 	now := s.now().UTC()
-	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
-		return llmservice.InvalidParam("expires_at", "expires_at must be in the future")
-	}
 	key := "sk-" + rand.Text() + rand.Text()[:6]
 	secret := "sks-" + rand.Text() + rand.Text()[:6]
 	k := &llmservice.Key{
 		ID:         gateway.NewID("key_"),
 		TeamID:     in.TeamID,
-		Name:       in.Name,
 		Prefix:     key[:7],
 		KeyHash:    llmservice.HashSecret(key),
 		SecretHash: llmservice.HashSecret(secret),
-		Models:     in.Models,
-		ExpiresAt:  in.ExpiresAt,
 		CreatedAt:  now,
+	}
+	if err := in.keyPatch.apply(k, now); err != nil {
+		return err
 	}
 	if err := s.cfg.Stores.Keys.CreateKey(r.Context(), k); err != nil {
 		return err
@@ -80,4 +74,18 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.cfg.Gateway.InvalidateKey(k.KeyHash)
 	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
+}
+
+func (s *Server) updateKey(w http.ResponseWriter, r *http.Request) error {
+	var in keyPatch
+	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	k, err := s.cfg.Stores.Keys.UpdateKey(r.Context(), r.PathValue("id"), func(k *llmservice.Key) error { return in.apply(k, now) })
+	if err != nil {
+		return err
+	}
+	s.cfg.Gateway.InvalidateKey(k.KeyHash)
+	return httpx.WriteJSON(w, http.StatusOK, k)
 }

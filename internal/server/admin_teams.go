@@ -26,9 +26,9 @@ func newList[T any](items []T) list[T] {
 
 func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		ID     string   `json:"id"`
-		Name   string   `json:"name"`
-		Models []string `json:"models"`
+		ID string `json:"id"`
+		teamPatch
+		Credits int64 `json:"credits"`
 	}
 	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
 		return err
@@ -39,12 +39,22 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) error {
 	if !teamIDPattern.MatchString(in.ID) {
 		return llmservice.InvalidParam("id", "id must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
-	if in.Name == "" {
-		in.Name = in.ID
+	if in.Credits < 0 {
+		return llmservice.InvalidParam("credits", "credits must not be negative")
 	}
-	t := &llmservice.Team{ID: in.ID, Name: in.Name, Models: in.Models, CreatedAt: s.now().UTC()}
+	t := &llmservice.Team{ID: in.ID, Name: in.ID, CreatedAt: s.now().UTC()}
+	if err := in.teamPatch.apply(t); err != nil {
+		return err
+	}
 	if err := s.cfg.Stores.Teams.CreateTeam(r.Context(), t); err != nil {
 		return err
+	}
+	if in.Credits > 0 {
+		b, err := s.cfg.Stores.Credits.AddCredits(r.Context(), t.ID, in.Credits, "initial grant", "")
+		if err != nil {
+			return err
+		}
+		t.Credits = b
 	}
 	return httpx.WriteJSON(w, http.StatusCreated, t)
 }
@@ -66,15 +76,12 @@ func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Name   *string   `json:"name"`
-		Models *[]string `json:"models"`
-	}
+	var in teamPatch
 	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
 		return err
 	}
 	id := r.PathValue("id")
-	t, err := s.cfg.Stores.Teams.UpdateTeam(r.Context(), id, llmservice.TeamUpdate{Name: in.Name, Models: in.Models})
+	t, err := s.cfg.Stores.Teams.UpdateTeam(r.Context(), id, in.apply)
 	if err != nil {
 		return err
 	}
@@ -89,4 +96,39 @@ func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.cfg.Gateway.InvalidateTeam(id)
 	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "deleted": true})
+}
+
+func (s *Server) addCredits(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Amount *int64 `json:"amount"`
+		Reason string `json:"reason"`
+	}
+	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
+		return err
+	}
+	if in.Amount == nil || *in.Amount == 0 {
+		return llmservice.InvalidParam("amount", "amount is required: a non-zero integer number of credits (negative to deduct)")
+	}
+	if in.Reason == "" {
+		in.Reason = "admin"
+	}
+	id := r.PathValue("id")
+	b, err := s.cfg.Stores.Credits.AddCredits(r.Context(), id, *in.Amount, in.Reason, "")
+	if err != nil {
+		return err
+	}
+	s.cfg.Gateway.InvalidateTeam(id)
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"team_id": id, "credits": b})
+}
+
+func (s *Server) listCredits(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if _, err := s.cfg.Stores.Teams.FindTeamByID(r.Context(), id); err != nil {
+		return err
+	}
+	ms, err := s.cfg.Stores.Credits.FindCreditMovements(r.Context(), id, 1000)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, newList(ms))
 }

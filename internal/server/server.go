@@ -22,6 +22,8 @@ type Stores struct {
 	Keys    llmservice.KeyStore
 	Catalog llmservice.CatalogStore
 	Usage   llmservice.UsageStore
+	Groups  llmservice.ModelGroupStore
+	Credits llmservice.CreditStore
 }
 
 // Flusher writes buffered usage, so that admin totals include the latest calls.

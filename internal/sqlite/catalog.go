@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 
 	"github.com/llmservice/llmservice"
@@ -11,7 +12,7 @@ import (
 var _ llmservice.CatalogStore = (*DB)(nil)
 
 const modelColumns = `name, provider, upstream_model, input_per_mtok, output_per_mtok,
-	rpm, tpm, context_window, created_at`
+	rpm, tpm, context_window, created_at, deployments, strategy`
 
 // UpsertModel creates or replaces the entry named m.Name. Replacing keeps the
 // first CreatedAt and writes it back into m; a new entry is stamped with Now
@@ -23,7 +24,7 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 	}
 	var ms int64
 	err := db.writer.QueryRowContext(ctx,
-		`INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		`INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET
 			provider = excluded.provider,
 			upstream_model = excluded.upstream_model,
@@ -31,10 +32,12 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 			output_per_mtok = excluded.output_per_mtok,
 			rpm = excluded.rpm,
 			tpm = excluded.tpm,
-			context_window = excluded.context_window
+			context_window = excluded.context_window,
+			deployments = excluded.deployments,
+			strategy = excluded.strategy
 		RETURNING created_at`,
 		m.Name, m.Provider, m.UpstreamModel, nullFloat(m.InputPerMTok), nullFloat(m.OutputPerMTok),
-		m.RPM, m.TPM, m.ContextWindow, toMS(created)).Scan(&ms)
+		m.RPM, m.TPM, m.ContextWindow, toMS(created), encodeDeployments(m.Deployments), m.Strategy).Scan(&ms)
 	if err != nil {
 		return fmt.Errorf("upsert model %s: %w", m.Name, err)
 	}
@@ -56,10 +59,14 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 			m         llmservice.Model
 			in, out   sql.NullFloat64
 			createdMS int64
+			deps      string
 		)
 		if err := rows.Scan(&m.Name, &m.Provider, &m.UpstreamModel, &in, &out,
-			&m.RPM, &m.TPM, &m.ContextWindow, &createdMS); err != nil {
+			&m.RPM, &m.TPM, &m.ContextWindow, &createdMS, &deps, &m.Strategy); err != nil {
 			return nil, fmt.Errorf("find models: %w", err)
+		}
+		if err := json.Unmarshal([]byte(deps), &m.Deployments); err != nil {
+			return nil, fmt.Errorf("find models: %s: bad deployments: %w", m.Name, err)
 		}
 		m.InputPerMTok = fromNullFloat(in)
 		m.OutputPerMTok = fromNullFloat(out)
@@ -82,6 +89,14 @@ func (db *DB) DeleteModel(ctx context.Context, name string) error {
 		return fmt.Errorf("delete model %s: %w", name, err)
 	}
 	return nil
+}
+
+func encodeDeployments(ds []llmservice.Deployment) string {
+	if len(ds) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(ds)
+	return string(b)
 }
 
 // A nil price means "unknown", which differs from a free model's 0.

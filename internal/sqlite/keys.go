@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -13,7 +14,7 @@ import (
 var _ llmservice.KeyStore = (*DB)(nil)
 
 const keyColumns = `id, team_id, name, prefix, key_hash, secret_hash, models,
-	expires_at, revoked_at, created_at`
+	expires_at, revoked_at, created_at, policy`
 
 // CreateKey inserts k, stamping CreatedAt with Now when it is zero and
 // rounding k's times to the stored millisecond. Conflict
@@ -26,9 +27,9 @@ func (db *DB) CreateKey(ctx context.Context, k *llmservice.Key) error {
 	k.ExpiresAt = fromNullMS(toNullMS(k.ExpiresAt))
 	k.RevokedAt = fromNullMS(toNullMS(k.RevokedAt))
 	_, err := db.writer.ExecContext(ctx,
-		`INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, encodeList(k.Models),
-		toNullMS(k.ExpiresAt), toNullMS(k.RevokedAt), toMS(k.CreatedAt))
+		toNullMS(k.ExpiresAt), toNullMS(k.RevokedAt), toMS(k.CreatedAt), encodeKeyPolicy(k))
 	switch {
 	case isUnique(err):
 		err = conflict("key", err)
@@ -92,6 +93,42 @@ func (db *DB) FindKeys(ctx context.Context, f llmservice.KeyFilter) ([]*llmservi
 	return keys, nil
 }
 
+// UpdateKey applies fn inside a write transaction. Identity, hashes and
+// revocation are not fn's to change. NotFound when absent.
+func (db *DB) UpdateKey(ctx context.Context, id string, fn func(*llmservice.Key) error) (*llmservice.Key, error) {
+	var out *llmservice.Key
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		k, err := scanKey(tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(k); err != nil {
+			return err
+		}
+		k.ExpiresAt = fromNullMS(toNullMS(k.ExpiresAt))
+		_, err = tx.ExecContext(ctx, `UPDATE keys SET name = ?, models = ?, expires_at = ?, policy = ? WHERE id = ?`,
+			k.Name, encodeList(k.Models), toNullMS(k.ExpiresAt), encodeKeyPolicy(k), id)
+		out = k
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update key %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// keyPolicy is the JSON stored in keys.policy.
+type keyPolicy struct {
+	IPAllowlist []string                         `json:"ip_allowlist,omitempty"`
+	ModelLimits map[string]llmservice.ModelLimit `json:"model_limits,omitempty"`
+	llmservice.Limits
+}
+
+func encodeKeyPolicy(k *llmservice.Key) string {
+	b, _ := json.Marshal(keyPolicy{IPAllowlist: k.IPAllowlist, ModelLimits: k.ModelLimits, Limits: k.Limits})
+	return string(b)
+}
+
 // RevokeKey marks the key revoked at now. Revoking twice keeps the first
 // time, so the audit trail shows when the key really stopped working.
 // NotFound when absent.
@@ -113,9 +150,10 @@ func scanKey(s scanner) (*llmservice.Key, error) {
 		models           string
 		expires, revoked sql.NullInt64
 		created          int64
+		policy           string
 	)
 	err := s.Scan(&k.ID, &k.TeamID, &k.Name, &k.Prefix, &k.KeyHash, &k.SecretHash,
-		&models, &expires, &revoked, &created)
+		&models, &expires, &revoked, &created, &policy)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, notFound("key", err)
@@ -125,6 +163,11 @@ func scanKey(s scanner) (*llmservice.Key, error) {
 	if k.Models, err = decodeList(models); err != nil {
 		return nil, err
 	}
+	var p keyPolicy
+	if err := json.Unmarshal([]byte(policy), &p); err != nil {
+		return nil, fmt.Errorf("key %s: bad policy: %w", k.ID, err)
+	}
+	k.IPAllowlist, k.ModelLimits, k.Limits = p.IPAllowlist, p.ModelLimits, p.Limits
 	k.ExpiresAt = fromNullMS(expires)
 	k.RevokedAt = fromNullMS(revoked)
 	k.CreatedAt = fromMS(created)

@@ -39,7 +39,7 @@ func mustOpenPath(tb testing.TB, path string) *sqlite.DB {
 }
 
 func stores(db *sqlite.DB) storetest.Stores {
-	return storetest.Stores{Teams: db, Keys: db, Catalog: db, Settings: db, Usage: db}
+	return storetest.Stores{Teams: db, Keys: db, Catalog: db, Settings: db, Usage: db, Groups: db, Credits: db}
 }
 
 func TestStore(t *testing.T) {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -11,7 +12,7 @@ import (
 
 var _ llmservice.TeamStore = (*DB)(nil)
 
-const teamColumns = `id, name, models, created_at`
+const teamColumns = `id, name, models, policy, credits, created_at`
 
 // CreateTeam inserts t, stamping CreatedAt with Now when it is zero and
 // rounding it to the stored millisecond. Conflict if the ID is taken.
@@ -21,8 +22,9 @@ func (db *DB) CreateTeam(ctx context.Context, t *llmservice.Team) error {
 	}
 	t.CreatedAt = fromMS(toMS(t.CreatedAt))
 	_, err := db.writer.ExecContext(ctx,
-		`INSERT INTO teams (`+teamColumns+`) VALUES (?, ?, ?, ?)`,
-		t.ID, t.Name, encodeList(t.Models), toMS(t.CreatedAt))
+		`INSERT INTO teams (`+teamColumns+`) VALUES (?, ?, ?, ?, 0, ?)`,
+		t.ID, t.Name, encodeList(t.Models), encodeTeamPolicy(t), toMS(t.CreatedAt))
+	t.Credits = 0
 	if isUnique(err) {
 		err = conflict("team", err)
 	}
@@ -65,26 +67,39 @@ func (db *DB) FindTeams(ctx context.Context) ([]*llmservice.Team, error) {
 	return teams, nil
 }
 
-// UpdateTeam changes the non-nil fields of u in one statement, so that two
-// PATCHes of different fields cannot undo each other. NotFound when absent.
-func (db *DB) UpdateTeam(ctx context.Context, id string, u llmservice.TeamUpdate) (*llmservice.Team, error) {
-	// A NULL argument leaves its column unchanged through coalesce.
-	var name, models sql.NullString
-	if u.Name != nil {
-		name = sql.NullString{String: *u.Name, Valid: true}
-	}
-	if u.Models != nil {
-		models = sql.NullString{String: encodeList(*u.Models), Valid: true}
-	}
-	row := db.writer.QueryRowContext(ctx,
-		`UPDATE teams SET name = coalesce(?, name), models = coalesce(?, models)
-		WHERE id = ? RETURNING `+teamColumns,
-		name, models, id)
-	t, err := scanTeam(row)
+// UpdateTeam applies fn inside a write transaction (SQLite allows one
+// writer at a time, so two updates cannot interleave). NotFound when absent.
+func (db *DB) UpdateTeam(ctx context.Context, id string, fn func(*llmservice.Team) error) (*llmservice.Team, error) {
+	var out *llmservice.Team
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		t, err := scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = ?`, id))
+		if err != nil {
+			return err
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+		t.ID = id
+		_, err = tx.ExecContext(ctx, `UPDATE teams SET name = ?, models = ?, policy = ? WHERE id = ?`,
+			t.Name, encodeList(t.Models), encodeTeamPolicy(t), id)
+		out = t
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("update team %s: %w", id, err)
 	}
-	return t, nil
+	return out, nil
+}
+
+// teamPolicy is the JSON stored in teams.policy.
+type teamPolicy struct {
+	ModelGroups []string `json:"model_groups,omitempty"`
+	llmservice.Limits
+}
+
+func encodeTeamPolicy(t *llmservice.Team) string {
+	b, _ := json.Marshal(teamPolicy{ModelGroups: t.ModelGroups, Limits: t.Limits})
+	return string(b)
 }
 
 // DeleteTeam deletes the team; its keys go with it (ON DELETE CASCADE), its
@@ -109,9 +124,10 @@ func scanTeam(s scanner) (*llmservice.Team, error) {
 	var (
 		t       llmservice.Team
 		models  string
+		policy  string
 		created int64
 	)
-	if err := s.Scan(&t.ID, &t.Name, &models, &created); err != nil {
+	if err := s.Scan(&t.ID, &t.Name, &models, &policy, &t.Credits, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, notFound("team", err)
 		}
@@ -121,6 +137,11 @@ func scanTeam(s scanner) (*llmservice.Team, error) {
 	if t.Models, err = decodeList(models); err != nil {
 		return nil, err
 	}
+	var p teamPolicy
+	if err := json.Unmarshal([]byte(policy), &p); err != nil {
+		return nil, fmt.Errorf("team %s: bad policy: %w", t.ID, err)
+	}
+	t.ModelGroups, t.Limits = p.ModelGroups, p.Limits
 	t.CreatedAt = fromMS(created)
 	return &t, nil
 }

@@ -81,6 +81,10 @@ func (db *DB) SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmserv
 		where = append(where, "team_id = ?")
 		args = append(args, f.TeamID)
 	}
+	if f.KeyID != "" {
+		where = append(where, "key_id = ?")
+		args = append(args, f.KeyID)
+	}
 	if !f.From.IsZero() {
 		where = append(where, "time >= ?")
 		args = append(args, toMS(f.From))

@@ -22,6 +22,8 @@ type Stores struct {
 	Catalog  llmservice.CatalogStore
 	Settings llmservice.SettingStore
 	Usage    llmservice.UsageStore
+	Groups   llmservice.ModelGroupStore
+	Credits  llmservice.CreditStore
 }
 
 // Run runs the suite. open must return stores over a fresh, migrated and
@@ -32,6 +34,10 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Catalog", func(t *testing.T) { testCatalog(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open) })
+	t.Run("KeyPolicy", func(t *testing.T) { testKeyPolicy(t, open) })
+	t.Run("ModelGroups", func(t *testing.T) { testModelGroups(t, open) })
+	t.Run("Credits", func(t *testing.T) { testCredits(t, open) })
+	t.Run("CatalogDeployments", func(t *testing.T) { testCatalogDeployments(t, open) })
 }
 
 // base is a fixed time at the millisecond precision every store keeps.

@@ -74,18 +74,22 @@ func testTeams(t *testing.T, open func(t *testing.T) Stores) {
 		orig := llmservice.Team{ID: "t1", Name: "old", Models: []string{"a"}, CreatedAt: base}
 		for _, tc := range []struct {
 			name string
-			u    llmservice.TeamUpdate
+			u    func(*llmservice.Team) error
 			want llmservice.Team
 		}{
-			{"NothingChanges", llmservice.TeamUpdate{}, orig},
-			{"Name", llmservice.TeamUpdate{Name: ptr("new")},
+			{"NothingChanges", func(*llmservice.Team) error { return nil }, orig},
+			{"Name", func(t *llmservice.Team) error { t.Name = "new"; return nil },
 				llmservice.Team{ID: "t1", Name: "new", Models: []string{"a"}, CreatedAt: base}},
-			{"Models", llmservice.TeamUpdate{Models: &[]string{"b", "c"}},
+			{"Models", func(t *llmservice.Team) error { t.Models = []string{"b", "c"}; return nil },
 				llmservice.Team{ID: "t1", Name: "old", Models: []string{"b", "c"}, CreatedAt: base}},
-			{"ClearModels", llmservice.TeamUpdate{Models: &[]string{}},
+			{"ClearModels", func(t *llmservice.Team) error { t.Models = nil; return nil },
 				llmservice.Team{ID: "t1", Name: "old", CreatedAt: base}},
-			{"Both", llmservice.TeamUpdate{Name: ptr("new"), Models: &[]string{"b"}},
-				llmservice.Team{ID: "t1", Name: "new", Models: []string{"b"}, CreatedAt: base}},
+			{"LimitsAndGroups", func(t *llmservice.Team) error {
+				t.ModelGroups = []string{"ChatAgent"}
+				t.Limits = llmservice.Limits{RPM: 60, TPM: 60000, MaxBudgetUSD: ptr(12.5), BudgetPeriod: "monthly"}
+				return nil
+			}, llmservice.Team{ID: "t1", Name: "old", Models: []string{"a"}, ModelGroups: []string{"ChatAgent"},
+				Limits: llmservice.Limits{RPM: 60, TPM: 60000, MaxBudgetUSD: ptr(12.5), BudgetPeriod: "monthly"}, CreatedAt: base}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				s := open(t)
@@ -108,8 +112,23 @@ func testTeams(t *testing.T, open func(t *testing.T) Stores) {
 
 	t.Run("UpdateMissingNotFound", func(t *testing.T) {
 		s := open(t)
-		_, err := s.Teams.UpdateTeam(ctx, "nope", llmservice.TeamUpdate{Name: ptr("x")})
+		_, err := s.Teams.UpdateTeam(ctx, "nope", func(t *llmservice.Team) error { t.Name = "x"; return nil })
 		wantKind(t, err, llmservice.NotFound)
+	})
+
+	t.Run("UpdateErrorChangesNothing", func(t *testing.T) {
+		s := open(t)
+		mustCreateTeam(t, s.Teams, "t1")
+		_, err := s.Teams.UpdateTeam(ctx, "t1", func(t *llmservice.Team) error {
+			t.Name = "changed"
+			return llmservice.InvalidParam("rpm", "bad")
+		})
+		wantKind(t, err, llmservice.Invalid)
+		got, err := s.Teams.FindTeamByID(ctx, "t1")
+		must(t, err)
+		if got.Name == "changed" {
+			t.Error("a failed update was saved")
+		}
 	})
 
 	t.Run("DeleteRemovesKeysKeepsUsage", func(t *testing.T) {
