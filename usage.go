@@ -43,6 +43,9 @@ type UsageRecord struct {
 	ErrorType        string // empty on success
 	Purpose          string
 	Attempts         int
+	// AttemptLog lists every attempt when there was more than one:
+	// "deployment/model=outcome ...", so retries and fallbacks are visible.
+	AttemptLog string
 }
 
 // UsageFilter selects records for totals. Zero times are open ends.

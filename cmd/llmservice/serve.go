@@ -13,12 +13,21 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/llmservice/llmservice/internal/budget"
 	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/gateway"
+	"github.com/llmservice/llmservice/internal/limit"
+	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/meter"
 	"github.com/llmservice/llmservice/internal/provider"
 	"github.com/llmservice/llmservice/internal/provider/mock"
 	"github.com/llmservice/llmservice/internal/provider/upstream"
+	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/server"
 	"github.com/llmservice/llmservice/internal/sqlite"
 )
@@ -92,6 +101,21 @@ func adminKeyHash(ctx context.Context, cfg config.Config, db *sqlite.DB, log *sl
 	return stored, nil
 }
 
+// spendSource reads a budget scope's spend from the ledger, after writing
+// what the meter still buffers so that no call is missed.
+func spendSource(db *sqlite.DB, mw *meter.Writer) budget.SpendSource {
+	return func(ctx context.Context, teamID, keyID string, from time.Time) (llmservice.Nanos, error) {
+		if err := mw.Flush(ctx); err != nil {
+			return 0, err
+		}
+		ts, err := db.SumUsage(ctx, llmservice.UsageFilter{TeamID: teamID, KeyID: keyID, From: from})
+		if err != nil || len(ts) == 0 {
+			return 0, err
+		}
+		return ts[0].Cost, nil
+	}
+}
+
 // declares reports whether the configuration names an instance.
 func declares(ps []config.Provider, name string) bool {
 	for _, p := range ps {
@@ -123,35 +147,75 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	hc := upstream.NewClient(0)
 	var instances []gateway.Instance
 	if !cfg.DisableMock && !declares(cfg.Providers, "mock") {
-		instances = append(instances, gateway.Instance{Name: "mock", Family: config.TypeMock, Provider: mock.Client{}, Models: []string{"echo"}})
+		instances = append(instances, gateway.Instance{Name: "mock", Family: config.TypeMock, Hosts: []llm.Provider{mock.Client{}}, Models: []string{"echo"}})
 	}
 	for _, p := range cfg.Providers {
-		pv, err := provider.New(p, hc)
+		hosts, err := provider.New(p, hc)
 		if err != nil {
 			return err
 		}
-		instances = append(instances, gateway.Instance{Name: p.Name, Family: p.Type, Provider: pv, Models: p.Models})
-		log.Info("provider enabled", "name", p.Name, "type", p.Type)
+		instances = append(instances, gateway.Instance{Name: p.Name, Family: p.Type, Hosts: hosts, Models: p.Models})
+		log.Info("provider enabled", "name", p.Name, "type", p.Type, "hosts", len(hosts))
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var limiter limit.Limiter = limit.NewLocal(nil)
+	if cfg.RedisURL != "" {
+		opts, err := limit.RedisClientOptions(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("LLMSERVICE_REDIS_URL: %w", err)
+		}
+		rdb := redis.NewClient(opts)
+		defer rdb.Close()
+		rl := limit.NewRedis(rdb, limit.RedisOptions{Registry: reg, Logger: log})
+		defer rl.Close()
+		limiter = rl
+		log.Info("rate limits shared through redis", "backend", rl.Backend())
 	}
 
 	mw := meter.New(db, meter.Config{Logger: log})
+	router := route.New(route.Policy{
+		MaxAttempts:          cfg.Routing.MaxAttempts,
+		RetriesPerDeployment: cfg.Routing.RetriesPerDeployment,
+		Cooldown:             cfg.Routing.Cooldown,
+		FailuresToOpen:       cfg.Routing.FailuresToOpen,
+	})
 	gw, err := gateway.New(ctx, gateway.Config{
 		Instances: instances,
-		Stores:    gateway.Stores{Keys: db, Teams: db, Catalog: db},
+		Stores:    gateway.Stores{Keys: db, Teams: db, Catalog: db, Groups: db},
 		Meter:     mw,
 		Logger:    log,
-		Timeout:   cfg.RequestTimeout,
+		Router:    router,
+		Limiter:   limiter,
+		Spend:     spendSource(db, mw),
+		Defaults: gateway.Defaults{
+			Team: llmservice.Limits{RPM: cfg.Limits.TeamRPM, TPM: cfg.Limits.TeamTPM},
+			Key:  llmservice.Limits{RPM: cfg.Limits.KeyRPM, TPM: cfg.Limits.KeyTPM},
+		},
+		Timeout: cfg.RequestTimeout,
 	})
 	if err != nil {
 		return err
 	}
+	if cfg.Routing.HealthCheckInterval > 0 {
+		var inHouse []*route.Deployment
+		for _, d := range gw.Hosts() {
+			if in, _ := gw.Instance(d.Instance); in.Family == config.TypeOllama || in.Family == config.TypeOpenAICompatible {
+				inHouse = append(inHouse, d)
+			}
+		}
+		router.StartHealthChecks(ctx, inHouse, cfg.Routing.HealthCheckInterval)
+	}
 	srv := server.New(server.Config{
-		Gateway:      gw,
-		Stores:       server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db, Groups: db, Credits: db},
-		Meter:        mw,
-		AdminKeyHash: adminHash,
-		BodyLimit:    cfg.BodyLimit,
-		Logger:       log,
+		Gateway:        gw,
+		Stores:         server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db, Groups: db, Credits: db},
+		Meter:          mw,
+		AdminKeyHash:   adminHash,
+		BodyLimit:      cfg.BodyLimit,
+		TrustedProxies: server.ParsePrefixes(cfg.TrustedProxies),
+		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Logger:         log,
 	})
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -50,6 +51,28 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	LogLevel        string        `yaml:"log_level"`
 	LogFormat       string        `yaml:"log_format"` // text or json
+	// RedisURL shares rate limits between replicas (redis://host:6379/0).
+	RedisURL string `yaml:"redis_url"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed; empty means
+	// the connection's address is the client's.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Limits are the default limits of teams and keys that set none.
+	Limits struct {
+		TeamRPM int64 `yaml:"team_rpm"`
+		TeamTPM int64 `yaml:"team_tpm"`
+		KeyRPM  int64 `yaml:"key_rpm"`
+		KeyTPM  int64 `yaml:"key_tpm"`
+	} `yaml:"limits"`
+	// Routing tunes retries, fallbacks and circuit breaking.
+	Routing struct {
+		MaxAttempts          int           `yaml:"max_attempts"`
+		RetriesPerDeployment int           `yaml:"retries_per_deployment"`
+		Cooldown             time.Duration `yaml:"cooldown"`
+		FailuresToOpen       int           `yaml:"failures_to_open"`
+		// HealthCheckInterval enables active health checks of in-house
+		// hosts (Ollama /api/tags, OpenAI-compatible /v1/models); 0 = off.
+		HealthCheckInterval time.Duration `yaml:"health_check_interval"`
+	} `yaml:"routing"`
 	// DisableMock removes the built-in mock provider.
 	DisableMock bool       `yaml:"disable_mock"`
 	Providers   []Provider `yaml:"providers"`
@@ -121,6 +144,29 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	set(&c.AdminKey, "LLMSERVICE_ADMIN_KEY")
 	set(&c.LogLevel, "LLMSERVICE_LOG_LEVEL")
 	set(&c.LogFormat, "LLMSERVICE_LOG_FORMAT")
+	set(&c.RedisURL, "LLMSERVICE_REDIS_URL")
+	if v := getenv("LLMSERVICE_TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = splitList(v)
+	}
+	for name, dst := range map[string]*int64{
+		"LLMSERVICE_TEAM_RPM": &c.Limits.TeamRPM, "LLMSERVICE_TEAM_TPM": &c.Limits.TeamTPM,
+		"LLMSERVICE_KEY_RPM": &c.Limits.KeyRPM, "LLMSERVICE_KEY_TPM": &c.Limits.KeyTPM,
+	} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%s: want a non-negative integer, got %q", name, v)
+			}
+			*dst = n
+		}
+	}
+	if v := getenv("LLMSERVICE_HEALTH_CHECK_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("LLMSERVICE_HEALTH_CHECK_INTERVAL: %w", err)
+		}
+		c.Routing.HealthCheckInterval = d
+	}
 	if v := getenv("LLMSERVICE_REQUEST_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -167,15 +213,20 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		env(Provider{Name: "gemini", Type: TypeGemini, APIKey: k, BaseURL: u})
 	}
 	if u := getenv("OLLAMA_BASE_URL"); u != "" {
-		var hosts []string
-		for _, h := range strings.Split(u, ",") {
-			if h = strings.TrimSpace(h); h != "" {
-				hosts = append(hosts, h)
-			}
-		}
-		env(Provider{Name: "ollama", Type: TypeOllama, Hosts: hosts})
+		env(Provider{Name: "ollama", Type: TypeOllama, Hosts: splitList(u)})
 	}
 	return nil
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Validate checks provider declarations.
@@ -200,6 +251,13 @@ func (c *Config) Validate() error {
 			}
 		default:
 			errs = append(errs, fmt.Errorf("providers[%d] (%s): unknown type %q; expected openai, openai-compatible, anthropic, gemini, ollama or mock", i, p.Name, p.Type))
+		}
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				errs = append(errs, fmt.Errorf("trusted_proxies[%d]: %q is not a CIDR or an address", i, p))
+			}
 		}
 	}
 	if c.BodyLimit <= 0 {

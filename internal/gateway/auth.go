@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 
 	"github.com/llmservice/llmservice"
@@ -11,6 +12,8 @@ import (
 type Principal struct {
 	Key  *llmservice.Key
 	Team *llmservice.Team
+	// allow is the key's parsed IP allowlist (nil: anywhere).
+	allow []netip.Prefix
 }
 
 type principalEntry struct {
@@ -43,7 +46,7 @@ func (g *Gateway) Authenticate(ctx context.Context, key string) (*Principal, err
 			}
 			return nil, err
 		}
-		p = &Principal{Key: k, Team: t}
+		p = &Principal{Key: k, Team: t, allow: parseAllowlist(k.IPAllowlist)}
 		g.keys.Store(hash, &principalEntry{p: p})
 	}
 	if !p.Key.Active(g.now()) {
@@ -53,6 +56,38 @@ func (g *Gateway) Authenticate(ctx context.Context, key string) (*Principal, err
 		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "API key has expired", Code: "invalid_api_key"}
 	}
 	return p, nil
+}
+
+// parseAllowlist reads CIDRs and bare addresses; the admin API validated
+// them, so an unreadable entry (from an older version) is skipped.
+func parseAllowlist(list []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	if len(list) > 0 && len(out) == 0 {
+		// A list that allows nothing must not turn into "anywhere".
+		out = []netip.Prefix{}
+	}
+	return out
+}
+
+// CheckIP enforces the key's IP allowlist.
+func (p *Principal) CheckIP(ip netip.Addr) error {
+	if p.allow == nil {
+		return nil
+	}
+	ip = ip.Unmap()
+	for _, pr := range p.allow {
+		if pr.Contains(ip) {
+			return nil
+		}
+	}
+	return &llmservice.Error{Kind: llmservice.Unauthenticated, Code: "ip_not_allowed", Message: "Unauthorized IP address"}
 }
 
 // AuthenticateSecret checks a key and its secret together (StackForDevs
@@ -74,7 +109,11 @@ func invalidKey() error {
 
 // InvalidateKey drops the cached principal of a key, so that a revocation
 // applies to the very next request.
-func (g *Gateway) InvalidateKey(hash string) { g.keys.Delete(hash) }
+func (g *Gateway) InvalidateKey(hash string) {
+	if v, ok := g.keys.LoadAndDelete(hash); ok && g.budgets != nil {
+		g.budgets.Forget("key:" + v.(*principalEntry).p.Key.ID)
+	}
+}
 
 // InvalidateTeam drops every cached principal of a team.
 func (g *Gateway) InvalidateTeam(teamID string) {
@@ -84,6 +123,9 @@ func (g *Gateway) InvalidateTeam(teamID string) {
 		}
 		return true
 	})
+	if g.budgets != nil {
+		g.budgets.Forget("team:" + teamID)
+	}
 }
 
 // allowed reports whether model is in list (empty list allows everything).
@@ -99,15 +141,30 @@ func allowed(list []string, model string) bool {
 	return false
 }
 
-// CheckModel enforces the team's and the key's model allowlists.
-func (p *Principal) CheckModel(model string) error {
-	if !allowed(p.Team.Models, model) {
-		return &llmservice.Error{Kind: llmservice.Forbidden, Param: "model", Code: "model_not_allowed",
-			Message: "Team '" + p.Team.ID + "' does not have access to model '" + model + "'"}
+// checkAccess enforces the team's model and model-group permissions and the
+// key's model allowlist for a resolved plan.
+func (p *Principal) checkAccess(plan *Plan) error {
+	name := plan.Public
+	if plan.Group != nil {
+		if len(p.Team.ModelGroups) > 0 && !allowed(p.Team.ModelGroups, name) {
+			return &llmservice.Error{Kind: llmservice.Forbidden, Param: "model", Code: "model_group_not_allowed",
+				Message: "Team '" + p.Team.ID + "' does not have access to model group '" + name + "'"}
+		}
+	} else {
+		if len(p.Team.ModelGroups) > 0 && len(p.Team.Models) == 0 {
+			// A team confined to model groups cannot name models directly,
+			// or the confinement would be one request away from useless.
+			return &llmservice.Error{Kind: llmservice.Forbidden, Param: "model", Code: "model_not_allowed",
+				Message: "Team '" + p.Team.ID + "' may only use its model groups: " + strings.Join(p.Team.ModelGroups, ", ")}
+		}
+		if !allowed(p.Team.Models, name) {
+			return &llmservice.Error{Kind: llmservice.Forbidden, Param: "model", Code: "model_not_allowed",
+				Message: "Team '" + p.Team.ID + "' does not have access to model '" + name + "'"}
+		}
 	}
-	if !allowed(p.Key.Models, model) {
+	if !allowed(p.Key.Models, name) {
 		return &llmservice.Error{Kind: llmservice.Forbidden, Param: "model", Code: "model_not_allowed",
-			Message: "This API key does not have access to model '" + model + "'"}
+			Message: "This API key does not have access to model '" + name + "'"}
 	}
 	return nil
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/tokens"
 )
 
@@ -16,51 +18,90 @@ import (
 type Call struct {
 	Principal *Principal
 	Endpoint  string // chat, completions, embeddings
-	Model     string // the public name the caller asked for
+	Model     string // the public name (model or model group) the caller asked for
 	Project   string
 	Purpose   string
+	ClientIP  netip.Addr // zero when unknown (no allowlist check possible)
+}
+
+// Served says which deployment answered and after how many attempts.
+type Served struct {
+	Instance string
+	Model    string // upstream model id
+	Attempts int
+	Rate     RateInfo
 }
 
 // Result is a finished non-streaming call.
 type Result struct {
+	Served
 	Response *llm.ChatResponse
-	Target   *Target
-	Attempts int
 	Usage    llm.Usage
 	Cost     llmservice.Nanos
 	Latency  time.Duration
 }
 
-// prepare resolves the model and enforces access.
-func (g *Gateway) prepare(c *Call) (*Target, error) {
-	if err := c.Principal.CheckModel(c.Model); err != nil {
+// begin authorizes a call and resolves its plan.
+func (g *Gateway) begin(c *Call) (*Plan, error) {
+	if err := c.Principal.CheckIP(c.ClientIP); err != nil {
 		return nil, err
 	}
-	return g.Resolve(c.Model)
+	plan, err := g.Resolve(c.Model)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Principal.checkAccess(plan); err != nil {
+		return nil, err
+	}
+	return plan, nil
 }
 
 // Chat runs a non-streaming chat call.
 func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Result, error) {
 	start := g.now()
-	t, err := g.prepare(c)
+	rec := g.newRecord(c, start, false)
+	plan, err := g.begin(c)
 	if err != nil {
-		g.settle(c, nil, start, 0, llm.Usage{}, false, err)
-		return nil, err
+		return nil, g.fail(rec, nil, err)
 	}
-	req.Model = t.Upstream
+	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
+	if err != nil {
+		return nil, g.failRate(rec, adm, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	resp, err := t.Instance.Provider.Chat(ctx, req)
+	var resp *llm.ChatResponse
+	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+		r := *req
+		r.Model = d.Model
+		var err error
+		resp, err = d.Provider.Chat(ctx, &r)
+		return err
+	})
+	g.noteAttempts(rec, plan, out)
 	if err != nil {
-		g.settle(c, t, start, 0, llm.Usage{}, false, err)
-		return nil, err
+		adm.finish(ctx, llm.Usage{}, 0, false)
+		return nil, g.fail(rec, adm, err)
 	}
 	u := resp.Usage
 	if !resp.HasUsage {
-		u = countChat(t.Upstream, req.Messages, resp)
+		u = countChat(out.Deployment.Model, req.Messages, resp)
 	}
-	cost := g.settle(c, t, start, 0, u, false, nil)
-	return &Result{Response: resp, Target: t, Attempts: 1, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
+	cost := g.cost(plan, out.Deployment, u)
+	adm.finish(ctx, u, cost, true)
+	g.record(rec, u, cost, 0, nil)
+	return &Result{Served: served(out, adm), Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
+}
+
+func served(out route.Outcome, adm *admission) Served {
+	s := Served{Attempts: len(out.Attempts)}
+	if d := out.Deployment; d != nil {
+		s.Instance, s.Model = d.Instance, d.Model
+	}
+	if adm != nil {
+		s.Rate = adm.Rate
+	}
+	return s
 }
 
 // countChat counts tokens locally when upstream reported none.
@@ -75,35 +116,66 @@ func countChat(model string, msgs []llm.Message, resp *llm.ChatResponse) llm.Usa
 	return u
 }
 
-// settle prices the call and hands its record to the meter. It returns the cost.
-func (g *Gateway) settle(c *Call, t *Target, start time.Time, ttft time.Duration, u llm.Usage, stream bool, err error) llmservice.Nanos {
-	rec := llmservice.UsageRecord{
-		ID:               NewID("req_"),
-		Time:             start,
-		TeamID:           c.Principal.Team.ID,
-		KeyID:            c.Principal.Key.ID,
-		Project:          c.Project,
-		Endpoint:         c.Endpoint,
-		RequestedModel:   c.Model,
-		PromptTokens:     u.PromptTokens,
-		CompletionTokens: u.CompletionTokens,
-		TokensEstimated:  u.Estimated,
-		LatencyMS:        int(g.now().Sub(start).Milliseconds()),
-		TTFTMS:           int(ttft.Milliseconds()),
-		Stream:           stream,
-		Status:           200,
-		Purpose:          c.Purpose,
-		Attempts:         1,
+func (g *Gateway) cost(plan *Plan, d *route.Deployment, u llm.Usage) llmservice.Nanos {
+	if d == nil {
+		return 0
 	}
-	if t != nil {
-		rec.Provider = t.Instance.Name
-		rec.UpstreamModel = t.Upstream
-		if t.HasPrice {
-			rec.Cost = t.Price.Cost(u)
+	if p, ok := plan.targetOf(d).price(g, d); ok {
+		return p.Cost(u)
+	}
+	return 0
+}
+
+func (g *Gateway) newRecord(c *Call, start time.Time, stream bool) *llmservice.UsageRecord {
+	return &llmservice.UsageRecord{
+		ID:             NewID("req_"),
+		Time:           start,
+		TeamID:         c.Principal.Team.ID,
+		KeyID:          c.Principal.Key.ID,
+		Project:        c.Project,
+		Endpoint:       c.Endpoint,
+		RequestedModel: c.Model,
+		Stream:         stream,
+		Status:         200,
+		Purpose:        c.Purpose,
+	}
+}
+
+// noteAttempts writes which deployments were tried into the record: the
+// served one, the attempt count, and a compact log of each attempt.
+func (g *Gateway) noteAttempts(rec *llmservice.UsageRecord, plan *Plan, out route.Outcome) {
+	rec.Attempts = len(out.Attempts)
+	if d := out.Deployment; d != nil {
+		rec.Provider, rec.UpstreamModel = d.Instance, d.Model
+	}
+	if len(out.Attempts) > 1 {
+		var b strings.Builder
+		for i, a := range out.Attempts {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(a.DeploymentID)
+			if a.Deployment != nil {
+				b.WriteByte('/')
+				b.WriteString(a.Deployment.Model)
+			}
+			b.WriteByte('=')
+			if a.Err == nil {
+				b.WriteString("ok")
+			} else {
+				b.WriteString(llmservice.AsError(a.Err).Kind.String())
+			}
 		}
-	} else {
-		rec.Attempts = 0
+		rec.AttemptLog = b.String()
 	}
+}
+
+// record completes rec and hands it to the meter.
+func (g *Gateway) record(rec *llmservice.UsageRecord, u llm.Usage, cost llmservice.Nanos, ttft time.Duration, err error) {
+	rec.PromptTokens, rec.CompletionTokens, rec.TokensEstimated = u.PromptTokens, u.CompletionTokens, u.Estimated
+	rec.Cost = cost
+	rec.LatencyMS = int(g.now().Sub(rec.Time).Milliseconds())
+	rec.TTFTMS = int(ttft.Milliseconds())
 	if err != nil {
 		e := llmservice.AsError(err)
 		rec.Status = e.Kind.HTTPStatus()
@@ -112,82 +184,123 @@ func (g *Gateway) settle(c *Call, t *Target, start time.Time, ttft time.Duration
 			rec.ErrorType = e.Code
 		}
 	}
-	g.meter.Record(rec)
-	return rec.Cost
+	g.meter.Record(*rec)
 }
+
+// fail records a call that ended in err and returns err.
+func (g *Gateway) fail(rec *llmservice.UsageRecord, adm *admission, err error) error {
+	g.record(rec, llm.Usage{}, 0, 0, err)
+	return err
+}
+
+// failRate is fail for admission refusals; the error carries the limits'
+// state for the x-ratelimit headers.
+func (g *Gateway) failRate(rec *llmservice.UsageRecord, adm *admission, err error) error {
+	g.record(rec, llm.Usage{}, 0, 0, err)
+	if adm != nil && (adm.Rate.Requests != nil || adm.Rate.Tokens != nil) {
+		return &RateError{Err: err, Rate: adm.Rate}
+	}
+	return err
+}
+
+// RateError carries the rate limit state of a refused call, so the dialect
+// can send the x-ratelimit headers with the 429.
+type RateError struct {
+	Err  error
+	Rate RateInfo
+}
+
+func (e *RateError) Error() string { return e.Err.Error() }
+func (e *RateError) Unwrap() error { return e.Err }
 
 // StreamResult is a started stream. Reading it to io.EOF or closing it
 // settles the call.
 type StreamResult struct {
 	llm.Stream
-	Target   *Target
-	Attempts int
+	Served
 }
 
-// ChatStream starts a streaming chat call. Errors before the first chunk are
-// returned here, so the dialect can still answer with a plain error status.
+// ChatStream starts a streaming chat call. The first chunk is read before
+// this returns, so a failure up to then is retried or falls back, and an
+// error here still lets the dialect answer with a plain error status.
 func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest) (*StreamResult, error) {
 	start := g.now()
-	t, err := g.prepare(c)
+	rec := g.newRecord(c, start, true)
+	plan, err := g.begin(c)
 	if err != nil {
-		g.settle(c, nil, start, 0, llm.Usage{}, true, err)
-		return nil, err
+		return nil, g.fail(rec, nil, err)
 	}
-	req.Model = t.Upstream
-	req.Stream = true
+	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
+	if err != nil {
+		return nil, g.failRate(rec, adm, err)
+	}
 	// The wait for the first chunk is bounded; the rest of the stream is
 	// bounded by the client's connection.
-	fctx, cancel := context.WithCancel(ctx)
+	sctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(g.timeout, cancel)
-	s, err := t.Instance.Provider.ChatStream(fctx, req)
+	var (
+		s     llm.Stream
+		first llm.Chunk
+		ttft  time.Duration
+	)
+	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+		r := *req
+		r.Model = d.Model
+		r.Stream = true
+		st, err := d.Provider.ChatStream(sctx, &r)
+		if err != nil {
+			return err
+		}
+		ch, err := st.Recv()
+		if err != nil {
+			st.Close()
+			if errors.Is(err, io.EOF) {
+				return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream ended the stream without an answer"}
+			}
+			return err
+		}
+		s, first, ttft = st, ch, g.now().Sub(start)
+		return nil
+	})
+	g.noteAttempts(rec, plan, out)
 	if err != nil {
 		timer.Stop()
 		cancel()
 		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Message: "upstream timed out", Err: err}
+			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Message: "upstream timed out before the first chunk", Err: err}
 		}
-		g.settle(c, t, start, 0, llm.Usage{}, true, err)
-		return nil, err
+		adm.finish(ctx, llm.Usage{}, 0, false)
+		return nil, g.fail(rec, adm, err)
 	}
-	ms := &meteredStream{g: g, c: c, t: t, req: req, s: s, start: start, timer: timer, cancel: cancel}
-	return &StreamResult{Stream: ms, Target: t, Attempts: 1}, nil
+	timer.Stop()
+	if ttft <= 0 {
+		ttft = time.Nanosecond
+	}
+	ms := &meteredStream{g: g, rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+	ms.observe(first)
+	return &StreamResult{Stream: ms, Served: served(out, adm)}, nil
 }
 
-// meteredStream watches a stream go by: time to first token, usage, and the
-// text needed to count tokens when upstream reports none.
+// meteredStream watches a stream go by: usage, and the text needed to count
+// tokens when upstream reports none.
 type meteredStream struct {
 	g      *Gateway
-	c      *Call
-	t      *Target
+	rec    *llmservice.UsageRecord
+	plan   *Plan
+	d      *route.Deployment
+	adm    *admission
 	req    *llm.ChatRequest
 	s      llm.Stream
-	start  time.Time
-	timer  *time.Timer
 	cancel context.CancelFunc
 
+	first   *llm.Chunk // read during routing, handed out first
 	ttft    time.Duration
 	usage   *llm.Usage
 	text    strings.Builder
 	settled bool
 }
 
-func (m *meteredStream) Recv() (llm.Chunk, error) {
-	ch, err := m.s.Recv()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			m.finish(nil)
-		} else {
-			m.finish(err)
-		}
-		return ch, err
-	}
-	if m.ttft == 0 {
-		m.ttft = m.g.now().Sub(m.start)
-		if m.ttft == 0 {
-			m.ttft = time.Nanosecond
-		}
-		m.timer.Stop()
-	}
+func (m *meteredStream) observe(ch llm.Chunk) {
 	if ch.Usage != nil {
 		u := *ch.Usage
 		m.usage = &u
@@ -197,6 +310,24 @@ func (m *meteredStream) Recv() (llm.Chunk, error) {
 		m.text.WriteString(tc.Name)
 		m.text.WriteString(tc.Arguments)
 	}
+}
+
+func (m *meteredStream) Recv() (llm.Chunk, error) {
+	if m.first != nil {
+		ch := *m.first
+		m.first = nil
+		return ch, nil
+	}
+	ch, err := m.s.Recv()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			m.finish(nil)
+		} else {
+			m.finish(err)
+		}
+		return ch, err
+	}
+	m.observe(ch)
 	return ch, nil
 }
 
@@ -207,8 +338,8 @@ func (m *meteredStream) Usage() llm.Usage {
 		return *m.usage
 	}
 	return llm.Usage{
-		PromptTokens:     tokens.CountMessages(m.t.Upstream, m.req.Messages),
-		CompletionTokens: tokens.Count(m.t.Upstream, m.text.String()),
+		PromptTokens:     tokens.CountMessages(m.d.Model, m.req.Messages),
+		CompletionTokens: tokens.Count(m.d.Model, m.text.String()),
 		Estimated:        true,
 	}
 }
@@ -218,8 +349,10 @@ func (m *meteredStream) finish(err error) {
 		return
 	}
 	m.settled = true
-	m.timer.Stop()
-	m.g.settle(m.c, m.t, m.start, m.ttft, m.Usage(), true, err)
+	u := m.Usage()
+	cost := m.g.cost(m.plan, m.d, u)
+	m.adm.finish(context.Background(), u, cost, true)
+	m.g.record(m.rec, u, cost, m.ttft, err)
 }
 
 // Close settles a stream the client abandoned before its end.
@@ -241,40 +374,55 @@ func StreamUsage(s *StreamResult) llm.Usage {
 
 // EmbedResult is a finished embeddings call.
 type EmbedResult struct {
+	Served
 	Response *llm.EmbedResponse
-	Target   *Target
 	Usage    llm.Usage
 }
 
 // Embed runs an embeddings call.
 func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*EmbedResult, error) {
 	start := g.now()
-	t, err := g.prepare(c)
+	rec := g.newRecord(c, start, false)
+	plan, err := g.begin(c)
 	if err != nil {
-		g.settle(c, nil, start, 0, llm.Usage{}, false, err)
-		return nil, err
+		return nil, g.fail(rec, nil, err)
 	}
-	e, ok := t.Instance.Provider.(llm.Embedder)
-	if !ok {
-		err := llmservice.InvalidParam("model", "provider '%s' does not serve embeddings", t.Instance.Name)
-		g.settle(c, t, start, 0, llm.Usage{}, false, err)
-		return nil, err
+	var est int64
+	for _, in := range req.Input {
+		est += int64(tokens.Estimate(in))
 	}
-	req.Model = t.Upstream
+	adm, err := g.admit(ctx, c, plan, est, nil)
+	if err != nil {
+		return nil, g.failRate(rec, adm, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	resp, err := e.Embed(ctx, req)
+	var resp *llm.EmbedResponse
+	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+		e, ok := d.Provider.(llm.Embedder)
+		if !ok {
+			return llmservice.InvalidParam("model", "provider '%s' does not serve embeddings", d.Instance)
+		}
+		r := *req
+		r.Model = d.Model
+		var err error
+		resp, err = e.Embed(ctx, &r)
+		return err
+	})
+	g.noteAttempts(rec, plan, out)
 	if err != nil {
-		g.settle(c, t, start, 0, llm.Usage{}, false, err)
-		return nil, err
+		adm.finish(ctx, llm.Usage{}, 0, false)
+		return nil, g.fail(rec, adm, err)
 	}
 	u := resp.Usage
 	if !resp.HasUsage {
 		u = llm.Usage{Estimated: true}
 		for _, in := range req.Input {
-			u.PromptTokens += tokens.Count(t.Upstream, in)
+			u.PromptTokens += tokens.Count(out.Deployment.Model, in)
 		}
 	}
-	g.settle(c, t, start, 0, u, false, nil)
-	return &EmbedResult{Response: resp, Target: t, Usage: u}, nil
+	cost := g.cost(plan, out.Deployment, u)
+	adm.finish(ctx, u, cost, true)
+	g.record(rec, u, cost, 0, nil)
+	return &EmbedResult{Served: served(out, adm), Response: resp, Usage: u}, nil
 }

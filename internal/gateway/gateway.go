@@ -1,7 +1,8 @@
 // Package gateway is the core of llmservice: it authenticates a caller,
-// resolves the model they asked for to a provider instance, calls it, and
-// settles the call in the usage ledger. It knows nothing of HTTP paths or
-// wire formats: dialects hand it canonical requests, adapters serve them.
+// admits the call (access, rate limits, budget), resolves the model to
+// deployments, calls them with retries and fallbacks, and settles the call
+// in the usage ledger. It knows nothing of HTTP paths or wire formats:
+// dialects hand it canonical requests, adapters serve them.
 package gateway
 
 import (
@@ -13,15 +14,18 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/budget"
+	"github.com/llmservice/llmservice/internal/limit"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/route"
 )
 
 // Instance is one configured provider: a name callers and the catalog refer
-// to, the wire protocol family it speaks, and its adapter.
+// to, the wire protocol family it speaks, and one adapter per host.
 type Instance struct {
-	Name     string
-	Family   string // openai, openai-compatible, anthropic, gemini, ollama, mock
-	Provider llm.Provider
+	Name   string
+	Family string // openai, openai-compatible, anthropic, gemini, ollama, mock
+	Hosts  []llm.Provider
 	// Models are upstream model ids the instance advertises in /v1/models
 	// as "<name>/<model>" (optional).
 	Models []string
@@ -43,6 +47,15 @@ type Stores struct {
 	Catalog interface {
 		FindModels(ctx context.Context) ([]*llmservice.Model, error)
 	}
+	Groups interface {
+		FindModelGroups(ctx context.Context) ([]*llmservice.ModelGroup, error)
+	}
+}
+
+// Defaults are the limits of teams and keys that set none.
+type Defaults struct {
+	Team llmservice.Limits
+	Key  llmservice.Limits
 }
 
 // Config wires a Gateway.
@@ -51,8 +64,16 @@ type Config struct {
 	Stores    Stores
 	Meter     Meter
 	Logger    *slog.Logger
-	// Timeout bounds a whole non-streaming call and a stream's wait for its
-	// first chunk.
+	// Router runs attempts; nil means a router with default policy.
+	Router *route.Router
+	// Limiter enforces rate limits; nil means an in-memory one.
+	Limiter limit.Limiter
+	// Spend reads a scope's spend from the ledger for budgets; nil disables
+	// budgets.
+	Spend    budget.SpendSource
+	Defaults Defaults
+	// Timeout bounds a whole non-streaming call (retries included) and a
+	// stream's wait for its first chunk.
 	Timeout time.Duration
 	Now     func() time.Time
 }
@@ -66,9 +87,14 @@ type Gateway struct {
 	log       *slog.Logger
 	timeout   time.Duration
 	now       func() time.Time
+	router    *route.Router
+	limiter   limit.Limiter
+	budgets   *budget.Accountant
+	defaults  Defaults
 
 	keys    sync.Map // key hash -> *principalEntry
 	catalog catalogCache
+	prices  sync.Map // "instance/model" -> *pricedModel
 }
 
 // New builds a Gateway and loads the catalog.
@@ -80,6 +106,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		log:       cfg.Logger,
 		timeout:   cfg.Timeout,
 		now:       cfg.Now,
+		router:    cfg.Router,
+		limiter:   cfg.Limiter,
+		defaults:  cfg.Defaults,
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -89,6 +118,15 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	if g.timeout <= 0 {
 		g.timeout = 10 * time.Minute
+	}
+	if g.router == nil {
+		g.router = route.New(route.Policy{})
+	}
+	if g.limiter == nil {
+		g.limiter = limit.NewLocal(g.now)
+	}
+	if cfg.Spend != nil {
+		g.budgets = budget.New(cfg.Spend, g.now)
 	}
 	for i := range cfg.Instances {
 		in := cfg.Instances[i]
@@ -110,6 +148,19 @@ func (g *Gateway) Instance(name string) (*Instance, bool) {
 
 // InstanceNames lists configured instances, sorted.
 func (g *Gateway) InstanceNames() []string { return g.names }
+
+// Router returns the router, for the admin view of deployments.
+func (g *Gateway) Router() *route.Router { return g.router }
+
+// Hosts lists one deployment per host of every instance, for the admin view
+// and for active health checks.
+func (g *Gateway) Hosts() []*route.Deployment {
+	var out []*route.Deployment
+	for _, n := range g.names {
+		out = append(out, g.instanceDeployments(g.instances[n], "", 1, 0)...)
+	}
+	return out
+}
 
 // NewID returns a random identifier with the given prefix.
 func NewID(prefix string) string { return prefix + rand.Text() }

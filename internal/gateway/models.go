@@ -26,6 +26,16 @@ func (g *Gateway) Models(p *Principal) []ModelInfo {
 			add(name, e.Provider, e.CreatedAt.Unix())
 		}
 	}
+	if c := g.catalog.p.Load(); c != nil {
+		for name, mg := range c.groups {
+			if len(p.Team.ModelGroups) == 0 || allowed(p.Team.ModelGroups, name) {
+				if allowed(p.Key.Models, name) {
+					seen[name] = true
+					out = append(out, ModelInfo{ID: name, OwnedBy: "model-group", Created: mg.CreatedAt.Unix()})
+				}
+			}
+		}
+	}
 	for _, name := range g.names {
 		for _, m := range g.instances[name].Models {
 			add(name+"/"+m, name, 0)

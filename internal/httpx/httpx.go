@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -195,7 +196,22 @@ func NDJSON(w http.ResponseWriter, v any) error {
 
 type ctxKey int
 
-const requestIDKey ctxKey = 0
+const (
+	requestIDKey ctxKey = iota
+	clientIPKey
+)
+
+// WithClientIP stores the caller's address (after trusted proxies) in ctx.
+func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
+	return context.WithValue(ctx, clientIPKey, ip)
+}
+
+// ClientIP returns the caller's address stored by the server, or the zero
+// address.
+func ClientIP(ctx context.Context) netip.Addr {
+	ip, _ := ctx.Value(clientIPKey).(netip.Addr)
+	return ip
+}
 
 // WithRequestID stores the request ID in ctx.
 func WithRequestID(ctx context.Context, id string) context.Context {

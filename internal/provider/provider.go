@@ -15,9 +15,10 @@ import (
 	"github.com/llmservice/llmservice/internal/provider/openai"
 )
 
-// New builds the adapter of one provider instance. Several hosts make a pool
-// that spreads requests over them.
-func New(p config.Provider, hc *http.Client) (llm.Provider, error) {
+// New builds the adapters of one provider instance, one per host: a
+// provider with several hosts (an in-house pool) has several deployments,
+// and the router spreads calls over them.
+func New(p config.Provider, hc *http.Client) ([]llm.Provider, error) {
 	hosts := p.Hosts
 	if len(hosts) == 0 {
 		hosts = []string{p.BaseURL}
@@ -30,10 +31,7 @@ func New(p config.Provider, hc *http.Client) (llm.Provider, error) {
 		}
 		members = append(members, m)
 	}
-	if len(members) == 1 {
-		return members[0], nil
-	}
-	return newPool(members), nil
+	return members, nil
 }
 
 func newOne(p config.Provider, baseURL string, hc *http.Client) (llm.Provider, error) {

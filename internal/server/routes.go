@@ -30,6 +30,10 @@ func (s *Server) routes() {
 	m.Handle("PUT /admin/model-groups/{name}", s.admin(s.putGroup))
 	m.Handle("DELETE /admin/model-groups/{name}", s.admin(s.deleteGroup))
 	m.Handle("GET /admin/usage", s.admin(s.usage))
+	m.Handle("GET /admin/deployments", s.admin(s.deployments))
+	if s.cfg.Metrics != nil {
+		m.Handle("GET /metrics", s.cfg.Metrics)
+	}
 
 	m.Handle("/", s.handle(s.notFound))
 }

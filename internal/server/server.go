@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -38,8 +39,12 @@ type Config struct {
 	Meter        Flusher
 	AdminKeyHash string // hex SHA-256 of the admin key
 	BodyLimit    int64
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// Metrics serves /metrics when set.
+	Metrics http.Handler
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Server is the HTTP API.
@@ -75,6 +80,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = gateway.NewID("req_")
 	}
 	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(httpx.WithClientIP(r.Context(), clientIP(r, s.cfg.TrustedProxies)))
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -114,4 +120,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 // notFound answers unknown paths in OpenAI's error shape.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
 	return &llmservice.Error{Kind: llmservice.NotFound, Message: "Unknown request URL: " + r.Method + " " + r.URL.Path}
+}
+
+// deployments shows the router's view of every host: health, in-flight
+// calls, recent latency and error rate.
+func (s *Server) deployments(w http.ResponseWriter, r *http.Request) error {
+	gw := s.cfg.Gateway
+	return httpx.WriteJSON(w, http.StatusOK, newList(gw.Router().States(gw.Hosts())))
 }

@@ -31,8 +31,8 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 		stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO usage (
 			id, time, team_id, key_id, project, endpoint, requested_model, provider,
 			upstream_model, prompt_tokens, completion_tokens, tokens_estimated, cost,
-			latency_ms, ttft_ms, stream, status, error_type, purpose, attempts
-		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			latency_ms, ttft_ms, stream, status, error_type, purpose, attempts, attempt_log
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -43,7 +43,7 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 				r.ID, toMS(r.Time), r.TeamID, r.KeyID, r.Project, r.Endpoint, r.RequestedModel,
 				r.Provider, r.UpstreamModel, r.PromptTokens, r.CompletionTokens, r.TokensEstimated,
 				int64(r.Cost), r.LatencyMS, r.TTFTMS, r.Stream, r.Status, r.ErrorType, r.Purpose,
-				r.Attempts); err != nil {
+				r.Attempts, r.AttemptLog); err != nil {
 				return fmt.Errorf("record %s: %w", r.ID, err)
 			}
 		}

@@ -43,7 +43,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	setServedHeaders(w, res.Target, res.Attempts)
+	setServedHeaders(w, res.Served)
 	resp := *res.Response
 	resp.Usage = res.Usage
 	return httpx.WriteJSON(w, http.StatusOK, wire.CompletionFromLLM(&resp, gateway.NewID("chatcmpl-"), req.Model))
@@ -90,6 +90,6 @@ func (h *Handler) chatStream(w http.ResponseWriter, r *http.Request, call *gatew
 	if err != nil {
 		return err
 	}
-	setServedHeaders(w, s.Target, s.Attempts)
+	setServedHeaders(w, s.Served)
 	return StreamChat(w, s, call.Model, h.Now(), lr.IncludeUsage)
 }

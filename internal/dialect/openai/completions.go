@@ -37,14 +37,14 @@ func (h *Handler) completions(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		setServedHeaders(w, s.Target, s.Attempts)
+		setServedHeaders(w, s.Served)
 		return streamCompletion(w, s, id, req.Model, created, lr.IncludeUsage)
 	}
 	res, err := h.GW.Chat(r.Context(), call, lr)
 	if err != nil {
 		return err
 	}
-	setServedHeaders(w, res.Target, res.Attempts)
+	setServedHeaders(w, res.Served)
 	out := wire.Completion{ID: id, Object: "text_completion", Created: created, Model: req.Model, Usage: wire.UsageFromLLM(res.Usage)}
 	for _, c := range res.Response.Choices {
 		fr := c.FinishReason

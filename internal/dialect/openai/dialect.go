@@ -4,9 +4,11 @@ package openai
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
@@ -43,7 +45,14 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 func (h *Handler) handle(fn httpx.HandlerFunc) http.Handler {
-	return httpx.Handle(h.Log, WriteError, fn)
+	return httpx.Handle(h.Log, WriteError, func(w http.ResponseWriter, r *http.Request) error {
+		err := fn(w, r)
+		var re *gateway.RateError
+		if errors.As(err, &re) {
+			SetRateHeaders(w, re.Rate)
+		}
+		return err
+	})
 }
 
 // errorType names OpenAI's error.type for each kind.
@@ -103,14 +112,33 @@ func (h *Handler) authenticate(r *http.Request) (*gateway.Principal, error) {
 	return h.GW.Authenticate(r.Context(), tok)
 }
 
-// setServedHeaders says which provider and model served the call.
-func setServedHeaders(w http.ResponseWriter, t *gateway.Target, attempts int) {
+// setServedHeaders says which provider and model served the call, and the
+// rate limits that applied.
+func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	h := w.Header()
-	h.Set("X-Llmservice-Provider", t.Instance.Name)
-	h.Set("X-Llmservice-Model", t.Upstream)
-	h.Set("X-Llmservice-Attempts", strconv.Itoa(attempts))
+	h.Set("X-Llmservice-Provider", s.Instance)
+	h.Set("X-Llmservice-Model", s.Model)
+	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
+	SetRateHeaders(w, s.Rate)
+}
+
+// SetRateHeaders writes OpenAI's x-ratelimit-* headers for the tightest
+// request and token limits.
+func SetRateHeaders(w http.ResponseWriter, ri gateway.RateInfo) {
+	h := w.Header()
+	if s := ri.Requests; s != nil {
+		h.Set("X-Ratelimit-Limit-Requests", strconv.FormatInt(s.Rule.Limit, 10))
+		h.Set("X-Ratelimit-Remaining-Requests", strconv.FormatInt(s.Remaining, 10))
+		h.Set("X-Ratelimit-Reset-Requests", s.ResetIn.Round(time.Millisecond).String())
+	}
+	if s := ri.Tokens; s != nil {
+		h.Set("X-Ratelimit-Limit-Tokens", strconv.FormatInt(s.Rule.Limit, 10))
+		h.Set("X-Ratelimit-Remaining-Tokens", strconv.FormatInt(s.Remaining, 10))
+		h.Set("X-Ratelimit-Reset-Tokens", s.ResetIn.Round(time.Millisecond).String())
+	}
 }
 
 func newCall(r *http.Request, p *gateway.Principal, endpoint, model string) *gateway.Call {
-	return &gateway.Call{Principal: p, Endpoint: endpoint, Model: model, Project: r.Header.Get("X-Project-Id"), Purpose: r.Header.Get("X-Purpose")}
+	return &gateway.Call{Principal: p, Endpoint: endpoint, Model: model, Project: r.Header.Get("X-Project-Id"),
+		Purpose: r.Header.Get("X-Purpose"), ClientIP: httpx.ClientIP(r.Context())}
 }

@@ -34,7 +34,7 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	setServedHeaders(w, res.Target, 1)
+	setServedHeaders(w, res.Served)
 	out := wire.EmbeddingResponse{Object: "list", Model: req.Model, Data: make([]wire.Embedding, len(res.Response.Vectors)),
 		Usage: wire.EmbedUsage{PromptTokens: res.Usage.PromptTokens, TotalTokens: res.Usage.PromptTokens}}
 	for i, v := range res.Response.Vectors {

@@ -56,8 +56,10 @@ func answer(req *llm.ChatRequest) (msg llm.Message, finish string, u llm.Usage) 
 		msg.Content = []llm.Part{{Type: llm.PartText, Text: Prefix + last.Text()}}
 	}
 	words := strings.Fields(msg.Text())
-	if req.MaxTokens != nil && len(words) > *req.MaxTokens {
-		words = words[:*req.MaxTokens]
+	// A negative budget is clamped rather than trusted: not every dialect
+	// validates max_tokens, and slicing by it would crash the server.
+	if req.MaxTokens != nil && len(words) > max(*req.MaxTokens, 0) {
+		words = words[:max(*req.MaxTokens, 0)]
 		msg.Content[0].Text = strings.Join(words, " ")
 		finish = llm.FinishLength
 	}

@@ -26,6 +26,11 @@ type SSEReader struct {
 	data []byte
 	name []byte
 	line []byte
+	// afterCR is set when the last line ended in CR: a LF that follows
+	// belongs to that CRLF. Remembering this, instead of peeking at the next
+	// byte, keeps a CR-terminated event from waiting on the upstream's next
+	// write before it is dispatched.
+	afterCR bool
 }
 
 // NewSSEReader reads events from r.
@@ -92,13 +97,16 @@ func (s *SSEReader) readLine() ([]byte, error) {
 			}
 			return nil, err
 		}
+		afterCR := s.afterCR
+		s.afterCR = false
 		switch b {
 		case '\n':
+			if afterCR && len(s.line) == 0 {
+				continue // the LF of a CRLF
+			}
 			return s.line, nil
 		case '\r':
-			if nb, err := s.r.Peek(1); err == nil && nb[0] == '\n' {
-				_, _ = s.r.ReadByte()
-			}
+			s.afterCR = true
 			return s.line, nil
 		}
 		s.line = append(s.line, b)

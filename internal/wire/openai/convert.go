@@ -34,6 +34,10 @@ func (r *ChatRequest) ToLLM() (*llm.ChatRequest, error) {
 		Extra:            r.Extra,
 	}
 	if r.MaxCompletionTokens != nil {
+		// Checked here so that the error names the field the client sent.
+		if *r.MaxCompletionTokens < 1 {
+			return nil, llmservice.InvalidParam("max_completion_tokens", "max_completion_tokens must be at least 1")
+		}
 		out.MaxTokens = r.MaxCompletionTokens
 	}
 	if err := checkRanges(out); err != nil {

@@ -53,7 +53,7 @@ func (r *ChatRequest) UnmarshalJSON(b []byte) error {
 		case "n":
 			err = json.Unmarshal(v, &r.N)
 		case "tools":
-			err = json.Unmarshal(v, &r.Tools)
+			err = decodeArray(v, &r.Tools)
 		case "tool_choice":
 			if !bytes.Equal(bytes.TrimSpace(v), null) {
 				r.ToolChoice = v
@@ -87,13 +87,64 @@ func decodeMessages(v json.RawMessage, out *[]Message) error {
 	if err := json.Unmarshal(v, &raws); err != nil {
 		return errors.New("must be an array of message objects")
 	}
-	msgs := make([]Message, len(raws))
+	return decodeElems(raws, out)
+}
+
+// decodeArray decodes a JSON array element by element, because
+// encoding/json names a nested field without its index ("tools.function.name")
+// and a client needs the index to find its mistake ("tools[2].function.name").
+func decodeArray[T any](v json.RawMessage, out *[]T) error {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(v, &raws); err != nil {
+		return err
+	}
+	return decodeElems(raws, out)
+}
+
+func decodeElems[T any](raws []json.RawMessage, out *[]T) error {
+	if raws == nil {
+		*out = nil
+		return nil
+	}
+	elems := make([]T, len(raws))
 	for i, raw := range raws {
-		if err := json.Unmarshal(raw, &msgs[i]); err != nil {
+		if err := json.Unmarshal(raw, &elems[i]); err != nil {
 			return fieldError(fmt.Sprintf("[%d]", i), err)
 		}
 	}
-	*out = msgs
+	*out = elems
+	return nil
+}
+
+// UnmarshalJSON decodes field by field, like ChatRequest's, so that an
+// error names its field and tool_calls errors carry the call's index.
+func (m *Message) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	*m = Message{}
+	for k, v := range fields {
+		var err error
+		switch k {
+		case "role":
+			err = json.Unmarshal(v, &m.Role)
+		case "content":
+			// Content's errors already name "content".
+			if err := m.Content.UnmarshalJSON(v); err != nil {
+				return err
+			}
+		case "name":
+			err = json.Unmarshal(v, &m.Name)
+		case "tool_calls":
+			err = decodeArray(v, &m.ToolCalls)
+		case "tool_call_id":
+			err = json.Unmarshal(v, &m.ToolCallID)
+		}
+		if err != nil {
+			return fieldError(k, err)
+		}
+	}
 	return nil
 }
 
@@ -111,11 +162,7 @@ func fieldError(field string, err error) error {
 	if errors.As(err, &te) {
 		f := field
 		if te.Field != "" {
-			sep := "."
-			if strings.HasPrefix(field, "[") || field == "" {
-				sep = "."
-			}
-			f = field + sep + te.Field
+			f = field + "." + te.Field
 		}
 		return &FieldError{Field: f, Msg: "expected " + jsonKind(te.Type.Kind().String()) + ", got " + te.Value}
 	}

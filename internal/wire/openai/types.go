@@ -87,8 +87,8 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 		return nil
 	case len(b) > 0 && b[0] == '[':
 		var ps []ContentPart
-		if err := json.Unmarshal(b, &ps); err != nil {
-			return &FieldError{Field: "content", Msg: "must be an array of content parts ({\"type\":\"text\",\"text\":...} or {\"type\":\"image_url\",...})"}
+		if err := decodeArray(b, &ps); err != nil {
+			return fieldError("content", err)
 		}
 		*c = Content{Parts: ps}
 		return nil

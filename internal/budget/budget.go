@@ -1,0 +1,203 @@
+// Package budget keeps spend against USD budgets exact under concurrency: a
+// call reserves its worst-case cost before it runs and settles to its true
+// cost after, so that many parallel calls against a nearly spent budget can
+// never overspend it together.
+//
+// Spend per scope (a team or a key) lives in memory. It is loaded once per
+// budget period from the usage ledger (the source of truth) and then kept up
+// to date by every settle, so the hot path reads no database.
+package budget
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/llmservice/llmservice"
+)
+
+// Scope is one budget: a team's or a key's.
+type Scope struct {
+	Key    string // "team:<id>" or "key:<id>"
+	Label  string // for messages: "team 'acme'"
+	Limit  llmservice.Nanos
+	Period string // "", daily, weekly, monthly
+	TeamID string
+	KeyID  string // empty for a team scope
+}
+
+// SpendSource reads what a scope spent since from, from the usage ledger.
+type SpendSource func(ctx context.Context, teamID, keyID string, from time.Time) (llmservice.Nanos, error)
+
+// Accountant tracks spend and reservations per scope.
+type Accountant struct {
+	mu     sync.Mutex
+	accts  map[string]*account
+	source SpendSource
+	now    func() time.Time
+}
+
+type account struct {
+	period   time.Time // start of the period the figures belong to
+	spent    llmservice.Nanos
+	reserved llmservice.Nanos
+}
+
+// New returns an accountant reading initial spend from source.
+func New(source SpendSource, now func() time.Time) *Accountant {
+	if now == nil {
+		now = time.Now
+	}
+	return &Accountant{accts: make(map[string]*account), source: source, now: now}
+}
+
+// PeriodStart returns the start of the budget period containing t (UTC
+// calendar periods; weeks start on Monday); the zero time for "".
+func PeriodStart(period string, t time.Time) time.Time {
+	t = t.UTC()
+	y, m, d := t.Date()
+	switch period {
+	case "daily":
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	case "weekly":
+		wd := (int(t.Weekday()) + 6) % 7 // Monday = 0
+		return time.Date(y, m, d-wd, 0, 0, 0, 0, time.UTC)
+	case "monthly":
+		return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return time.Time{}
+}
+
+// PeriodEnd returns when the period containing t ends (zero for "").
+func PeriodEnd(period string, t time.Time) time.Time {
+	s := PeriodStart(period, t)
+	switch period {
+	case "daily":
+		return s.AddDate(0, 0, 1)
+	case "weekly":
+		return s.AddDate(0, 0, 7)
+	case "monthly":
+		return s.AddDate(0, 1, 0)
+	}
+	return time.Time{}
+}
+
+// Reservation is money held for one call until Settle.
+type Reservation struct {
+	a      *Accountant
+	keys   []string
+	amount llmservice.Nanos
+	period []time.Time
+	done   bool
+}
+
+// load returns the scope's account for the current period, reading the
+// ledger when the period is new. It drops a.mu while reading.
+func (a *Accountant) load(ctx context.Context, s Scope, now time.Time) (*account, error) {
+	start := PeriodStart(s.Period, now)
+	if ac, ok := a.accts[s.Key]; ok && ac.period.Equal(start) {
+		return ac, nil
+	}
+	a.mu.Unlock()
+	spent, err := a.source(ctx, s.TeamID, s.KeyID, start)
+	a.mu.Lock()
+	if err != nil {
+		return nil, fmt.Errorf("load spend of %s: %w", s.Key, err)
+	}
+	if ac, ok := a.accts[s.Key]; ok && ac.period.Equal(start) {
+		return ac, nil // another caller loaded it meanwhile
+	}
+	// Calls still holding reservations in an old period settle into nothing:
+	// their cost reaches the ledger, which is where a new period reads from.
+	ac := &account{period: start, spent: spent}
+	a.accts[s.Key] = ac
+	return ac, nil
+}
+
+// Available returns what scope s can still spend now (never negative).
+func (a *Accountant) Available(ctx context.Context, s Scope) (llmservice.Nanos, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ac, err := a.load(ctx, s, a.now())
+	if err != nil {
+		return 0, err
+	}
+	left := s.Limit - ac.spent - ac.reserved
+	if left < 0 {
+		left = 0
+	}
+	return left, nil
+}
+
+// Reserve holds amount in every scope, or in none: it fails with
+// BudgetExceeded naming the first scope that cannot cover it.
+func (a *Accountant) Reserve(ctx context.Context, scopes []Scope, amount llmservice.Nanos) (*Reservation, error) {
+	if amount < 0 {
+		amount = 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	accts := make([]*account, len(scopes))
+	for i, s := range scopes {
+		ac, err := a.load(ctx, s, now)
+		if err != nil {
+			return nil, err
+		}
+		accts[i] = ac
+	}
+	// Loading may have dropped the lock; check and reserve in one go now.
+	for i, s := range scopes {
+		ac := accts[i]
+		if ac.spent+ac.reserved+amount > s.Limit {
+			msg := fmt.Sprintf("Budget exceeded for %s: spent $%.6f of $%.6f", s.Label, ac.spent.Dollars(), s.Limit.Dollars())
+			if ac.reserved > 0 {
+				msg += fmt.Sprintf(" with $%.6f held by calls in flight", ac.reserved.Dollars())
+			}
+			e := &llmservice.Error{Kind: llmservice.BudgetExceeded, Code: "budget_exceeded", Message: msg}
+			if end := PeriodEnd(s.Period, now); !end.IsZero() {
+				e.Message += "; the budget resets at " + end.Format(time.RFC3339)
+				e.RetryAfter = end.Sub(now)
+			}
+			return nil, e
+		}
+	}
+	r := &Reservation{a: a, amount: amount}
+	for i, s := range scopes {
+		accts[i].reserved += amount
+		r.keys = append(r.keys, s.Key)
+		r.period = append(r.period, accts[i].period)
+	}
+	return r, nil
+}
+
+// Settle releases the reservation and books the true cost. It is safe to
+// call once; later calls do nothing.
+func (r *Reservation) Settle(actual llmservice.Nanos) {
+	if r == nil || r.done {
+		return
+	}
+	r.done = true
+	a := r.a
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, k := range r.keys {
+		ac, ok := a.accts[k]
+		if !ok || !ac.period.Equal(r.period[i]) {
+			continue // the period rolled over; the new one loaded its spend from the ledger
+		}
+		ac.reserved -= r.amount
+		ac.spent += actual
+	}
+}
+
+// Forget drops a scope's figures so that the next call reloads them from the
+// ledger (after an admin changed the budget or its period).
+func (a *Accountant) Forget(key string) {
+	a.mu.Lock()
+	if ac, ok := a.accts[key]; ok && ac.reserved == 0 {
+		delete(a.accts, key)
+	}
+	a.mu.Unlock()
+}

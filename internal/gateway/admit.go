@@ -1,0 +1,240 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/budget"
+	"github.com/llmservice/llmservice/internal/limit"
+	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/tokens"
+)
+
+// RateInfo is what the OpenAI x-ratelimit-* headers show: the tightest
+// request limit and the tightest token limit that applied.
+type RateInfo struct {
+	Requests, Tokens *limit.Status
+}
+
+// admission is what a call holds between admission and settlement.
+type admission struct {
+	g        *Gateway
+	rules    []limit.Rule
+	costs    []int64
+	estimate int64 // tokens charged to TPM rules at admission
+	res      *budget.Reservation
+	Rate     RateInfo
+}
+
+// defaultReserveTokens is what a budget holds for the answer of a call that
+// sets no max_tokens; the call's max_tokens is then capped to it, so the
+// reservation is a true upper bound.
+const defaultReserveTokens = 4096
+
+// estimatePrompt is the admission-time token estimate of a prompt: cheap,
+// never exact; the TPM true-up corrects it after the call.
+func estimatePrompt(msgs []llm.Message) int64 {
+	var n int64
+	for i := range msgs {
+		for _, p := range msgs[i].Content {
+			n += int64(tokens.Estimate(p.Text))
+		}
+		n += 4
+	}
+	return n
+}
+
+// admit checks rate limits and reserves budget for a call. maxTokens may be
+// lowered (never raised) to what the budget covers; it is nil for calls
+// without an answer length (embeddings).
+func (g *Gateway) admit(ctx context.Context, c *Call, plan *Plan, promptTokens int64, maxTokens **int) (*admission, error) {
+	p := c.Principal
+	a := &admission{g: g}
+	completion := int64(0)
+	if maxTokens != nil && *maxTokens != nil {
+		completion = int64(**maxTokens)
+	}
+	a.estimate = promptTokens + completion
+	g.rules(a, p, plan)
+	if len(a.rules) > 0 {
+		st, ok, err := g.limiter.Take(ctx, a.rules, a.costs)
+		if err != nil {
+			// A limiter that cannot evaluate must not take the gateway down;
+			// the Redis limiter already falls back to local state itself.
+			g.log.Error("rate limiter failed; admitting the call", "err", err)
+		} else {
+			a.Rate = tightest(st)
+			if !ok {
+				return a, refusal(st)
+			}
+		}
+	}
+	if g.budgets != nil {
+		scopes := budgetScopes(p)
+		if len(scopes) > 0 {
+			if err := a.reserve(ctx, scopes, plan, promptTokens, maxTokens); err != nil {
+				a.refund(ctx)
+				return a, err
+			}
+		}
+	}
+	return a, nil
+}
+
+// rules builds the rate limit rules of a call: the key's and the team's
+// RPM/TPM (or the configured defaults), and the key+model pair's (the key's
+// model_limits entry, else the catalog model's rpm/tpm, which apply per key).
+func (g *Gateway) rules(a *admission, p *Principal, plan *Plan) {
+	add := func(key, name string, rpm, tpm int64) {
+		if rpm > 0 {
+			a.rules = append(a.rules, limit.Rule{Key: key + ":rpm", Limit: rpm, Window: time.Minute, Name: "requests per minute of " + name})
+			a.costs = append(a.costs, 1)
+		}
+		if tpm > 0 {
+			a.rules = append(a.rules, limit.Rule{Key: key + ":tpm", Limit: tpm, Window: time.Minute, Name: "tokens per minute of " + name})
+			a.costs = append(a.costs, a.estimate)
+		}
+	}
+	kl, tl := p.Key.Limits, p.Team.Limits
+	add("key:"+p.Key.ID, "key "+p.Key.ID, or(kl.RPM, g.defaults.Key.RPM), or(kl.TPM, g.defaults.Key.TPM))
+	add("team:"+p.Team.ID, "team '"+p.Team.ID+"'", or(tl.RPM, g.defaults.Team.RPM), or(tl.TPM, g.defaults.Team.TPM))
+	var ml llmservice.ModelLimit
+	if l, ok := p.Key.ModelLimits[plan.Public]; ok {
+		ml = l
+	} else if e := plan.Targets[0].Entry; e != nil && plan.Group == nil {
+		ml = llmservice.ModelLimit{RPM: int64(e.RPM), TPM: int64(e.TPM)}
+	}
+	add("keymodel:"+p.Key.ID+":"+plan.Public, "model '"+plan.Public+"' for key "+p.Key.ID, ml.RPM, ml.TPM)
+}
+
+func or(v, def int64) int64 {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// tightest picks the request and token statuses with the least remaining.
+func tightest(st []limit.Status) RateInfo {
+	var ri RateInfo
+	for i := range st {
+		s := &st[i]
+		cur := &ri.Requests
+		if isTPM(s.Rule) {
+			cur = &ri.Tokens
+		}
+		if *cur == nil || s.Remaining < (*cur).Remaining {
+			*cur = s
+		}
+	}
+	return ri
+}
+
+// refusal explains the first limit that refused the call.
+func refusal(st []limit.Status) error {
+	for _, s := range st {
+		if s.Allowed {
+			continue
+		}
+		if s.TooLarge {
+			return &llmservice.Error{Kind: llmservice.RateLimited, Code: "rate_limit_exceeded",
+				Message: fmt.Sprintf("Request too large for the %s: limit %d, this request needs more. Reduce the prompt or max_tokens.", s.Rule.Name, s.Rule.Limit)}
+		}
+		return &llmservice.Error{Kind: llmservice.RateLimited, Code: "rate_limit_exceeded", RetryAfter: s.RetryAfter,
+			Message: fmt.Sprintf("Rate limit reached for %s: limit %d. Please try again in %s.", s.Rule.Name, s.Rule.Limit, s.RetryAfter.Round(time.Millisecond))}
+	}
+	return &llmservice.Error{Kind: llmservice.RateLimited, Code: "rate_limit_exceeded", Message: "Rate limit reached"}
+}
+
+func budgetScopes(p *Principal) []budget.Scope {
+	var out []budget.Scope
+	if b := p.Team.MaxBudgetUSD; b != nil {
+		out = append(out, budget.Scope{Key: "team:" + p.Team.ID, Label: "team '" + p.Team.ID + "'", Limit: llmservice.NanosFromDollars(*b),
+			Period: p.Team.BudgetPeriod, TeamID: p.Team.ID})
+	}
+	if b := p.Key.MaxBudgetUSD; b != nil {
+		out = append(out, budget.Scope{Key: "key:" + p.Key.ID, Label: "key " + p.Key.ID, Limit: llmservice.NanosFromDollars(*b),
+			Period: p.Key.BudgetPeriod, TeamID: p.Team.ID, KeyID: p.Key.ID})
+	}
+	return out
+}
+
+// reserve holds the worst-case cost of the call: its prompt and its
+// max_tokens at the dearest price among the plan's deployments. Without
+// max_tokens, the call is capped to what the budget still covers (at most
+// defaultReserveTokens), so the answer can never cost more than was held.
+func (a *admission) reserve(ctx context.Context, scopes []budget.Scope, plan *Plan, prompt int64, maxTokens **int) error {
+	g := a.g
+	in, out := plan.MaxInputPerTok, plan.MaxOutputPerTok
+	if in == 0 && out == 0 {
+		return nil // unpriced models cost nothing to a budget
+	}
+	promptCost := llmservice.Nanos(math.Ceil(float64(prompt) * in))
+	var completion int64
+	if maxTokens != nil {
+		if *maxTokens != nil {
+			completion = int64(**maxTokens)
+		} else {
+			avail := llmservice.Nanos(math.MaxInt64)
+			for _, s := range scopes {
+				v, err := g.budgets.Available(ctx, s)
+				if err != nil {
+					return err
+				}
+				avail = min(avail, v)
+			}
+			completion = defaultReserveTokens
+			if out > 0 {
+				completion = min(completion, int64(float64(avail-promptCost)/out))
+			}
+			if completion >= 1 {
+				n := int(completion)
+				*maxTokens = &n
+			} else {
+				completion = 1
+			}
+		}
+	}
+	amount := promptCost + llmservice.Nanos(math.Ceil(float64(completion)*out))
+	res, err := g.budgets.Reserve(ctx, scopes, amount)
+	if err != nil {
+		return err
+	}
+	a.res = res
+	return nil
+}
+
+// refund gives back what a refused or failed admission took.
+func (a *admission) refund(ctx context.Context) {
+	a.finish(ctx, llm.Usage{}, 0, false)
+}
+
+// finish trues up the token limits to the tokens really used and settles the
+// budget reservation to the true cost.
+func (a *admission) finish(ctx context.Context, u llm.Usage, cost llmservice.Nanos, ran bool) {
+	if a == nil {
+		return
+	}
+	used := int64(u.Total())
+	if !ran {
+		used = 0
+	}
+	if delta := used - a.estimate; delta != 0 {
+		for _, r := range a.rules {
+			if isTPM(r) {
+				if err := a.g.limiter.Adjust(ctx, r, delta); err != nil {
+					a.g.log.Warn("rate limit true-up failed", "rule", r.Key, "err", err)
+				}
+			}
+		}
+	}
+	a.estimate = used
+	a.res.Settle(cost)
+	a.res = nil
+}
+
+func isTPM(r limit.Rule) bool { return strings.HasSuffix(r.Key, ":tpm") }

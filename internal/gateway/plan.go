@@ -1,0 +1,252 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/pricing"
+	"github.com/llmservice/llmservice/internal/route"
+)
+
+// target is one public model: its deployments and its catalog settings.
+type target struct {
+	Public      string
+	Entry       *llmservice.Model // nil when resolved without the catalog
+	Deployments []*route.Deployment
+	Strategy    route.Strategy
+	// Price, when set, is the catalog's price for every deployment.
+	Price *pricing.Price
+}
+
+// Plan is what a requested name resolves to: the primary model and, for a
+// model group, its fallbacks in order.
+type Plan struct {
+	Public  string // the name the caller used
+	Group   *llmservice.ModelGroup
+	Targets []*target
+	// MaxInputPerTok and MaxOutputPerTok are the dearest prices among all
+	// deployments, in nano-dollars per token: budget reservations use them
+	// so that no fallback can cost more than what was held.
+	MaxInputPerTok, MaxOutputPerTok float64
+	tiers                           [][]*route.Deployment
+	strategy                        route.Strategy
+}
+
+// catalog is an immutable snapshot of the catalog and model groups; plans
+// built from it are cached until the next reload.
+type catalog struct {
+	models map[string]*llmservice.Model
+	groups map[string]*llmservice.ModelGroup
+	plans  sync.Map // name -> *Plan
+}
+
+type catalogCache struct {
+	p atomic.Pointer[catalog]
+}
+
+// ReloadCatalog reads the catalog and model groups into memory; admin
+// changes call it, so requests never read them from the database.
+func (g *Gateway) ReloadCatalog(ctx context.Context) error {
+	ms, err := g.stores.Catalog.FindModels(ctx)
+	if err != nil {
+		return fmt.Errorf("load catalog: %w", err)
+	}
+	c := &catalog{models: make(map[string]*llmservice.Model, len(ms)), groups: map[string]*llmservice.ModelGroup{}}
+	for _, e := range ms {
+		c.models[e.Name] = e
+	}
+	if g.stores.Groups != nil {
+		gs, err := g.stores.Groups.FindModelGroups(ctx)
+		if err != nil {
+			return fmt.Errorf("load model groups: %w", err)
+		}
+		for _, mg := range gs {
+			c.groups[mg.Name] = mg
+		}
+	}
+	g.catalog.p.Store(c)
+	return nil
+}
+
+// CatalogEntries returns the cached catalog.
+func (g *Gateway) CatalogEntries() map[string]*llmservice.Model {
+	if c := g.catalog.p.Load(); c != nil {
+		return c.models
+	}
+	return nil
+}
+
+// ModelGroup returns a cached model group.
+func (g *Gateway) ModelGroup(name string) (*llmservice.ModelGroup, bool) {
+	c := g.catalog.p.Load()
+	if c == nil {
+		return nil, false
+	}
+	mg, ok := c.groups[name]
+	return mg, ok
+}
+
+// wellKnown maps model name prefixes to the env-configured instance that
+// serves them, so that "gpt-4o" works without a catalog entry.
+var wellKnown = []struct{ prefix, instance string }{
+	{"gpt-", "openai"}, {"chatgpt-", "openai"}, {"o1", "openai"}, {"o3", "openai"}, {"o4", "openai"},
+	{"text-embedding-", "openai"}, {"davinci-", "openai"}, {"babbage-", "openai"}, {"omni-moderation", "openai"},
+	{"claude-", "anthropic"},
+	{"gemini-", "gemini"}, {"text-embedding-004", "gemini"}, {"gemma-", "gemini"},
+}
+
+// Resolve maps a requested name to a plan: a model group first, then a
+// catalog entry, then "instance/model", then well-known prefixes.
+func (g *Gateway) Resolve(name string) (*Plan, error) {
+	if name == "" {
+		return nil, llmservice.InvalidParam("model", "model is required")
+	}
+	c := g.catalog.p.Load()
+	if p, ok := c.plans.Load(name); ok {
+		return p.(*Plan), nil
+	}
+	p := &Plan{Public: name}
+	if mg, ok := c.groups[name]; ok {
+		p.Group = mg
+		p.strategy = route.Strategy(mg.Strategy)
+		for _, m := range mg.Models {
+			t, err := g.resolveModel(c, m)
+			if err != nil {
+				return nil, &llmservice.Error{Kind: llmservice.Unavailable, Code: "model_group_misconfigured",
+					Message: fmt.Sprintf("model group '%s' lists '%s', which cannot be served: %s", name, m, llmservice.AsError(err).Message)}
+			}
+			p.Targets = append(p.Targets, t)
+		}
+	} else {
+		t, err := g.resolveModel(c, name)
+		if err != nil {
+			return nil, err
+		}
+		p.Targets = []*target{t}
+		p.strategy = t.Strategy
+	}
+	for _, t := range p.Targets {
+		p.tiers = append(p.tiers, t.Deployments)
+		for _, d := range t.Deployments {
+			pr, _ := t.price(g, d)
+			p.MaxInputPerTok = max(p.MaxInputPerTok, pr.InputPerMTok*1e3)
+			p.MaxOutputPerTok = max(p.MaxOutputPerTok, pr.OutputPerMTok*1e3)
+		}
+	}
+	c.plans.Store(name, p)
+	return p, nil
+}
+
+func (g *Gateway) resolveModel(c *catalog, name string) (*target, error) {
+	if e, ok := c.models[name]; ok {
+		return g.catalogTarget(name, e)
+	}
+	if i := strings.IndexByte(name, '/'); i > 0 && i+1 < len(name) {
+		if in, ok := g.instances[name[:i]]; ok {
+			return &target{Public: name, Deployments: g.instanceDeployments(in, name[i+1:], 1, 0)}, nil
+		}
+	}
+	best := -1
+	for i, w := range wellKnown {
+		if strings.HasPrefix(name, w.prefix) && (best < 0 || len(w.prefix) > len(wellKnown[best].prefix)) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		inst := wellKnown[best].instance
+		if in, ok := g.instances[inst]; ok {
+			return &target{Public: name, Deployments: g.instanceDeployments(in, name, 1, 0)}, nil
+		}
+		return nil, &llmservice.Error{Kind: llmservice.NotFound, Param: "model", Code: "model_not_found",
+			Message: fmt.Sprintf("The model '%s' is served by provider '%s', which is not configured on this gateway.", name, inst)}
+	}
+	return nil, &llmservice.Error{Kind: llmservice.NotFound, Param: "model", Code: "model_not_found",
+		Message: fmt.Sprintf("The model '%s' does not exist or you do not have access to it.", name)}
+}
+
+func (g *Gateway) catalogTarget(name string, e *llmservice.Model) (*target, error) {
+	t := &target{Public: name, Entry: e, Strategy: route.Strategy(e.Strategy)}
+	deps := e.Deployments
+	if len(deps) == 0 {
+		deps = []llmservice.Deployment{{Provider: e.Provider, UpstreamModel: e.UpstreamModel}}
+	}
+	for _, d := range deps {
+		in, ok := g.instances[d.Provider]
+		if !ok {
+			return nil, &llmservice.Error{Kind: llmservice.Unavailable, Code: "provider_not_configured",
+				Message: fmt.Sprintf("model '%s' is mapped to provider '%s', which is not configured", name, d.Provider)}
+		}
+		up := d.UpstreamModel
+		if up == "" {
+			up = e.Upstream()
+		}
+		t.Deployments = append(t.Deployments, g.instanceDeployments(in, up, d.Weight, d.Priority)...)
+	}
+	if e.InputPerMTok != nil || e.OutputPerMTok != nil {
+		// Catalog prices override the embedded ones for every deployment of
+		// the entry: what the operator charges is what counts.
+		p := pricing.Price{}
+		if e.InputPerMTok != nil {
+			p.InputPerMTok = *e.InputPerMTok
+		}
+		if e.OutputPerMTok != nil {
+			p.OutputPerMTok = *e.OutputPerMTok
+		}
+		t.Price = &p
+	}
+	return t, nil
+}
+
+// instanceDeployments returns one deployment per host of an instance. The
+// ID names the host, not the model: the router keeps health per ID, and a
+// host that refuses connections does so for every model. IDs are stable, so
+// what the router learnt survives a catalog reload.
+func (g *Gateway) instanceDeployments(in *Instance, model string, weight, priority int) []*route.Deployment {
+	out := make([]*route.Deployment, len(in.Hosts))
+	for i, h := range in.Hosts {
+		id := in.Name
+		if len(in.Hosts) > 1 {
+			id = in.Name + "#" + strconv.Itoa(i+1)
+		}
+		out[i] = &route.Deployment{ID: id, Instance: in.Name, Model: model, Provider: h, Weight: weight, Priority: priority}
+	}
+	return out
+}
+
+// price returns the price of a call of t served by d.
+func (t *target) price(g *Gateway, d *route.Deployment) (pricing.Price, bool) {
+	if t.Price != nil {
+		return *t.Price, true
+	}
+	key := d.Instance + "/" + d.Model
+	if v, ok := g.prices.Load(key); ok {
+		p := v.(*pricedModel)
+		return p.Price, p.ok
+	}
+	pm := &pricedModel{}
+	pm.Price, pm.ok = pricing.Lookup(g.instances[d.Instance].Family, d.Model)
+	g.prices.Store(key, pm)
+	return pm.Price, pm.ok
+}
+
+type pricedModel struct {
+	pricing.Price
+	ok bool
+}
+
+// targetOf returns the target of the plan a deployment belongs to.
+func (p *Plan) targetOf(d *route.Deployment) *target {
+	for _, t := range p.Targets {
+		for _, x := range t.Deployments {
+			if x.ID == d.ID {
+				return t
+			}
+		}
+	}
+	return p.Targets[0]
+}
