@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,7 +45,7 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
-	go func() { errc <- serve(ctx, nil, getenv, io.Discard, io.Discard, ready) }()
+	go func() { errc <- serve(ctx, nil, getenv, io.Discard, os.Stderr, ready) }()
 	var addr string
 	select {
 	case addr = <-ready:
@@ -61,6 +63,9 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 			return nil
 		}
 		stopped = true
+		// Connections the client dialled but never used count as busy for
+		// five seconds in http.Server.Shutdown; close them first.
+		http.DefaultClient.CloseIdleConnections()
 		cancel()
 		return <-errc
 	}
@@ -88,6 +93,12 @@ func waitHealthy(t *testing.T, base string) {
 // do sends a JSON request and decodes the JSON answer into out (if not nil).
 func do(t *testing.T, method, url, bearer string, body any, out any) int {
 	t.Helper()
+	return doH(t, method, url, bearer, body, out, nil)
+}
+
+// doH is do that also returns the response headers into h (if not nil).
+func doH(t *testing.T, method, url, bearer string, body any, out any, h *http.Header) int {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -109,6 +120,9 @@ func do(t *testing.T, method, url, bearer string, body any, out any) int {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
+	if h != nil {
+		*h = resp.Header
+	}
 	b, _ := io.ReadAll(resp.Body)
 	if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -134,3 +148,7 @@ func newKey(t *testing.T, base, team string, extra map[string]any) (id, key, sec
 	}
 	return out.ID, out.Key, out.Secret
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+func stringsContains(s, sub string) bool { return strings.Contains(s, sub) }

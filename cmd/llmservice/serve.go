@@ -166,9 +166,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if err != nil {
 			return fmt.Errorf("LLMSERVICE_REDIS_URL: %w", err)
 		}
+		// Every request waits on one limiter call, so the pool must not be
+		// the bottleneck of a burst; and a call that merely waited for a
+		// busy pool must not be mistaken for an outage (the fallback to
+		// per-replica limits lets more through than the limit).
+		opts.PoolSize = max(opts.PoolSize, 128)
 		rdb := redis.NewClient(opts)
 		defer rdb.Close()
-		rl := limit.NewRedis(rdb, limit.RedisOptions{Registry: reg, Logger: log})
+		rl := limit.NewRedis(rdb, limit.RedisOptions{Registry: reg, Logger: log, Timeout: 500 * time.Millisecond})
 		defer rl.Close()
 		limiter = rl
 		log.Info("rate limits shared through redis", "backend", rl.Backend())

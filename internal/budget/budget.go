@@ -201,3 +201,23 @@ func (a *Accountant) Forget(key string) {
 	}
 	a.mu.Unlock()
 }
+
+// Status is a scope's figures for the current period.
+type Status struct {
+	PeriodStart time.Time
+	PeriodEnd   time.Time
+	Spent       llmservice.Nanos
+	Reserved    llmservice.Nanos
+}
+
+// Status returns the scope's current figures, loading them if needed.
+func (a *Accountant) Status(ctx context.Context, s Scope) (Status, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	ac, err := a.load(ctx, s, now)
+	if err != nil {
+		return Status{}, err
+	}
+	return Status{PeriodStart: ac.period, PeriodEnd: PeriodEnd(s.Period, now), Spent: ac.spent, Reserved: ac.reserved}, nil
+}

@@ -238,3 +238,34 @@ func (a *admission) finish(ctx context.Context, u llm.Usage, cost llmservice.Nan
 }
 
 func isTPM(r limit.Rule) bool { return strings.HasSuffix(r.Key, ":tpm") }
+
+// BudgetView is a team's or key's budget as the admin API shows it.
+type BudgetView struct {
+	MaxBudgetUSD *float64  `json:"max_budget_usd"`
+	Period       string    `json:"budget_period,omitempty"`
+	PeriodStart  time.Time `json:"period_start,omitzero"`
+	ResetsAt     time.Time `json:"resets_at,omitzero"`
+	SpentUSD     float64   `json:"spent_usd"`
+	ReservedUSD  float64   `json:"reserved_usd"`
+	RemainingUSD *float64  `json:"remaining_usd"`
+}
+
+// TeamBudget reports a team's budget figures for the current period: what
+// the ledger says it spent plus what this replica booked since, and what
+// calls in flight hold.
+func (g *Gateway) TeamBudget(ctx context.Context, t *llmservice.Team) (*BudgetView, error) {
+	v := &BudgetView{MaxBudgetUSD: t.MaxBudgetUSD, Period: t.BudgetPeriod}
+	if g.budgets == nil || t.MaxBudgetUSD == nil {
+		return v, nil
+	}
+	sc := budgetScopes(&Principal{Team: t, Key: &llmservice.Key{}})[0]
+	st, err := g.budgets.Status(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	v.PeriodStart, v.ResetsAt = st.PeriodStart, st.PeriodEnd
+	v.SpentUSD, v.ReservedUSD = st.Spent.Dollars(), st.Reserved.Dollars()
+	rem := (sc.Limit - st.Spent - st.Reserved).Dollars()
+	v.RemainingUSD = &rem
+	return v, nil
+}

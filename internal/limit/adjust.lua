@@ -3,6 +3,8 @@
 -- KEYS[1] state of the rule (see take.lua for the format)
 -- ARGV[1] signed change of the backlog in ns (negative gives time back)
 -- ARGV[2] the largest backlog allowed, in ns
+-- Before Redis 5, a script that reads TIME may only write in effects replication mode.
+if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local nowSec = tonumber(t[1])
 local nowNs = tonumber(t[2]) * 1000

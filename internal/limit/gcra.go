@@ -25,13 +25,15 @@ import (
 //	RetryAfter = b + inc(c) - W               until enough has drained for c to fit
 //
 // From an empty state, k takes of one unit leave b = k*inc(1) <= k*W/Limit, so
-// exactly Limit fit at once; afterwards one unit fits every W/Limit. Nothing is
-// counted in fixed buckets, so there is no boundary at which 2*Limit get
-// through: over any interval of length t at most Limit + t*Limit/W units pass.
+// Limit fit at once and, when W/Limit divides exactly or exceeds Limit+1 ns
+// (any limit under about 245,000 per minute), not one more. Afterwards one
+// unit fits every W/Limit. Nothing is counted in fixed buckets, so there is no
+// boundary at which 2*Limit get through: over any interval of length t at
+// most Limit + t*Limit/W units pass.
 //
-// Rounding inc down makes each take at most 1ns cheaper than exact, which is
-// at most Limit/W units (under one, since validation requires Limit <= W in
-// ns) and in practice 1e-9 of a unit. It keeps the burst exact: Limit unit
+// Rounding inc down makes each take at most 1ns cheaper than exact, that is
+// at most Limit/W of a unit (under one, since validation requires Limit <= W
+// in ns; 1e-9 of a request at 60 RPM). It keeps the burst whole: Limit unit
 // takes never sum past W, where rounding up would refuse the last one.
 
 // MaxWindow is the longest window a rule may have. It keeps every backlog far
@@ -92,10 +94,10 @@ func (c cell) fits() bool {
 	return !c.tooLarge && (c.inc == 0 || c.backlog+c.inc <= c.window)
 }
 
-// status turns a decided cell into the caller's view. charged says whether
+// status fills in the caller's view of a decided cell. charged says whether
 // the whole take was admitted and this cell's cost was consumed.
-func (c cell) status(r Rule, charged bool) Status {
-	s := Status{Rule: r, Allowed: c.fits(), TooLarge: c.tooLarge}
+func (c *cell) status(s *Status, r *Rule, charged bool) {
+	*s = Status{Rule: *r, Allowed: c.fits(), TooLarge: c.tooLarge}
 	b := c.backlog
 	if charged {
 		b += c.inc
@@ -104,7 +106,6 @@ func (c cell) status(r Rule, charged bool) Status {
 	}
 	s.Remaining = remaining(b, r.Limit, c.window)
 	s.ResetIn = time.Duration(b)
-	return s
 }
 
 // change returns the signed shift of the backlog for a true-up of delta
@@ -130,10 +131,10 @@ func adjusted(backlog int64, r Rule, delta int64) int64 {
 	return min(max(backlog+change(r, delta), 0), maxBacklog)
 }
 
-// decide fills in statuses for cells whose backlogs are known and reports
-// whether every rule fits. Rules that share a key share one state: a later
-// rule sees the charges of the earlier ones in the same take.
-func decide(dst []Status, rules []Rule, cells []cell) ([]Status, bool) {
+// decide fills in statuses (as long as cells) for cells whose backlogs are
+// known and reports whether every rule fits. Rules that share a key share
+// one state: a later rule sees the charges of the earlier ones in the same take.
+func decide(statuses []Status, rules []Rule, cells []cell) bool {
 	ok := true
 	for i := range cells {
 		if !cells[i].fits() {
@@ -141,7 +142,7 @@ func decide(dst []Status, rules []Rule, cells []cell) ([]Status, bool) {
 		}
 	}
 	for i := range cells {
-		dst = append(dst, cells[i].status(rules[i], ok))
+		cells[i].status(&statuses[i], &rules[i], ok)
 	}
-	return dst, ok
+	return ok
 }

@@ -29,8 +29,10 @@ type Local struct {
 }
 
 type shard struct {
-	mu      sync.Mutex
-	tat     map[string]int64 // key -> TAT in ns since Local.base
+	mu sync.Mutex
+	// tat maps a key to its TAT in ns since Local.base. Pointers let a take
+	// update the keys it looked up without hashing them again.
+	tat     map[string]*int64
 	sweepAt int64
 	_       [40]byte // one cache line per shard, so neighbours don't contend
 }
@@ -44,7 +46,7 @@ func NewLocal(now func() time.Time) *Local {
 	}
 	l := &Local{now: now, base: now(), seed: maphash.MakeSeed()}
 	for i := range l.shards {
-		l.shards[i].tat = make(map[string]int64)
+		l.shards[i].tat = make(map[string]*int64)
 	}
 	return l
 }
@@ -62,12 +64,14 @@ func (l *Local) Take(_ context.Context, rules []Rule, costs []int64) ([]Status, 
 		return nil, false, err
 	}
 	var cellBuf [stackRules]cell
+	var tatBuf [stackRules]*int64
 	var idxBuf, orderBuf [stackRules]uint16
-	cells, idx := cellBuf[:0], idxBuf[:0]
+	cells, tats, idx := cellBuf[:0], tatBuf[:0], idxBuf[:0]
 	for i, r := range rules {
 		cells = append(cells, newCell(r, costs[i]))
 		idx = append(idx, l.shardOf(r.Key))
 	}
+	statuses := make([]Status, len(rules)) // allocated before locking, to keep the locks short
 	// Locking the shards in ascending order means two takes can never each
 	// hold a lock the other waits for.
 	order := sortedUnique(append(orderBuf[:0], idx...))
@@ -77,15 +81,23 @@ func (l *Local) Take(_ context.Context, rules []Rule, costs []int64) ([]Status, 
 	now := l.clock() // under the locks, so commits on a key see time move forward
 
 	for i := range rules {
-		cells[i].backlog = l.backlog(rules, cells, idx, i, now)
+		tat := l.shards[idx[i]].tat[rules[i].Key]
+		tats = append(tats, tat)
+		cells[i].backlog = backlog(rules, cells, tat, i, now)
 	}
-	statuses, ok := decide(make([]Status, 0, len(rules)), rules, cells)
+	ok := decide(statuses, rules, cells)
 	if ok {
 		for i, r := range rules {
-			if cells[i].inc > 0 {
-				// A later rule on the same key already includes this charge,
-				// so the last write of a key is its final state.
-				l.shards[idx[i]].tat[r.Key] = now + cells[i].backlog + cells[i].inc
+			if cells[i].inc == 0 {
+				continue
+			}
+			// A later rule on the same key already includes this charge,
+			// so the last write of a key is its final state.
+			v := now + cells[i].backlog + cells[i].inc
+			if tats[i] != nil {
+				*tats[i] = v
+			} else {
+				l.shards[idx[i]].tat[r.Key] = newTAT(v)
 			}
 		}
 	}
@@ -96,20 +108,19 @@ func (l *Local) Take(_ context.Context, rules []Rule, costs []int64) ([]Status, 
 	return statuses, ok, nil
 }
 
-// backlog returns rule i's backlog at now. If an earlier rule of the same
-// take has the same key, the two share one state, so rule i starts where
-// that one's charge ends.
-func (l *Local) backlog(rules []Rule, cells []cell, idx []uint16, i int, now int64) int64 {
+// backlog returns rule i's backlog at now, given its stored TAT (nil if
+// none). If an earlier rule of the same take has the same key, the two share
+// one state, so rule i starts where that one's charge ends.
+func backlog(rules []Rule, cells []cell, tat *int64, i int, now int64) int64 {
 	for j := i - 1; j >= 0; j-- {
 		if rules[j].Key == rules[i].Key {
 			return cells[j].backlog + cells[j].inc // inc is 0 when tooLarge
 		}
 	}
-	tat, found := l.shards[idx[i]].tat[rules[i].Key]
-	if !found || tat <= now {
+	if tat == nil || *tat <= now {
 		return 0
 	}
-	return tat - now
+	return *tat - now
 }
 
 // Adjust implements Limiter.
@@ -121,14 +132,24 @@ func (l *Local) Adjust(_ context.Context, r Rule, delta int64) error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	now := l.clock()
-	b := max(sh.tat[r.Key]-now, 0)
-	if b = adjusted(b, r, delta); b == 0 {
+	tat := sh.tat[r.Key]
+	var b int64
+	if tat != nil {
+		b = max(*tat-now, 0)
+	}
+	switch b = adjusted(b, r, delta); {
+	case b == 0:
 		delete(sh.tat, r.Key)
-	} else {
-		sh.tat[r.Key] = now + b
+	case tat != nil:
+		*tat = now + b
+	default:
+		sh.tat[r.Key] = newTAT(now + b)
 	}
 	return nil
 }
+
+// newTAT allocates the state of a new key; only then does a take allocate it.
+func newTAT(v int64) *int64 { return &v }
 
 // Len returns the number of keys held, idle ones not yet swept included.
 func (l *Local) Len() int {
@@ -151,7 +172,7 @@ func (sh *shard) sweep(now int64) {
 	}
 	sh.sweepAt = now + int64(sweepEvery)
 	for k, tat := range sh.tat {
-		if tat <= now {
+		if *tat <= now {
 			delete(sh.tat, k)
 		}
 	}

@@ -136,6 +136,9 @@ func (r *Redis) Take(ctx context.Context, rules []Rule, costs []int64) ([]Status
 	if err := validate(rules, costs); err != nil {
 		return nil, false, err
 	}
+	if len(rules) == 0 {
+		return nil, true, nil
+	}
 	if !r.onLocal.Load() {
 		statuses, ok, err := r.takeRedis(ctx, rules, costs)
 		if err == nil {
@@ -174,7 +177,8 @@ func (r *Redis) takeRedis(ctx context.Context, rules []Rule, costs []int64) ([]S
 	for i := range cells {
 		cells[i].backlog = res[i+1]
 	}
-	statuses, ok := decide(make([]Status, 0, len(rules)), rules, cells)
+	statuses := make([]Status, len(rules))
+	ok := decide(statuses, rules, cells)
 	if charged := res[0] == 1; ok != charged {
 		// The script and decide run the same arithmetic; if they disagree
 		// the statuses cannot be trusted.

@@ -10,6 +10,8 @@
 -- above that. So a TAT is never held as one number: it is split into seconds
 -- and nanoseconds and only backlogs (below 2^53 ns, about 104 days) are
 -- computed with. The clock is Redis's own, so replicas with skewed clocks agree.
+-- Before Redis 5, a script that reads TIME may only write in effects replication mode.
+if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local nowSec = tonumber(t[1])
 local nowNs = tonumber(t[2]) * 1000

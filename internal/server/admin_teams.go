@@ -132,3 +132,15 @@ func (s *Server) listCredits(w http.ResponseWriter, r *http.Request) error {
 	}
 	return httpx.WriteJSON(w, http.StatusOK, newList(ms))
 }
+
+func (s *Server) teamBudget(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.cfg.Stores.Teams.FindTeamByID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v, err := s.cfg.Gateway.TeamBudget(r.Context(), t)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, v)
+}

@@ -16,6 +16,7 @@ func (s *Server) routes() {
 	m.Handle("DELETE /admin/teams/{id}", s.admin(s.deleteTeam))
 	m.Handle("POST /admin/teams/{id}/credits", s.admin(s.addCredits))
 	m.Handle("GET /admin/teams/{id}/credits", s.admin(s.listCredits))
+	m.Handle("GET /admin/teams/{id}/budget", s.admin(s.teamBudget))
 	m.Handle("POST /admin/keys", s.admin(s.createKey))
 	m.Handle("GET /admin/keys", s.admin(s.listKeys))
 	m.Handle("GET /admin/keys/{id}", s.admin(s.getKey))

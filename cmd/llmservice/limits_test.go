@@ -1,0 +1,189 @@
+package main
+
+import (
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// fire sends n chat requests at once, spread round-robin over bases, and
+// counts the answers by status.
+func fire(t *testing.T, bases []string, key, model string, n int, extra map[string]any) map[int]int {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[int]int{}
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			st, _ := chatRaw(t, bases[i%len(bases)], key, model, extra)
+			mu.Lock()
+			counts[st]++
+			mu.Unlock()
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	return counts
+}
+
+func TestRPMHoldsExactlyUnderConcurrency(t *testing.T) {
+	srv := startServer(t, nil)
+	do(t, "POST", srv.URL+"/admin/teams", testAdminKey, map[string]any{"id": "acme", "rpm": 50}, nil)
+	_, key, _ := newKey(t, srv.URL, "acme", nil)
+	counts := fire(t, []string{srv.URL}, key, "mock/echo", 200, nil)
+	if counts[200] != 50 || counts[429] != 150 {
+		t.Fatalf("answers by status = %v; want exactly 50 admitted and 150 refused", counts)
+	}
+	var body struct {
+		Error struct{ Message, Type, Code string }
+	}
+	var h http.Header
+	st := doH(t, "POST", srv.URL+"/v1/chat/completions", key, map[string]any{"model": "mock/echo", "messages": []map[string]string{{"role": "user", "content": "hi"}}}, &body, &h)
+	if st != 429 || body.Error.Code != "rate_limit_exceeded" || h.Get("Retry-After") == "" {
+		t.Errorf("refusal: status %d, body %+v, Retry-After %q", st, body, h.Get("Retry-After"))
+	}
+	if h.Get("X-Ratelimit-Limit-Requests") != "50" || h.Get("X-Ratelimit-Remaining-Requests") != "0" || h.Get("X-Ratelimit-Reset-Requests") == "" {
+		t.Errorf("x-ratelimit headers = %v", h)
+	}
+}
+
+func TestRPMHoldsAcrossTwoReplicasSharingRedis(t *testing.T) {
+	url := os.Getenv("LLMSERVICE_TEST_REDIS_URL")
+	if url == "" {
+		t.Skip("LLMSERVICE_TEST_REDIS_URL is not set; .ci/run sets it to this machine's Redis")
+	}
+	env := map[string]string{"LLMSERVICE_DATABASE_URL": filepath.Join(t.TempDir(), "shared.db"), "LLMSERVICE_REDIS_URL": url}
+	a := startServer(t, env)
+	b := startServer(t, map[string]string{"LLMSERVICE_DATABASE_URL": env["LLMSERVICE_DATABASE_URL"], "LLMSERVICE_REDIS_URL": url})
+	do(t, "POST", a.URL+"/admin/teams", testAdminKey, map[string]any{"id": "acme"}, nil)
+	_, key, _ := newKey(t, a.URL, "acme", map[string]any{"rpm": 50})
+	counts := fire(t, []string{a.URL, b.URL}, key, "mock/echo", 200, nil)
+	if counts[200] != 50 || counts[429] != 150 {
+		t.Fatalf("two replicas: answers by status = %v; want exactly 50 admitted", counts)
+	}
+}
+
+func TestBudgetIsNeverOverspent(t *testing.T) {
+	srv := startServer(t, nil)
+	// $0.001 per token either way; each call costs 4 tokens ("hello" in,
+	// "mock reply: hello" out), so $0.04 covers 10 calls.
+	do(t, "POST", srv.URL+"/admin/models", testAdminKey, map[string]any{"name": "priced", "provider": "mock", "upstream_model": "echo", "input_per_mtok": 1000, "output_per_mtok": 1000}, nil)
+	do(t, "POST", srv.URL+"/admin/teams", testAdminKey, map[string]any{"id": "acme", "max_budget_usd": 0.04, "budget_period": "monthly"}, nil)
+	_, key, _ := newKey(t, srv.URL, "acme", nil)
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var body struct{ Error struct{ Type string } }
+			st := doH(t, "POST", srv.URL+"/v1/chat/completions", key, map[string]any{"model": "priced", "max_tokens": 4, "messages": []map[string]string{{"role": "user", "content": "hello"}}}, &body, nil)
+			switch {
+			case st == 200:
+				admitted.Add(1)
+			case st == 429 && body.Error.Type == "budget_exceeded":
+			default:
+				t.Errorf("status %d (%s); want 200 or 429 budget_exceeded", st, body.Error.Type)
+			}
+		}()
+	}
+	wg.Wait()
+	var usage struct {
+		Data []struct {
+			Requests int64   `json:"requests"`
+			Errors   int64   `json:"errors"`
+			CostUSD  float64 `json:"cost_usd"`
+		}
+	}
+	do(t, "GET", srv.URL+"/admin/usage?team_id=acme", testAdminKey, nil, &usage)
+	var budget struct {
+		SpentUSD    float64 `json:"spent_usd"`
+		ReservedUSD float64 `json:"reserved_usd"`
+	}
+	do(t, "GET", srv.URL+"/admin/teams/acme/budget", testAdminKey, nil, &budget)
+	ledger := usage.Data[0].CostUSD
+	t.Logf("admitted %d of 100; ledger $%.6f; budget spent $%.6f", admitted.Load(), ledger, budget.SpentUSD)
+	if admitted.Load() == 0 || admitted.Load() > 10 {
+		t.Errorf("admitted %d calls; want between 1 and the 10 the budget covers", admitted.Load())
+	}
+	if ledger > 0.04+1e-9 {
+		t.Errorf("ledger spend $%.6f exceeds the $0.04 budget", ledger)
+	}
+	if math.Abs(ledger-budget.SpentUSD) >= 0.005 || budget.ReservedUSD != 0 {
+		t.Errorf("ledger $%.6f and budget $%.6f (reserved $%.6f) disagree", ledger, budget.SpentUSD, budget.ReservedUSD)
+	}
+	if want := float64(admitted.Load()) * 0.004; math.Abs(ledger-want) > 1e-9 {
+		t.Errorf("ledger $%.6f; want %d calls at $0.004", ledger, admitted.Load())
+	}
+}
+
+func TestIPAllowlistAndTrustedProxies(t *testing.T) {
+	srv := startServer(t, map[string]string{"LLMSERVICE_TRUSTED_PROXIES": "127.0.0.1/32"})
+	do(t, "POST", srv.URL+"/admin/teams", testAdminKey, map[string]any{"id": "acme"}, nil)
+	_, office, _ := newKey(t, srv.URL, "acme", map[string]any{"ip_allowlist": []string{"10.0.0.0/8"}})
+	_, local, _ := newKey(t, srv.URL, "acme", map[string]any{"ip_allowlist": []string{"127.0.0.1"}})
+
+	post := func(key, xff string) (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions", stringsReader(`{"model":"mock/echo","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b := make([]byte, 512)
+		n, _ := resp.Body.Read(b)
+		return resp.StatusCode, string(b[:n])
+	}
+	if st, body := post(office, ""); st != 401 || !stringsContains(body, "Unauthorized IP address") {
+		t.Errorf("from 127.0.0.1 with a 10/8 allowlist: %d %s; want 401 Unauthorized IP address", st, body)
+	}
+	// Behind the trusted proxy (127.0.0.1), the client is the rightmost
+	// untrusted X-Forwarded-For entry; a forged leftmost entry does not count.
+	if st, body := post(office, "203.0.113.9, 10.1.2.3"); st != 200 {
+		t.Errorf("forwarded for 10.1.2.3: %d %s; want 200", st, body)
+	}
+	if st, _ := post(office, "10.1.2.3, 203.0.113.9"); st != 401 {
+		t.Errorf("forged 10.1.2.3 before the real 203.0.113.9: %d; want 401", st)
+	}
+	if st, body := post(local, ""); st != 200 {
+		t.Errorf("local key from 127.0.0.1: %d %s", st, body)
+	}
+}
+
+func TestPatchAppliesToTheNextRequest(t *testing.T) {
+	srv := startServer(t, nil)
+	id, key, _ := newKey(t, srv.URL, "acme", nil)
+	for i := 0; i < 3; i++ {
+		if st, _ := chatRaw(t, srv.URL, key, "mock/echo", nil); st != 200 {
+			t.Fatalf("before PATCH: %d", st)
+		}
+	}
+	if st := do(t, "PATCH", srv.URL+"/admin/keys/"+id, testAdminKey, map[string]any{"rpm": 1, "models": []string{"mock/echo"}}, nil); st != 200 {
+		t.Fatalf("PATCH: %d", st)
+	}
+	if st, _ := chatRaw(t, srv.URL, key, "mock/echo", nil); st != 200 {
+		t.Fatalf("first after PATCH: %d", st)
+	}
+	if st, _ := chatRaw(t, srv.URL, key, "mock/echo", nil); st != 429 {
+		t.Errorf("second after PATCH to rpm 1: %d; want 429", st)
+	}
+	if st, _ := chatRaw(t, srv.URL, key, "mock/other", nil); st != 403 {
+		t.Errorf("model outside the new allowlist: %d; want 403", st)
+	}
+	var bad struct{ Error struct{ Param string } }
+	if st := do(t, "PATCH", srv.URL+"/admin/keys/"+id, testAdminKey, map[string]any{"ip_allowlist": []string{"not-an-ip"}}, &bad); st != 400 || bad.Error.Param != "ip_allowlist" {
+		t.Errorf("bad CIDR: %d %+v; want 400 naming ip_allowlist", st, bad)
+	}
+}
