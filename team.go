@@ -13,6 +13,9 @@ type Team struct {
 	Models []string `json:"models,omitempty"` // allowlist of public model names; empty = all
 	// ModelGroups limits the team to these model groups; empty = all.
 	ModelGroups []string `json:"model_groups,omitempty"`
+	// LogBodies says whether the team's prompts and responses are kept for
+	// its logs: "", "off", "full" or "redacted".
+	LogBodies string `json:"log_bodies,omitempty"`
 	Limits
 	// Credits is the team's balance, changed only through CreditStore.
 	Credits   int64     `json:"credits"`
@@ -29,6 +32,14 @@ type Limits struct {
 	// periods; weeks start on Monday). "" means the budget never resets.
 	BudgetPeriod string `json:"budget_period,omitempty"`
 }
+
+// Body logging modes of a team (Team.LogBodies).
+const (
+	LogBodiesDefault  = ""         // the server's configured default
+	LogBodiesOff      = "off"      // no prompt or response is kept
+	LogBodiesFull     = "full"     // prompts and responses are kept as sent
+	LogBodiesRedacted = "redacted" // kept with e-mail addresses, card and phone numbers and secrets masked
+)
 
 // TeamStore persists teams.
 type TeamStore interface {

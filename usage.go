@@ -46,6 +46,10 @@ type UsageRecord struct {
 	// AttemptLog lists every attempt when there was more than one:
 	// "deployment/model=outcome ...", so retries and fallbacks are visible.
 	AttemptLog string
+	// Prompt and Response are kept, apart from the accounting row, only when
+	// the team logs bodies; they are empty otherwise.
+	Prompt   string
+	Response string
 }
 
 // UsageFilter selects records for totals. Zero times are open ends.
@@ -70,8 +74,22 @@ type UsageTotal struct {
 	AvgLatencyMS     float64 `json:"avg_latency_ms"`
 }
 
+// RecordFilter selects raw usage records for logs, newest first.
+type RecordFilter struct {
+	TeamID  string // required: records never cross teams
+	Project string // optional
+	KeyID   string // optional
+	From    time.Time
+	To      time.Time
+	Limit   int    // page size (default 50, at most 500)
+	Before  string // cursor: the ID of the last record of the previous page
+}
+
 // UsageStore persists the usage ledger.
 type UsageStore interface {
+	// FindUsageRecords lists records with their bodies (when kept), newest
+	// first, and the cursor of the next page ("" at the end).
+	FindUsageRecords(ctx context.Context, f RecordFilter) ([]UsageRecord, string, error)
 	// InsertUsage appends records in one transaction.
 	InsertUsage(ctx context.Context, recs []UsageRecord) error
 	SumUsage(ctx context.Context, f UsageFilter) ([]UsageTotal, error)

@@ -198,7 +198,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Team: llmservice.Limits{RPM: cfg.Limits.TeamRPM, TPM: cfg.Limits.TeamTPM},
 			Key:  llmservice.Limits{RPM: cfg.Limits.KeyRPM, TPM: cfg.Limits.KeyTPM},
 		},
-		Timeout: cfg.RequestTimeout,
+		LogBodies: cfg.LogBodies,
+		Timeout:   cfg.RequestTimeout,
 	})
 	if err != nil {
 		return err

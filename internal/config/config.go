@@ -73,6 +73,9 @@ type Config struct {
 		// hosts (Ollama /api/tags, OpenAI-compatible /v1/models); 0 = off.
 		HealthCheckInterval time.Duration `yaml:"health_check_interval"`
 	} `yaml:"routing"`
+	// LogBodies is the default for teams that set no log_bodies: "off"
+	// (default), "full" or "redacted".
+	LogBodies string `yaml:"log_bodies"`
 	// DisableMock removes the built-in mock provider.
 	DisableMock bool       `yaml:"disable_mock"`
 	Providers   []Provider `yaml:"providers"`
@@ -145,6 +148,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	set(&c.LogLevel, "LLMSERVICE_LOG_LEVEL")
 	set(&c.LogFormat, "LLMSERVICE_LOG_FORMAT")
 	set(&c.RedisURL, "LLMSERVICE_REDIS_URL")
+	set(&c.LogBodies, "LLMSERVICE_LOG_BODIES")
 	if v := getenv("LLMSERVICE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = splitList(v)
 	}
@@ -259,6 +263,11 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("trusted_proxies[%d]: %q is not a CIDR or an address", i, p))
 			}
 		}
+	}
+	switch c.LogBodies {
+	case "", "off", "full", "redacted":
+	default:
+		errs = append(errs, fmt.Errorf("log_bodies: %q; expected off, full or redacted", c.LogBodies))
 	}
 	if c.BodyLimit <= 0 {
 		errs = append(errs, errors.New("body_limit must be positive"))

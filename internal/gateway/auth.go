@@ -27,6 +27,9 @@ func (g *Gateway) Authenticate(ctx context.Context, key string) (*Principal, err
 	if key == "" {
 		return nil, llmservice.Errorf(llmservice.Unauthenticated, "missing API key")
 	}
+	if g.tokens != nil && strings.Count(key, ".") == 2 && !strings.HasPrefix(key, "sk-") {
+		return g.authenticateToken(ctx, key)
+	}
 	hash := llmservice.HashSecret(key)
 	var p *Principal
 	if e, ok := g.keys.Load(hash); ok {
@@ -54,6 +57,40 @@ func (g *Gateway) Authenticate(ctx context.Context, key string) (*Principal, err
 			return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "API key has been revoked", Code: "invalid_api_key"}
 		}
 		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "API key has expired", Code: "invalid_api_key"}
+	}
+	return p, nil
+}
+
+// authenticateToken verifies a JWT access token (every request: an HMAC
+// check is cheap, and expiry must bite at once) and resolves the key it
+// stands for through the same cache as bearer keys.
+func (g *Gateway) authenticateToken(ctx context.Context, token string) (*Principal, error) {
+	keyID, err := g.tokens.Verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	k, err := g.stores.Keys.FindKeyByID(ctx, keyID)
+	if err != nil {
+		if llmservice.ErrorKind(err) == llmservice.NotFound {
+			return nil, invalidKey()
+		}
+		return nil, err
+	}
+	if e, ok := g.keys.Load(k.KeyHash); ok {
+		p := e.(*principalEntry).p
+		if !p.Key.Active(g.now()) {
+			return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "token's key is no longer valid", Code: "invalid_api_key"}
+		}
+		return p, nil
+	}
+	t, err := g.stores.Teams.FindTeamByID(ctx, k.TeamID)
+	if err != nil {
+		return nil, err
+	}
+	p := &Principal{Key: k, Team: t, allow: parseAllowlist(k.IPAllowlist)}
+	g.keys.Store(k.KeyHash, &principalEntry{p: p})
+	if !k.Active(g.now()) {
+		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "token's key is no longer valid", Code: "invalid_api_key"}
 	}
 	return p, nil
 }

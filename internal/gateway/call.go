@@ -72,10 +72,13 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	defer cancel()
 	var resp *llm.ChatResponse
 	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
+		if err != nil {
+			return err
+		}
 		r := *req
 		r.Model = d.Model
-		var err error
-		resp, err = d.Provider.Chat(ctx, &r)
+		resp, err = pv.Chat(ctx, &r)
 		return err
 	})
 	g.noteAttempts(rec, plan, out)
@@ -89,6 +92,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	}
 	cost := g.cost(plan, out.Deployment, u)
 	adm.finish(ctx, u, cost, true)
+	g.keepBodies(rec, c.Principal.Team, req.Messages, responseText(resp))
 	g.record(rec, u, cost, 0, nil)
 	return &Result{Served: served(out, adm), Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
 }
@@ -244,10 +248,14 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		ttft  time.Duration
 	)
 	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
+		if err != nil {
+			return err
+		}
 		r := *req
 		r.Model = d.Model
 		r.Stream = true
-		st, err := d.Provider.ChatStream(sctx, &r)
+		st, err := pv.ChatStream(sctx, &r)
 		if err != nil {
 			return err
 		}
@@ -276,7 +284,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 	if ttft <= 0 {
 		ttft = time.Nanosecond
 	}
-	ms := &meteredStream{g: g, rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+	ms := &meteredStream{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
 	ms.observe(first)
 	return &StreamResult{Stream: ms, Served: served(out, adm)}, nil
 }
@@ -285,6 +293,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 // tokens when upstream reports none.
 type meteredStream struct {
 	g      *Gateway
+	team   *llmservice.Team
 	rec    *llmservice.UsageRecord
 	plan   *Plan
 	d      *route.Deployment
@@ -352,6 +361,7 @@ func (m *meteredStream) finish(err error) {
 	u := m.Usage()
 	cost := m.g.cost(m.plan, m.d, u)
 	m.adm.finish(context.Background(), u, cost, true)
+	m.g.keepBodies(m.rec, m.team, m.req.Messages, m.text.String())
 	m.g.record(m.rec, u, cost, m.ttft, err)
 }
 
@@ -399,13 +409,16 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	defer cancel()
 	var resp *llm.EmbedResponse
 	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
-		e, ok := d.Provider.(llm.Embedder)
+		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
+		if err != nil {
+			return err
+		}
+		e, ok := pv.(llm.Embedder)
 		if !ok {
 			return llmservice.InvalidParam("model", "provider '%s' does not serve embeddings", d.Instance)
 		}
 		r := *req
 		r.Model = d.Model
-		var err error
 		resp, err = e.Embed(ctx, &r)
 		return err
 	})

@@ -36,10 +36,25 @@ type Meter interface {
 	Record(rec llmservice.UsageRecord)
 }
 
+// TokenVerifier checks a signed access token (a JWT from the Django-style
+// login API) and returns the ID of the key it stands for.
+type TokenVerifier interface {
+	// Verify returns Unauthenticated for a bad, tampered or expired token.
+	Verify(ctx context.Context, token string) (keyID string, err error)
+}
+
+// TeamProviders supplies a team's own provider credentials (bring your own
+// key): when it returns a provider for a family, that team's calls to
+// deployments of that family use it instead of the gateway's.
+type TeamProviders interface {
+	Provider(ctx context.Context, teamID, family string) (llm.Provider, bool, error)
+}
+
 // Stores is what the gateway reads. Reads happen on cache misses only.
 type Stores struct {
 	Keys interface {
 		FindKeyByHash(ctx context.Context, hash string) (*llmservice.Key, error)
+		FindKeyByID(ctx context.Context, id string) (*llmservice.Key, error)
 	}
 	Teams interface {
 		FindTeamByID(ctx context.Context, id string) (*llmservice.Team, error)
@@ -72,6 +87,14 @@ type Config struct {
 	// budgets.
 	Spend    budget.SpendSource
 	Defaults Defaults
+	// Tokens, when set, lets JWT access tokens authenticate like keys.
+	Tokens TokenVerifier
+	// TeamProviders, when set, routes a team's calls through its own
+	// provider credentials.
+	TeamProviders TeamProviders
+	// LogBodies is the default of teams' log_bodies: "off", "full" or
+	// "redacted".
+	LogBodies string
 	// Timeout bounds a whole non-streaming call (retries included) and a
 	// stream's wait for its first chunk.
 	Timeout time.Duration
@@ -91,6 +114,9 @@ type Gateway struct {
 	limiter   limit.Limiter
 	budgets   *budget.Accountant
 	defaults  Defaults
+	tokens    TokenVerifier
+	byok      TeamProviders
+	logBodies string
 
 	keys    sync.Map // key hash -> *principalEntry
 	catalog catalogCache
@@ -109,6 +135,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		router:    cfg.Router,
 		limiter:   cfg.Limiter,
 		defaults:  cfg.Defaults,
+		tokens:    cfg.Tokens,
+		byok:      cfg.TeamProviders,
+		logBodies: cfg.LogBodies,
 	}
 	if g.log == nil {
 		g.log = slog.Default()

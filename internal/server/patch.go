@@ -74,6 +74,7 @@ type teamPatch struct {
 	Name        optional[string]   `json:"name"`
 	Models      optional[[]string] `json:"models"`
 	ModelGroups optional[[]string] `json:"model_groups"`
+	LogBodies   optional[string]   `json:"log_bodies"`
 	limitsPatch
 }
 
@@ -89,6 +90,14 @@ func (p *teamPatch) apply(t *llmservice.Team) error {
 	}
 	if p.ModelGroups.Set {
 		t.ModelGroups = p.ModelGroups.Value
+	}
+	if p.LogBodies.Set {
+		switch p.LogBodies.Value {
+		case llmservice.LogBodiesDefault, llmservice.LogBodiesOff, llmservice.LogBodiesFull, llmservice.LogBodiesRedacted:
+			t.LogBodies = p.LogBodies.Value
+		default:
+			return llmservice.InvalidParam("log_bodies", "log_bodies must be off, full or redacted")
+		}
 	}
 	return p.limitsPatch.apply(&t.Limits)
 }

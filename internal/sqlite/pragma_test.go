@@ -75,7 +75,9 @@ func TestUsageIndexes(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"sqlite_autoindex_usage_1", "usage_team_time"} // primary key + (team_id, time)
+	// Primary key, (team_id, time) for reports, (team_id, project, time) for
+	// per-project logs; every other index would slow the batched inserts.
+	want := []string{"sqlite_autoindex_usage_1", "usage_team_project_time", "usage_team_time"}
 	if !slices.Equal(got, want) {
 		t.Errorf("usage indexes = %q; want %q", got, want)
 	}

@@ -94,11 +94,12 @@ func (db *DB) UpdateTeam(ctx context.Context, id string, fn func(*llmservice.Tea
 // teamPolicy is the JSON stored in teams.policy.
 type teamPolicy struct {
 	ModelGroups []string `json:"model_groups,omitempty"`
+	LogBodies   string   `json:"log_bodies,omitempty"`
 	llmservice.Limits
 }
 
 func encodeTeamPolicy(t *llmservice.Team) string {
-	b, _ := json.Marshal(teamPolicy{ModelGroups: t.ModelGroups, Limits: t.Limits})
+	b, _ := json.Marshal(teamPolicy{ModelGroups: t.ModelGroups, LogBodies: t.LogBodies, Limits: t.Limits})
 	return string(b)
 }
 
@@ -141,7 +142,7 @@ func scanTeam(s scanner) (*llmservice.Team, error) {
 	if err := json.Unmarshal([]byte(policy), &p); err != nil {
 		return nil, fmt.Errorf("team %s: bad policy: %w", t.ID, err)
 	}
-	t.ModelGroups, t.Limits = p.ModelGroups, p.Limits
+	t.ModelGroups, t.LogBodies, t.Limits = p.ModelGroups, p.LogBodies, p.Limits
 	t.CreatedAt = fromMS(created)
 	return &t, nil
 }

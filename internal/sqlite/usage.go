@@ -37,6 +37,7 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 			return err
 		}
 		defer stmt.Close()
+		var bodies *sql.Stmt
 		for i := range recs {
 			r := &recs[i]
 			if _, err := stmt.ExecContext(ctx,
@@ -45,6 +46,18 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 				int64(r.Cost), r.LatencyMS, r.TTFTMS, r.Stream, r.Status, r.ErrorType, r.Purpose,
 				r.Attempts, r.AttemptLog); err != nil {
 				return fmt.Errorf("record %s: %w", r.ID, err)
+			}
+			if r.Prompt == "" && r.Response == "" {
+				continue
+			}
+			if bodies == nil {
+				if bodies, err = tx.PrepareContext(ctx, `INSERT OR IGNORE INTO usage_bodies (id, prompt, response) VALUES (?, ?, ?)`); err != nil {
+					return err
+				}
+				defer bodies.Close()
+			}
+			if _, err := bodies.ExecContext(ctx, r.ID, r.Prompt, r.Response); err != nil {
+				return fmt.Errorf("record %s body: %w", r.ID, err)
 			}
 		}
 		return nil
@@ -150,4 +163,76 @@ func groupName(groupBy string, g any) string {
 		return string(v)
 	}
 	return ""
+}
+
+// FindUsageRecords lists a team's records with their bodies, newest first,
+// a page at a time; the cursor is the last record's ID.
+func (db *DB) FindUsageRecords(ctx context.Context, f llmservice.RecordFilter) ([]llmservice.UsageRecord, string, error) {
+	if f.TeamID == "" {
+		return nil, "", llmservice.InvalidParam("team_id", "team_id is required")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	where := []string{"u.team_id = ?"}
+	args := []any{f.TeamID}
+	if f.Project != "" {
+		where = append(where, "u.project = ?")
+		args = append(args, f.Project)
+	}
+	if f.KeyID != "" {
+		where = append(where, "u.key_id = ?")
+		args = append(args, f.KeyID)
+	}
+	if !f.From.IsZero() {
+		where = append(where, "u.time >= ?")
+		args = append(args, toMS(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "u.time < ?")
+		args = append(args, toMS(f.To))
+	}
+	if f.Before != "" {
+		// Keyset pagination on (time, id): stable while new records arrive.
+		where = append(where, "(u.time, u.id) < (SELECT time, id FROM usage WHERE id = ? AND team_id = ?)")
+		args = append(args, f.Before, f.TeamID)
+	}
+	args = append(args, limit+1)
+	rows, err := db.reader.QueryContext(ctx, `SELECT u.id, u.time, u.team_id, u.key_id, u.project, u.endpoint,
+		u.requested_model, u.provider, u.upstream_model, u.prompt_tokens, u.completion_tokens, u.tokens_estimated,
+		u.cost, u.latency_ms, u.ttft_ms, u.stream, u.status, u.error_type, u.purpose, u.attempts, u.attempt_log,
+		coalesce(b.prompt, ''), coalesce(b.response, '')
+		FROM usage u LEFT JOIN usage_bodies b ON b.id = u.id
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY u.time DESC, u.id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("find usage records: %w", err)
+	}
+	defer rows.Close()
+	var out []llmservice.UsageRecord
+	for rows.Next() {
+		var (
+			r    llmservice.UsageRecord
+			ms   int64
+			cost int64
+		)
+		if err := rows.Scan(&r.ID, &ms, &r.TeamID, &r.KeyID, &r.Project, &r.Endpoint, &r.RequestedModel, &r.Provider,
+			&r.UpstreamModel, &r.PromptTokens, &r.CompletionTokens, &r.TokensEstimated, &cost, &r.LatencyMS, &r.TTFTMS,
+			&r.Stream, &r.Status, &r.ErrorType, &r.Purpose, &r.Attempts, &r.AttemptLog, &r.Prompt, &r.Response); err != nil {
+			return nil, "", fmt.Errorf("find usage records: %w", err)
+		}
+		r.Time = fromMS(ms)
+		r.Cost = llmservice.Nanos(cost)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("find usage records: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
 }
