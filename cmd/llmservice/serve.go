@@ -213,7 +213,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		router.StartHealthChecks(ctx, inHouse, cfg.Routing.HealthCheckInterval)
 	}
+	bg := newBackground()
+	dialects, err := buildDialects(&deps{Config: cfg, Gateway: gw, DB: db, Meter: mw, Logger: log, Background: bg})
+	if err != nil {
+		return err
+	}
+	var mounts []server.Registrar
+	for _, d := range dialects {
+		mounts = append(mounts, d)
+	}
 	srv := server.New(server.Config{
+		Dialects:       mounts,
 		Gateway:        gw,
 		Stores:         server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db, Groups: db, Credits: db},
 		Meter:          mw,
@@ -246,6 +256,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("shutdown: requests still running at the deadline", "err", err)
+	}
+	if err := bg.Stop(sctx); err != nil {
+		log.Warn("shutdown: background work still running at the deadline", "err", err)
 	}
 	if err := mw.Close(sctx); err != nil {
 		return err

@@ -36,5 +36,11 @@ func (s *Server) routes() {
 		m.Handle("GET /metrics", s.cfg.Metrics)
 	}
 
+	// The seed services' APIs (Athena, the Django API, jobs, StackForDevs,
+	// LlmEndpoint, batches), each from its own dialect package.
+	for _, d := range s.cfg.Dialects {
+		d.Register(m)
+	}
+
 	m.Handle("/", s.handle(s.notFound))
 }

@@ -32,6 +32,11 @@ type Flusher interface {
 	Flush(ctx context.Context) error
 }
 
+// Registrar mounts one API (a seed service's dialect) on the mux.
+type Registrar interface {
+	Register(mux *http.ServeMux)
+}
+
 // Config holds the server's dependencies.
 type Config struct {
 	Gateway      *gateway.Gateway
@@ -41,6 +46,8 @@ type Config struct {
 	BodyLimit    int64
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// Dialects are the seed services' APIs, mounted beside the OpenAI one.
+	Dialects []Registrar
 	// Metrics serves /metrics when set.
 	Metrics http.Handler
 	Logger  *slog.Logger
