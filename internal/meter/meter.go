@@ -14,7 +14,8 @@ import (
 	"github.com/llmservice/llmservice"
 )
 
-// Store is where batches go.
+// Store is where batches go. InsertUsage must not keep recs after it
+// returns: the writer reuses the slice for the next batch.
 type Store interface {
 	InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) error
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -44,43 +45,66 @@ func FuzzChatRequest(f *testing.F) {
 	}
 	h := newServer(&fakeGateway{})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		w := post(h, "/v1/chat/completions", string(body))
-		if w.Code >= 500 {
-			t.Fatalf("status %d for %q: %s", w.Code, body, w.Body)
-		}
-		switch {
-		case w.Code == http.StatusOK && w.Header().Get("Content-Type") == "text/event-stream":
-			if !strings.HasSuffix(w.Body.String(), "data: [DONE]\n\n") {
-				t.Fatalf("stream for %q does not end with [DONE]: %s", body, w.Body)
-			}
-			for _, ev := range strings.Split(strings.TrimSuffix(w.Body.String(), "\n\n"), "\n\n") {
-				data := strings.TrimPrefix(ev, "data: ")
-				if data != "[DONE]" && !json.Valid([]byte(data)) {
-					t.Fatalf("stream event %q is not JSON", ev)
-				}
-			}
-		case w.Code == http.StatusOK:
-			var c struct {
-				Object  string
-				Choices []json.RawMessage
-			}
-			if err := json.Unmarshal(w.Body.Bytes(), &c); err != nil || c.Object != "chat.completion" || len(c.Choices) == 0 {
-				t.Fatalf("200 for %q with a bad completion (%v): %s", body, err, w.Body)
-			}
-		default:
-			var e errorBody
-			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error == nil || e.Error.Message == "" || e.Error.Type == "" {
-				t.Fatalf("status %d for %q with a bad error body (%v): %s", w.Code, body, err, w.Body)
-			}
-			if e.Error.Param != nil && *e.Error.Param == "" {
-				t.Fatalf("status %d for %q names an empty param: %s", w.Code, body, w.Body)
-			}
-			if w.Code != http.StatusBadRequest && w.Code != http.StatusRequestEntityTooLarge {
-				t.Fatalf("status %d for %q; a bad body is a 400 or 413: %s", w.Code, body, w.Body)
-			}
-		}
-		if bytes.Contains(w.Body.Bytes(), []byte("internal error")) {
-			t.Fatalf("internal error for %q: %s", body, w.Body)
-		}
+		checkAnswer(t, body, post(h, "/v1/chat/completions", string(body)), "chat.completion")
 	})
+}
+
+// FuzzCompletionRequest does the same for the legacy completions endpoint,
+// which decodes its own body shape.
+func FuzzCompletionRequest(f *testing.F) {
+	for _, s := range append(chatSeeds,
+		`{"model":"m","prompt":"hi","max_tokens":2,"stop":"\n","stream":true,"stream_options":{"include_usage":true}}`,
+		`{"model":"m","prompt":["a"],"echo":false,"suffix":"","best_of":1}`,
+		`{"model":"m","prompt":["a","b"]}`, `{"model":"m","prompt":5}`, `{"model":"m","prompt":"a","logprobs":0}`,
+	) {
+		f.Add([]byte(s))
+	}
+	h := newServer(&fakeGateway{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkAnswer(t, body, post(h, "/v1/completions", string(body)), "text_completion")
+	})
+}
+
+// checkAnswer fails unless w is a well-formed success (a JSON object of
+// kind object, or an SSE stream of JSON events ending in [DONE]) or a
+// well-formed 400/413 OpenAI error.
+func checkAnswer(t *testing.T, body []byte, w *httptest.ResponseRecorder, object string) {
+	t.Helper()
+	if w.Code >= 500 {
+		t.Fatalf("status %d for %q: %s", w.Code, body, w.Body)
+	}
+	switch {
+	case w.Code == http.StatusOK && w.Header().Get("Content-Type") == "text/event-stream":
+		if !strings.HasSuffix(w.Body.String(), "data: [DONE]\n\n") {
+			t.Fatalf("stream for %q does not end with [DONE]: %s", body, w.Body)
+		}
+		for _, ev := range strings.Split(strings.TrimSuffix(w.Body.String(), "\n\n"), "\n\n") {
+			data := strings.TrimPrefix(ev, "data: ")
+			if data != "[DONE]" && !json.Valid([]byte(data)) {
+				t.Fatalf("stream event %q is not JSON", ev)
+			}
+		}
+	case w.Code == http.StatusOK:
+		var c struct {
+			Object  string
+			Choices []json.RawMessage
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &c); err != nil || c.Object != object || len(c.Choices) == 0 {
+			t.Fatalf("200 for %q with a bad %s (%v): %s", body, object, err, w.Body)
+		}
+	default:
+		var e errorBody
+		if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error == nil || e.Error.Message == "" || e.Error.Type == "" {
+			t.Fatalf("status %d for %q with a bad error body (%v): %s", w.Code, body, err, w.Body)
+		}
+		if e.Error.Param != nil && *e.Error.Param == "" {
+			t.Fatalf("status %d for %q names an empty param: %s", w.Code, body, w.Body)
+		}
+		if w.Code != http.StatusBadRequest && w.Code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d for %q; a bad body is a 400 or 413: %s", w.Code, body, w.Body)
+		}
+	}
+	if bytes.Contains(w.Body.Bytes(), []byte("internal error")) {
+		t.Fatalf("internal error for %q: %s", body, w.Body)
+	}
 }

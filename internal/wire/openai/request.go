@@ -53,7 +53,7 @@ func (r *ChatRequest) UnmarshalJSON(b []byte) error {
 		case "n":
 			err = json.Unmarshal(v, &r.N)
 		case "tools":
-			err = decodeArray(v, &r.Tools)
+			err = decodeArray(v, &r.Tools, nil)
 		case "tool_choice":
 			if !bytes.Equal(bytes.TrimSpace(v), null) {
 				r.ToolChoice = v
@@ -81,71 +81,81 @@ func (r *ChatRequest) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// decodeMessages decodes each message on its own so errors carry an index.
+// UnmarshalJSON decodes the legacy completion body, naming prompt or stop
+// when one has the wrong type: encoding/json adds field names only to its
+// own type errors, not to StringList's.
+func (r *CompletionRequest) UnmarshalJSON(b []byte) error {
+	type plain CompletionRequest // drops this method, so the decode does not recurse
+	err := json.Unmarshal(b, (*plain)(r))
+	if !errors.Is(err, errStringList) {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(b, &fields) == nil {
+		for _, k := range []string{"prompt", "stop"} {
+			var s StringList
+			if v, ok := fields[k]; ok && json.Unmarshal(v, &s) != nil {
+				return &FieldError{Field: k, Msg: errStringList.Error()}
+			}
+		}
+	}
+	return err
+}
+
+// decodeMessages decodes the message list, naming the index of a bad one.
 func decodeMessages(v json.RawMessage, out *[]Message) error {
-	var raws []json.RawMessage
-	if err := json.Unmarshal(v, &raws); err != nil {
+	err := decodeArray(v, out, messageError)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field == "" {
 		return errors.New("must be an array of message objects")
 	}
-	return decodeElems(raws, out)
+	return err
 }
 
-// decodeArray decodes a JSON array element by element, because
-// encoding/json names a nested field without its index ("tools.function.name")
-// and a client needs the index to find its mistake ("tools[2].function.name").
-func decodeArray[T any](v json.RawMessage, out *[]T) error {
-	var raws []json.RawMessage
-	if err := json.Unmarshal(v, &raws); err != nil {
-		return err
-	}
-	return decodeElems(raws, out)
-}
-
-func decodeElems[T any](raws []json.RawMessage, out *[]T) error {
-	if raws == nil {
-		*out = nil
+// decodeArray decodes a JSON array into out in one pass. encoding/json names
+// a nested field without its index ("tools.function.name"), and a client
+// needs the index to find its mistake ("tools[2].function.name"), so on
+// failure the elements are decoded again one by one to find it; only bad
+// requests pay for that. refine, when set, sharpens an element's error.
+func decodeArray[T any](v json.RawMessage, out *[]T, refine func(json.RawMessage, error) error) error {
+	err := json.Unmarshal(v, out)
+	if err == nil {
 		return nil
 	}
-	elems := make([]T, len(raws))
+	var raws []json.RawMessage
+	if json.Unmarshal(v, &raws) != nil {
+		return err // not an array: the error says so
+	}
 	for i, raw := range raws {
-		if err := json.Unmarshal(raw, &elems[i]); err != nil {
-			return fieldError(fmt.Sprintf("[%d]", i), err)
+		var elem T
+		if e := json.Unmarshal(raw, &elem); e != nil {
+			if refine != nil {
+				e = refine(raw, e)
+			}
+			return fieldError(fmt.Sprintf("[%d]", i), e)
 		}
 	}
-	*out = elems
-	return nil
+	return err
 }
 
-// UnmarshalJSON decodes field by field, like ChatRequest's, so that an
-// error names its field and tool_calls errors carry the call's index.
-func (m *Message) UnmarshalJSON(b []byte) error {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
+// messageError adds the index of the tool call to an error inside a
+// message's tool_calls, which encoding/json reports without it.
+func messageError(raw json.RawMessage, err error) error {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) || !strings.HasPrefix(te.Field, "tool_calls") {
 		return err
 	}
-	*m = Message{}
-	for k, v := range fields {
-		var err error
-		switch k {
-		case "role":
-			err = json.Unmarshal(v, &m.Role)
-		case "content":
-			// Content's errors already name "content".
-			if err := m.Content.UnmarshalJSON(v); err != nil {
-				return err
-			}
-		case "name":
-			err = json.Unmarshal(v, &m.Name)
-		case "tool_calls":
-			err = decodeArray(v, &m.ToolCalls)
-		case "tool_call_id":
-			err = json.Unmarshal(v, &m.ToolCallID)
-		}
-		if err != nil {
-			return fieldError(k, err)
-		}
+	var m struct {
+		ToolCalls json.RawMessage `json:"tool_calls"`
 	}
-	return nil
+	if json.Unmarshal(raw, &m) != nil {
+		return err
+	}
+	var calls []ToolCall
+	if e := decodeArray(m.ToolCalls, &calls, nil); e != nil {
+		return fieldError("tool_calls", e)
+	}
+	return err
 }
 
 // fieldError turns a json error into a FieldError rooted at field.

@@ -87,7 +87,7 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 		return nil
 	case len(b) > 0 && b[0] == '[':
 		var ps []ContentPart
-		if err := decodeArray(b, &ps); err != nil {
+		if err := decodeArray(b, &ps, nil); err != nil {
 			return fieldError("content", err)
 		}
 		*c = Content{Parts: ps}
@@ -127,11 +127,15 @@ func (s *StringList) UnmarshalJSON(b []byte) error {
 	}
 	var v []string
 	if err := json.Unmarshal(b, &v); err != nil {
-		return errors.New("must be a string or an array of strings")
+		return errStringList
 	}
 	*s = v
 	return nil
 }
+
+// errStringList is StringList's decoding error. It cannot name its field;
+// the request types that hold a StringList add the name.
+var errStringList = errors.New("must be a string or an array of strings")
 
 // Tool is a tool definition.
 type Tool struct {
