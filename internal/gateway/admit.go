@@ -219,6 +219,9 @@ func (a *admission) finish(ctx context.Context, u llm.Usage, cost llmservice.Nan
 	if a == nil {
 		return
 	}
+	// The call's own deadline may have passed (that may be why it ended);
+	// the true-up must still reach the limiter.
+	ctx = context.WithoutCancel(ctx)
 	used := int64(u.Total())
 	if !ran {
 		used = 0

@@ -62,7 +62,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	rec := g.newRecord(c, start, false)
 	plan, err := g.begin(c)
 	if err != nil {
-		return nil, g.fail(rec, nil, err)
+		return nil, g.fail(rec, err)
 	}
 	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
 	if err != nil {
@@ -84,7 +84,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	g.noteAttempts(rec, plan, out)
 	if err != nil {
 		adm.finish(ctx, llm.Usage{}, 0, false)
-		return nil, g.fail(rec, adm, err)
+		return nil, g.fail(rec, err)
 	}
 	u := resp.Usage
 	if !resp.HasUsage {
@@ -192,7 +192,7 @@ func (g *Gateway) record(rec *llmservice.UsageRecord, u llm.Usage, cost llmservi
 }
 
 // fail records a call that ended in err and returns err.
-func (g *Gateway) fail(rec *llmservice.UsageRecord, adm *admission, err error) error {
+func (g *Gateway) fail(rec *llmservice.UsageRecord, err error) error {
 	g.record(rec, llm.Usage{}, 0, 0, err)
 	return err
 }
@@ -232,7 +232,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 	rec := g.newRecord(c, start, true)
 	plan, err := g.begin(c)
 	if err != nil {
-		return nil, g.fail(rec, nil, err)
+		return nil, g.fail(rec, err)
 	}
 	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
 	if err != nil {
@@ -278,7 +278,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Message: "upstream timed out before the first chunk", Err: err}
 		}
 		adm.finish(ctx, llm.Usage{}, 0, false)
-		return nil, g.fail(rec, adm, err)
+		return nil, g.fail(rec, err)
 	}
 	timer.Stop()
 	if ttft <= 0 {
@@ -395,7 +395,7 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	rec := g.newRecord(c, start, false)
 	plan, err := g.begin(c)
 	if err != nil {
-		return nil, g.fail(rec, nil, err)
+		return nil, g.fail(rec, err)
 	}
 	var est int64
 	for _, in := range req.Input {
@@ -425,7 +425,7 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	g.noteAttempts(rec, plan, out)
 	if err != nil {
 		adm.finish(ctx, llm.Usage{}, 0, false)
-		return nil, g.fail(rec, adm, err)
+		return nil, g.fail(rec, err)
 	}
 	u := resp.Usage
 	if !resp.HasUsage {
