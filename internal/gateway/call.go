@@ -268,6 +268,9 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 			return err
 		}
 		s, first, ttft = st, ch, g.now().Sub(start)
+		// The stream stays in flight after fn returns; least-outstanding
+		// must count it until it closes.
+		g.router.Hold(d)
 		return nil
 	})
 	g.noteAttempts(rec, plan, out)
@@ -371,6 +374,7 @@ func (m *meteredStream) Close() error {
 		m.finish(&llmservice.Error{Kind: llmservice.Upstream, Code: "client_closed", Message: "client closed the stream"})
 	}
 	m.cancel()
+	m.g.router.Release(m.d)
 	return m.s.Close()
 }
 
