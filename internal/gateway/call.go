@@ -310,6 +310,7 @@ type meteredStream struct {
 	usage   *llm.Usage
 	text    strings.Builder
 	settled bool
+	closed  bool
 }
 
 func (m *meteredStream) observe(ch llm.Chunk) {
@@ -370,6 +371,10 @@ func (m *meteredStream) finish(err error) {
 
 // Close settles a stream the client abandoned before its end.
 func (m *meteredStream) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
 	if !m.settled {
 		m.finish(&llmservice.Error{Kind: llmservice.Upstream, Code: "client_closed", Message: "client closed the stream"})
 	}
