@@ -1,0 +1,442 @@
+package limit
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
+)
+
+// testTimeout replaces the 100ms production timeout in tests that must not
+// fall back: under -race on a busy machine a call may take longer.
+const testTimeout = 5 * time.Second
+
+// redisURL returns the test server's URL or skips the test.
+func redisURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv("LLMSERVICE_TEST_REDIS_URL")
+	if u == "" {
+		tb.Skip("LLMSERVICE_TEST_REDIS_URL is unset; set it (e.g. redis://127.0.0.1:6379/0) to run the Redis limiter tests")
+	}
+	return u
+}
+
+// newClient returns a client configured like production (RedisClientOptions),
+// pointed at addr if set, closed when the test ends.
+func newClient(tb testing.TB, url, addr string) *redis.Client {
+	tb.Helper()
+	o, err := RedisClientOptions(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if addr != "" {
+		o.Addr = addr
+	}
+	c := redis.NewClient(o)
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// testPrefix returns a key prefix of the test's own and deletes its keys at
+// the end.
+func testPrefix(tb testing.TB, url string) string {
+	tb.Helper()
+	name := strings.NewReplacer("/", "-", " ", "-").Replace(tb.Name())
+	prefix := fmt.Sprintf("llmservice-test:limit:%s:%d:", name, time.Now().UnixNano())
+	tb.Cleanup(func() {
+		c := newClient(tb, url, "")
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			tb.Errorf("clean up %s: %v", prefix, err)
+		}
+	})
+	return prefix
+}
+
+func TestRedisScenarios(t *testing.T) {
+	url := redisURL(t)
+	c := newClient(t, url, "")
+	for _, sc := range scenarios {
+		if !sc.instant() {
+			continue // Redis's clock cannot be moved; refill is tested below
+		}
+		t.Run(sc.name, func(t *testing.T) {
+			l := NewRedis(c, RedisOptions{Prefix: testPrefix(t, url), Timeout: testTimeout})
+			defer l.Close()
+			// Windows 60 times longer make the time between calls (well
+			// under a second) negligible next to the smallest unit.
+			runScenario(t, l, sc, nil, 60, "", time.Second)
+			if got := l.Backend(); got != BackendRedis {
+				t.Errorf("Backend() = %q after the scenario; want %q", got, BackendRedis)
+			}
+		})
+	}
+}
+
+// After a refusal, waiting RetryAfter on Redis's clock is enough for the cost
+// to fit.
+func TestRedisRefill(t *testing.T) {
+	url := redisURL(t)
+	l := NewRedis(newClient(t, url, ""), RedisOptions{Prefix: testPrefix(t, url), Timeout: testTimeout})
+	defer l.Close()
+	ctx := context.Background()
+	r := []Rule{rule("refill", 2, 2*time.Second)}
+	for i := range 2 {
+		if _, ok, err := l.Take(ctx, r, one(1)); !ok || err != nil {
+			t.Fatalf("take %d = %v, %v; want admitted", i, ok, err)
+		}
+	}
+	st, ok, err := l.Take(ctx, r, one(1))
+	if ok || err != nil {
+		t.Fatalf("third take = %v, %v; want refused", ok, err)
+	}
+	wait := st[0].RetryAfter
+	if wait <= 0 || wait > time.Second {
+		t.Fatalf("RetryAfter = %v; want in (0, 1s]", wait)
+	}
+	time.Sleep(wait)
+	if _, ok, err := l.Take(ctx, r, one(1)); !ok || err != nil {
+		t.Errorf("take after RetryAfter = %v, %v; want admitted", ok, err)
+	}
+}
+
+// Two replicas, each with its own connection pool, share one limit.
+func TestRedisConcurrentTwoReplicas(t *testing.T) {
+	url := redisURL(t)
+	prefix := testPrefix(t, url)
+	replicas := []*Redis{
+		NewRedis(newClient(t, url, ""), RedisOptions{Prefix: prefix, Timeout: testTimeout}),
+		NewRedis(newClient(t, url, ""), RedisOptions{Prefix: prefix, Timeout: testTimeout}),
+	}
+	r := []Rule{rule("key:race:rpm", 50, time.Minute)}
+	var admitted atomic.Int64
+	race(200, func(i int) {
+		_, ok, err := replicas[i%2].Take(context.Background(), r, one(1))
+		if err != nil {
+			t.Error(err)
+		}
+		if ok {
+			admitted.Add(1)
+		}
+	})
+	if got := admitted.Load(); got != 50 {
+		t.Errorf("admitted %d of 200 against 50 RPM on two replicas; want 50", got)
+	}
+	for i, l := range replicas {
+		if got := l.Backend(); got != BackendRedis {
+			t.Errorf("replica %d Backend() = %q; want %q", i, got, BackendRedis)
+		}
+		l.Close()
+	}
+}
+
+// The stored state is one TAT per key that expires once it has passed.
+func TestRedisKeyState(t *testing.T) {
+	url := redisURL(t)
+	c := newClient(t, url, "")
+	prefix := testPrefix(t, url)
+	l := NewRedis(c, RedisOptions{Prefix: prefix, Timeout: testTimeout})
+	defer l.Close()
+	ctx := context.Background()
+	r := rule("state", 10, 10*time.Second)
+	if _, ok, err := l.Take(ctx, []Rule{r}, one(3)); !ok || err != nil {
+		t.Fatalf("Take = %v, %v", ok, err)
+	}
+	v, err := c.Get(ctx, prefix+r.Key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tat, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		t.Fatalf("stored TAT %q: %v", v, err)
+	}
+	now, err := c.Time(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ahead := time.Duration(tat - now.UnixNano()); ahead <= 0 || ahead > 3*time.Second {
+		t.Errorf("TAT is %v ahead of Redis's clock; want in (0, 3s]", ahead)
+	}
+	ttl, err := c.PTTL(ctx, prefix+r.Key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl <= 0 || ttl > 3*time.Second+time.Millisecond {
+		t.Errorf("PTTL = %v; want in (0, 3.001s]", ttl)
+	}
+	if err := l.Adjust(ctx, r, -3); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Exists(ctx, prefix+r.Key).Result(); err != nil || n != 0 {
+		t.Errorf("Exists after a full refund = %d, %v; want 0", n, err)
+	}
+}
+
+// syncBuffer collects log output from the probe goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// waitBackend waits until l reports want. It waits for a condition, not a
+// duration: the deadline only stops a broken test from hanging.
+func waitBackend(t *testing.T, l *Redis, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); l.Backend() != want; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Backend() = %q; still not %q", l.Backend(), want)
+		}
+	}
+}
+
+// Redis goes down mid-run: takes are answered locally, the switch is logged
+// and counted once; when Redis is back the limiter returns to it.
+func TestRedisFallbackAndRecovery(t *testing.T) {
+	url := redisURL(t)
+	direct := newClient(t, url, "")
+	proxy := startProxy(t, direct.Options().Addr)
+	prefix := testPrefix(t, url)
+	var logs syncBuffer
+	reg := prometheus.NewRegistry()
+	l := NewRedis(newClient(t, url, proxy.addr), RedisOptions{
+		Prefix:        prefix,
+		Timeout:       testTimeout,
+		ProbeInterval: 20 * time.Millisecond,
+		Registry:      reg,
+		Logger:        slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	defer l.Close()
+	ctx := context.Background()
+	r := []Rule{rule("outage", 10, time.Minute)}
+
+	if _, ok, err := l.Take(ctx, r, one(1)); !ok || err != nil || l.Backend() != BackendRedis {
+		t.Fatalf("Take before the outage = %v, %v on %s; want admitted on redis", ok, err, l.Backend())
+	}
+
+	proxy.down()
+	for i := range 3 {
+		st, ok, err := l.Take(ctx, r, one(1))
+		if !ok || err != nil {
+			t.Fatalf("Take %d during the outage = %v, %v; want admitted locally", i, ok, err)
+		}
+		// The local limiter starts empty: 10 - (i+1) left.
+		if want := int64(9 - i); st[0].Remaining != want {
+			t.Errorf("Take %d during the outage: Remaining = %d; want %d (from the local limiter)", i, st[0].Remaining, want)
+		}
+	}
+	if err := l.Adjust(ctx, r[0], -1); err != nil {
+		t.Errorf("Adjust during the outage = %v; want nil", err)
+	}
+	if got := l.Backend(); got != BackendLocal {
+		t.Errorf("Backend() during the outage = %q; want %q", got, BackendLocal)
+	}
+	if got := testutil.ToFloat64(l.metrics.fallbacks); got != 1 {
+		t.Errorf("fallbacks counter = %v; want 1", got)
+	}
+	if got := testutil.ToFloat64(l.metrics.backend.WithLabelValues(BackendLocal)); got != 1 {
+		t.Errorf("backend{local} gauge = %v; want 1", got)
+	}
+	if got := strings.Count(logs.String(), "redis failed"); got != 1 {
+		t.Errorf("logged the switch %d times; want once:\n%s", got, logs.String())
+	}
+
+	proxy.up()
+	waitBackend(t, l, BackendRedis)
+	if !strings.Contains(logs.String(), "redis is back") {
+		t.Errorf("recovery not logged:\n%s", logs.String())
+	}
+	if got := testutil.ToFloat64(l.metrics.backend.WithLabelValues(BackendRedis)); got != 1 {
+		t.Errorf("backend{redis} gauge = %v; want 1", got)
+	}
+	// Back on Redis, whose state still holds the one take from before.
+	st, ok, err := l.Take(ctx, r, one(1))
+	if !ok || err != nil || st[0].Remaining != 8 {
+		t.Errorf("Take after recovery = %v, %v, Remaining %d; want admitted with 8 left", ok, err, st[0].Remaining)
+	}
+	if n, err := testutil.GatherAndCount(reg, "llmservice_ratelimit_fallbacks_total", "llmservice_ratelimit_backend"); err != nil || n != 3 {
+		t.Errorf("registered series = %d, %v; want 3", n, err)
+	}
+}
+
+// Whatever way Redis is unreachable, Take answers from the local limiter.
+func TestRedisUnreachable(t *testing.T) {
+	url := redisURL(t)
+	closedPort := func(t *testing.T) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return addr
+	}
+	// A server that accepts and never answers: only the timeout saves us.
+	hung := func(t *testing.T) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conns []net.Conn
+		var mu sync.Mutex
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+			}
+		}()
+		t.Cleanup(func() {
+			ln.Close()
+			mu.Lock()
+			for _, c := range conns {
+				c.Close()
+			}
+			mu.Unlock()
+		})
+		return ln.Addr().String()
+	}
+	tests := []struct {
+		name   string
+		client func(t *testing.T) *redis.Client
+		midRun bool // Redis works at first, then the client is closed
+	}{
+		{"closed port", func(t *testing.T) *redis.Client { return newClient(t, url, closedPort(t)) }, false},
+		{"hung server", func(t *testing.T) *redis.Client { return newClient(t, url, hung(t)) }, false},
+		{"client closed mid-run", func(t *testing.T) *redis.Client { return newClient(t, url, "") }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.client(t)
+			l := NewRedis(c, RedisOptions{
+				Prefix:   testPrefix(t, url),
+				Timeout:  50 * time.Millisecond,
+				Registry: prometheus.NewRegistry(),
+				Logger:   slog.New(slog.NewTextHandler(&syncBuffer{}, nil)),
+			})
+			defer l.Close()
+			if tt.midRun {
+				if got := l.Backend(); got != BackendRedis {
+					t.Fatalf("Backend() = %q before closing the client; want %q", got, BackendRedis)
+				}
+				c.Close()
+			}
+			st, ok, err := l.Take(context.Background(), []Rule{rule("down", 5, time.Minute)}, one(1))
+			if !ok || err != nil || st[0].Remaining != 4 {
+				t.Fatalf("Take = %v, %v; want admitted by the local limiter", ok, err)
+			}
+			if got := l.Backend(); got != BackendLocal {
+				t.Errorf("Backend() = %q; want %q", got, BackendLocal)
+			}
+			if got := testutil.ToFloat64(l.metrics.fallbacks); got != 1 {
+				t.Errorf("fallbacks counter = %v; want 1", got)
+			}
+		})
+	}
+}
+
+// A cancelled request is the caller's doing: no fallback, the error returns.
+func TestRedisCancelledContext(t *testing.T) {
+	url := redisURL(t)
+	l := NewRedis(newClient(t, url, ""), RedisOptions{Prefix: testPrefix(t, url), Timeout: testTimeout})
+	defer l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := l.Take(ctx, []Rule{rule("cancel", 5, time.Minute)}, one(1)); err == nil {
+		t.Errorf("Take(cancelled ctx) = nil error; want the context's")
+	}
+	if got := l.Backend(); got != BackendRedis {
+		t.Errorf("Backend() = %q after a cancelled call; want %q", got, BackendRedis)
+	}
+}
+
+// startRedisServer runs a private redis-server, for tests that would disturb
+// the shared one, and returns its address.
+func startRedisServer(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_, port, _ := net.SplitHostPort(addr)
+	ln.Close()
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	for deadline := time.Now().Add(30 * time.Second); c.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s did not start", addr)
+		}
+	}
+	return addr
+}
+
+// A Redis that lost its scripts (restart, SCRIPT FLUSH) answers EVALSHA with
+// NOSCRIPT; the call is retried with EVAL and stays on Redis.
+func TestRedisScriptFlushed(t *testing.T) {
+	url := redisURL(t)
+	addr := startRedisServer(t)
+	c := newClient(t, url, addr)
+	l := NewRedis(c, RedisOptions{Timeout: testTimeout})
+	defer l.Close()
+	ctx := context.Background()
+	r := []Rule{rule("flushed", 5, time.Minute)}
+	for i, flush := range []bool{false, true, true} {
+		if flush {
+			if err := c.ScriptFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, ok, err := l.Take(ctx, r, one(1))
+		if want := int64(4 - i); !ok || err != nil || st[0].Remaining != want {
+			t.Errorf("take %d = %v, %v, Remaining %d; want admitted with %d left", i, ok, err, st[0].Remaining, want)
+		}
+	}
+	if got := l.Backend(); got != BackendRedis {
+		t.Errorf("Backend() = %q after NOSCRIPT; want %q", got, BackendRedis)
+	}
+}
