@@ -60,12 +60,14 @@ func TestRPMHoldsAcrossTwoReplicasSharingRedis(t *testing.T) {
 	if url == "" {
 		t.Skip("LLMSERVICE_TEST_REDIS_URL is not set; .ci/run sets it to this machine's Redis")
 	}
-	env := map[string]string{"LLMSERVICE_DATABASE_URL": filepath.Join(t.TempDir(), "shared.db"), "LLMSERVICE_REDIS_URL": url}
-	a := startServer(t, env)
-	b := startServer(t, map[string]string{"LLMSERVICE_DATABASE_URL": env["LLMSERVICE_DATABASE_URL"], "LLMSERVICE_REDIS_URL": url})
-	do(t, "POST", a.URL+"/admin/teams", testAdminKey, map[string]any{"id": "acme"}, nil)
-	_, key, _ := newKey(t, a.URL, "acme", map[string]any{"rpm": 50})
-	counts := fire(t, []string{a.URL, b.URL}, key, "mock/echo", 200, nil)
+	// Two real gateway processes, one database, one Redis.
+	bin := buildBinary(t)
+	env := []string{"LLMSERVICE_DATABASE_URL=" + filepath.Join(t.TempDir(), "shared.db"), "LLMSERVICE_REDIS_URL=" + url, "LLMSERVICE_ADMIN_KEY=" + testAdminKey}
+	_, a, _ := startProcess(t, bin, env)
+	_, b, _ := startProcess(t, bin, env)
+	do(t, "POST", a+"/admin/teams", testAdminKey, map[string]any{"id": "acme"}, nil)
+	_, key, _ := newKey(t, a, "acme", map[string]any{"rpm": 50})
+	counts := fire(t, []string{a, b}, key, "mock/echo", 200, nil)
 	if counts[200] != 50 || counts[429] != 150 {
 		t.Fatalf("two replicas: answers by status = %v; want exactly 50 admitted", counts)
 	}
