@@ -28,6 +28,9 @@ type Call struct {
 type Served struct {
 	Instance string
 	Model    string // upstream model id
+	// Public is the catalog or group member name that answered (for a
+	// model group: which of its models served the call).
+	Public   string
 	Attempts int
 	Rate     RateInfo
 }
@@ -94,13 +97,14 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	adm.finish(ctx, u, cost, true)
 	g.keepBodies(rec, c.Principal.Team, req.Messages, responseText(resp))
 	g.record(rec, u, cost, 0, nil)
-	return &Result{Served: served(out, adm), Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
+	return &Result{Served: served(plan, out, adm), Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
 }
 
-func served(out route.Outcome, adm *admission) Served {
+func served(plan *Plan, out route.Outcome, adm *admission) Served {
 	s := Served{Attempts: len(out.Attempts)}
 	if d := out.Deployment; d != nil {
 		s.Instance, s.Model = d.Instance, d.Model
+		s.Public = plan.targetOf(d).Public
 	}
 	if adm != nil {
 		s.Rate = adm.Rate
@@ -289,7 +293,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 	}
 	ms := &meteredStream{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
 	ms.observe(first)
-	return &StreamResult{Stream: ms, Served: served(out, adm)}, nil
+	return &StreamResult{Stream: ms, Served: served(plan, out, adm)}, nil
 }
 
 // meteredStream watches a stream go by: usage, and the text needed to count
@@ -383,6 +387,15 @@ func (m *meteredStream) Close() error {
 	return m.s.Close()
 }
 
+// StreamCost returns what a stream started by ChatStream costs so far, as
+// the ledger prices it.
+func StreamCost(s *StreamResult) llmservice.Nanos {
+	if m, ok := s.Stream.(*meteredStream); ok {
+		return m.g.cost(m.plan, m.d, m.Usage())
+	}
+	return 0
+}
+
 // StreamUsage returns the usage of a stream started by ChatStream.
 func StreamUsage(s *StreamResult) llm.Usage {
 	if m, ok := s.Stream.(*meteredStream); ok {
@@ -446,5 +459,5 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	cost := g.cost(plan, out.Deployment, u)
 	adm.finish(ctx, u, cost, true)
 	g.record(rec, u, cost, 0, nil)
-	return &EmbedResult{Served: served(out, adm), Response: resp, Usage: u}, nil
+	return &EmbedResult{Served: served(plan, out, adm), Response: resp, Usage: u}, nil
 }
