@@ -200,6 +200,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		},
 		LogBodies: cfg.LogBodies,
 		Timeout:   cfg.RequestTimeout,
+		Tokens:    djangoTokens(db),
 	})
 	if err != nil {
 		return err

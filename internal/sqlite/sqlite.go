@@ -128,8 +128,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	// Go migrations registered globally by other packages must not leak in.
+	// Out of order is allowed because each API's tables have their own
+	// number range (00010 Athena, 00020 Django, ...): a database created
+	// before one range existed must still take it.
 	p, err := goose.NewProvider(goose.DialectSQLite3, db.writer, fsys,
-		goose.WithDisableGlobalRegistry(true))
+		goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

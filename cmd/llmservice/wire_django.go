@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/llmservice/llmservice/internal/config"
+	"github.com/llmservice/llmservice/internal/dialect/django"
+	"github.com/llmservice/llmservice/internal/gateway"
+	"github.com/llmservice/llmservice/internal/sqlite"
+)
+
+// The Django LLM Service API (/, /api/signup/, /api/token/...). Its JWT
+// settings are read from the environment (Config has no fields for them):
+//
+//	LLMSERVICE_JWT_SECRET       HS256 signing secret; generated once and kept
+//	                            in the database's settings when unset
+//	LLMSERVICE_JWT_ACCESS_TTL   access token lifetime (Go duration, default 5m)
+//	LLMSERVICE_JWT_REFRESH_TTL  refresh token lifetime (default 24h)
+func init() {
+	dialectBuilders = append(dialectBuilders, func(d *deps) (registrar, error) {
+		secret, err := djangoSecret(context.Background(), d.DB)
+		if err != nil {
+			return nil, err
+		}
+		access, err := djangoTTL("LLMSERVICE_JWT_ACCESS_TTL", django.DefaultAccessTTL)
+		if err != nil {
+			return nil, err
+		}
+		refresh, err := djangoTTL("LLMSERVICE_JWT_REFRESH_TTL", django.DefaultRefreshTTL)
+		if err != nil {
+			return nil, err
+		}
+		return &django.Handler{
+			GW: d.Gateway, Users: d.DB, Keys: d.DB,
+			Tokens:    &django.Tokens{Secret: secret, AccessTTL: access, RefreshTTL: refresh},
+			Providers: django.MapProviders(djangoInstances(d.Config, d.Gateway)),
+			Log:       d.Logger, BodyLimit: d.Config.BodyLimit,
+		}, nil
+	})
+}
+
+// djangoTokens lets the Django API's access tokens authenticate on every
+// dialect (gateway.Config.Tokens). The secret is read on first use, from
+// the same place the dialect reads it.
+func djangoTokens(db *sqlite.DB) gateway.TokenVerifier {
+	return &django.LazyVerifier{Load: func(ctx context.Context) ([]byte, error) { return djangoSecret(ctx, db) }}
+}
+
+// jwtSecretSetting names the generated secret in the settings table. It is
+// stored as is (there is no key to encrypt it with), so the database file
+// must be protected like the secret itself; it is never logged.
+const jwtSecretSetting = "jwt_secret"
+
+// djangoSecret returns the configured secret, or the one generated on first
+// start (two processes starting at once agree on the first one written).
+func djangoSecret(ctx context.Context, db *sqlite.DB) ([]byte, error) {
+	if s := os.Getenv("LLMSERVICE_JWT_SECRET"); s != "" {
+		return []byte(s), nil
+	}
+	s, err := db.SetSettingIfAbsent(ctx, jwtSecretSetting, rand.Text()+rand.Text())
+	if err != nil {
+		return nil, fmt.Errorf("jwt secret: %w", err)
+	}
+	return []byte(s), nil
+}
+
+func djangoTTL(env string, def time.Duration) (time.Duration, error) {
+	v := os.Getenv(env)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: want a positive duration such as 5m or 24h, got %q", env, v)
+	}
+	return d, nil
+}
+
+// djangoInstances lists the gateway's instances in configuration order
+// (which decides what "inhouse" means when several could be), then those
+// the configuration does not declare (the built-in mock).
+func djangoInstances(cfg config.Config, gw *gateway.Gateway) []django.Instance {
+	var out []django.Instance
+	var names []string
+	for _, p := range cfg.Providers {
+		if _, ok := gw.Instance(p.Name); ok {
+			out = append(out, django.Instance{Name: p.Name, Family: p.Type})
+			names = append(names, p.Name)
+		}
+	}
+	for _, n := range gw.InstanceNames() {
+		if !slices.Contains(names, n) {
+			in, _ := gw.Instance(n)
+			out = append(out, django.Instance{Name: n, Family: in.Family})
+		}
+	}
+	return out
+}
