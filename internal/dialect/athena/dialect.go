@@ -1,0 +1,149 @@
+// Package athena serves the API of the Athena LLM Service: OpenAI-style chat
+// completions under /api/v1 that also carry a top-level "content", persisted
+// conversations, usage and models, and the GraphQL endpoint the service
+// calls its primary integration surface. REST and GraphQL share one set of
+// operations (ops.go), so both answer the same data.
+//
+// Athena documents no error body, so errors use OpenAI's
+// {"error":{message,type,param,code}}, which its users' clients already
+// understand.
+package athena
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	graphql "github.com/graph-gophers/graphql-go"
+
+	"github.com/llmservice/llmservice"
+	openaidialect "github.com/llmservice/llmservice/internal/dialect/openai"
+	"github.com/llmservice/llmservice/internal/gateway"
+	"github.com/llmservice/llmservice/internal/httpx"
+	"github.com/llmservice/llmservice/internal/llm"
+)
+
+// Gateway is what this dialect needs from the core.
+type Gateway interface {
+	Authenticate(ctx context.Context, key string) (*gateway.Principal, error)
+	Chat(ctx context.Context, c *gateway.Call, req *llm.ChatRequest) (*gateway.Result, error)
+	ChatStream(ctx context.Context, c *gateway.Call, req *llm.ChatRequest) (*gateway.StreamResult, error)
+	Models(p *gateway.Principal) []gateway.ModelInfo
+	CatalogEntries() map[string]*llmservice.Model
+	// Resolve and Instance find a model's context window.
+	Resolve(name string) (*gateway.Plan, error)
+	Instance(name string) (*gateway.Instance, bool)
+}
+
+// UsageSource sums the usage ledger.
+type UsageSource interface {
+	SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmservice.UsageTotal, error)
+}
+
+// Handler serves the dialect.
+type Handler struct {
+	GW    Gateway
+	Store llmservice.ConversationStore
+	Usage UsageSource
+	// Flush, when set, writes the usage the meter still buffers, so that a
+	// usage report includes the calls just made.
+	Flush     func(ctx context.Context) error
+	Log       *slog.Logger
+	BodyLimit int64
+	// DefaultContextWindow applies to models whose window neither the
+	// catalog nor the price table knows (default 8192).
+	DefaultContextWindow int
+	Now                  func() time.Time
+
+	schemaOnce sync.Once
+	schema     *graphql.Schema
+}
+
+// Register mounts the REST API and GraphQL.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.Handle("POST /api/v1/chat/completions", h.handle(h.chat))
+	mux.Handle("POST /api/v1/conversations", h.handle(h.createConversation))
+	mux.Handle("GET /api/v1/conversations", h.handle(h.listConversations))
+	mux.Handle("GET /api/v1/conversations/{id}", h.handle(h.getConversation))
+	mux.Handle("DELETE /api/v1/conversations/{id}", h.handle(h.deleteConversation))
+	mux.Handle("POST /api/v1/conversations/{id}/messages", h.handle(h.sendMessage))
+	mux.Handle("GET /api/v1/models", h.handle(h.models))
+	mux.Handle("GET /api/v1/usage", h.handle(h.usage))
+	mux.Handle("POST /graphql", http.HandlerFunc(h.graphQL))
+	mux.Handle("GET /graphql", http.HandlerFunc(h.playground))
+}
+
+func (h *Handler) handle(fn httpx.HandlerFunc) http.Handler {
+	return httpx.Handle(h.Log, openaidialect.WriteError, func(w http.ResponseWriter, r *http.Request) error {
+		err := fn(w, r)
+		var re *gateway.RateError
+		if errors.As(err, &re) {
+			openaidialect.SetRateHeaders(w, re.Rate)
+		}
+		return err
+	})
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// caller is an authenticated request: who calls, and the ledger labels
+// that travel with every call it makes.
+type caller struct {
+	p       *gateway.Principal
+	project string
+	purpose string
+}
+
+// authenticate reads the bearer key and the ledger labels of r.
+func (h *Handler) authenticate(r *http.Request) (*caller, error) {
+	tok := httpx.BearerToken(r)
+	if tok == "" {
+		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Code: "invalid_api_key",
+			Message: "You didn't provide an API key. Provide it in the Authorization header as 'Bearer <key>'."}
+	}
+	p, err := h.GW.Authenticate(r.Context(), tok)
+	if err != nil {
+		return nil, err
+	}
+	// Model calls check the key's IP allowlist in the gateway; reading and
+	// deleting stored conversations must check it too.
+	if err := p.CheckIP(httpx.ClientIP(r.Context())); err != nil {
+		return nil, err
+	}
+	return &caller{p: p, project: r.Header.Get("X-Project-Id"), purpose: r.Header.Get("X-Purpose")}, nil
+}
+
+// call describes one model call of c for admission and the ledger. The
+// conversation's metadata labels it when the request headers do not.
+func (c *caller) call(ctx context.Context, model string, meta *labels) *gateway.Call {
+	gc := &gateway.Call{Principal: c.p, Endpoint: "chat", Model: model, Project: c.project, Purpose: c.purpose,
+		ClientIP: httpx.ClientIP(ctx)}
+	if meta != nil {
+		if gc.Project == "" {
+			gc.Project = meta.Project
+		}
+		if gc.Purpose == "" {
+			gc.Purpose = meta.Purpose
+		}
+	}
+	return gc
+}
+
+// setServedHeaders says which provider and model served the call, and the
+// rate limits that applied, as the OpenAI-compatible API does.
+func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
+	h := w.Header()
+	h.Set("X-Llmservice-Provider", s.Instance)
+	h.Set("X-Llmservice-Model", s.Model)
+	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
+	openaidialect.SetRateHeaders(w, s.Rate)
+}
