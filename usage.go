@@ -56,6 +56,7 @@ type UsageRecord struct {
 type UsageFilter struct {
 	TeamID  string
 	KeyID   string
+	Project string // optional: one project's records (StackForDevs' x-project-id)
 	From    time.Time
 	To      time.Time
 	GroupBy string // "", "model", "key", "day"

@@ -198,9 +198,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Team: llmservice.Limits{RPM: cfg.Limits.TeamRPM, TPM: cfg.Limits.TeamTPM},
 			Key:  llmservice.Limits{RPM: cfg.Limits.KeyRPM, TPM: cfg.Limits.KeyTPM},
 		},
-		LogBodies: cfg.LogBodies,
-		Timeout:   cfg.RequestTimeout,
-		Tokens:    djangoTokens(db),
+		LogBodies:     cfg.LogBodies,
+		Timeout:       cfg.RequestTimeout,
+		Tokens:        djangoTokens(db),
+		TeamProviders: teamProviders(cfg, db, hc, log),
 	})
 	if err != nil {
 		return err

@@ -76,8 +76,9 @@ func TestUsageIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Primary key, (team_id, time) for reports, (team_id, project, time) for
-	// per-project logs; every other index would slow the batched inserts.
-	want := []string{"sqlite_autoindex_usage_1", "usage_team_project_time", "usage_team_time"}
+	// per-project logs, and the partial unique index that bills a queued task
+	// once however often it ran; every other index would slow the inserts.
+	want := []string{"sqlite_autoindex_usage_1", "usage_job_once", "usage_team_project_time", "usage_team_time"}
 	if !slices.Equal(got, want) {
 		t.Errorf("usage indexes = %q; want %q", got, want)
 	}

@@ -98,6 +98,10 @@ func (db *DB) SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmserv
 		where = append(where, "key_id = ?")
 		args = append(args, f.KeyID)
 	}
+	if f.Project != "" {
+		where = append(where, "project = ?")
+		args = append(args, f.Project)
+	}
 	if !f.From.IsZero() {
 		where = append(where, "time >= ?")
 		args = append(args, toMS(f.From))

@@ -3,14 +3,18 @@
 package openai
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/dialect/stackfordevs"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
@@ -34,11 +38,10 @@ type Handler struct {
 	Now       func() int64 // unix seconds, for "created"
 }
 
-// Register adds the dialect's routes under prefix ("" for /v1/..., "/api/v1"
-// for Athena's copy of chat completions).
+// Register adds the dialect's routes.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/chat/completions", h.handle(h.chat))
-	mux.Handle("POST /v1/completions", h.handle(h.completions))
+	mux.Handle("POST /v1/completions", h.handle(h.completionsOrChat))
 	mux.Handle("POST /v1/embeddings", h.handle(h.embeddings))
 	mux.Handle("GET /v1/models", h.handle(h.models))
 	mux.Handle("GET /v1/models/{model...}", h.handle(h.model))
@@ -102,8 +105,25 @@ func WriteError(w http.ResponseWriter, r *http.Request, status int, e *llmservic
 	_ = httpx.WriteJSON(w, status, ErrorBody(e))
 }
 
-// authenticate reads the bearer key.
+// secretAuthenticator is the gateway ability StackForDevs credentials need;
+// it is optional so that test fakes of Gateway need not have it.
+type secretAuthenticator interface {
+	AuthenticateSecret(ctx context.Context, key, secret string) (*gateway.Principal, error)
+}
+
+// authenticate reads the bearer key or, when there is no Authorization
+// header but an x-api-key one, StackForDevs' four headers (key, secret,
+// tenant, project): StackForDevs clients post their completions here.
 func (h *Handler) authenticate(r *http.Request) (*gateway.Principal, error) {
+	if r.Header.Get("Authorization") == "" && r.Header.Get(stackfordevs.HeaderAPIKey) != "" {
+		if sa, ok := h.GW.(secretAuthenticator); ok {
+			c, err := stackfordevs.Authenticate(r.Context(), sa, r)
+			if err != nil {
+				return nil, err
+			}
+			return c.Principal, nil
+		}
+	}
 	tok := httpx.BearerToken(r)
 	if tok == "" {
 		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Code: "invalid_api_key",
@@ -136,6 +156,45 @@ func SetRateHeaders(w http.ResponseWriter, ri gateway.RateInfo) {
 		h.Set("X-Ratelimit-Remaining-Tokens", strconv.FormatInt(s.Remaining, 10))
 		h.Set("X-Ratelimit-Reset-Tokens", s.ResetIn.Round(time.Millisecond).String())
 	}
+}
+
+// completionsOrChat serves POST /v1/completions. OpenAI's legacy prompt
+// always gets a text_completion. Chat messages sent with StackForDevs'
+// credentials (its completions share this path) get a chat.completion,
+// the answer a client that sends chat messages parses
+// (choices[0].message.content); with a bearer key they keep the
+// text_completion that clients of this path have had so far.
+func (h *Handler) completionsOrChat(w http.ResponseWriter, r *http.Request) error {
+	if r.Header.Get("Authorization") != "" || r.Header.Get(stackfordevs.HeaderAPIKey) == "" {
+		return h.completions(w, r)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.BodyLimit))
+	// The body is put back as it was, with the read error (if any) at its
+	// end, so that either handler decodes it and reports what is wrong.
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+	var shape map[string]json.RawMessage
+	if err == nil && json.Unmarshal(body, &shape) == nil && len(shape["prompt"]) == 0 &&
+		len(shape["messages"]) > 0 && !bytes.Equal(shape["messages"], []byte("null")) {
+		if _, ok := shape["temperature"]; !ok {
+			// StackForDevs documents a default temperature of 0.7, where
+			// OpenAI's and Anthropic's own default is 1.
+			shape["temperature"] = json.RawMessage("0.7")
+			body, _ = json.Marshal(shape)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		return h.chat(w, r)
+	}
+	return h.completions(w, r)
+}
+
+// errReader returns err, or io.EOF when err is nil.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	return 0, io.EOF
 }
 
 func newCall(r *http.Request, p *gateway.Principal, endpoint, model string) *gateway.Call {

@@ -1,0 +1,127 @@
+package llmendpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/gateway"
+	"github.com/llmservice/llmservice/internal/httpx"
+)
+
+// Chunk is one line of a streamed answer.
+type Chunk struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// complete serves POST /api/v1/completions. The seed's cost is charged
+// before the call, so that a team cannot spend credits it does not have by
+// calling in parallel, and refunded when the call fails.
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	p, err := Authenticate(ctx, h.GW, r)
+	if err != nil {
+		return err
+	}
+	req, err := DecodeCompletion(w, r, h.BodyLimit)
+	if err != nil {
+		return err
+	}
+	credits, err := req.Credits()
+	if err != nil {
+		return err
+	}
+	ref := gateway.NewID("cmpl_")
+	if err := h.charge(ctx, p.Team.ID, credits, ref); err != nil {
+		return err
+	}
+	model := ModelFor(h.GW, req.Model)
+	call := &gateway.Call{Principal: p, Endpoint: "completions", Model: model, ClientIP: httpx.ClientIP(ctx)}
+	lr := req.ChatRequest(model)
+	if req.Stream {
+		s, err := h.GW.ChatStream(ctx, call, lr)
+		if err != nil {
+			h.refund(ctx, p.Team.ID, credits, ref)
+			return err
+		}
+		if err := h.stream(w, s); err != nil {
+			h.refund(ctx, p.Team.ID, credits, ref)
+		}
+		return nil
+	}
+	res, err := h.GW.Chat(ctx, call, lr)
+	if err != nil {
+		h.refund(ctx, p.Team.ID, credits, ref)
+		return err
+	}
+	text := ""
+	if len(res.Response.Choices) > 0 {
+		text = res.Response.Choices[0].Message.Text()
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "response": text})
+}
+
+func (h *Handler) charge(ctx context.Context, team string, credits int64, ref string) error {
+	if credits <= 0 {
+		return nil
+	}
+	if _, err := h.Credits.AddCredits(ctx, team, -credits, "completion", ref); err != nil {
+		if llmservice.ErrorKind(err) == llmservice.PaymentRequired {
+			return Error(llmservice.PaymentRequired, MsgNoCredits, "", fmt.Sprintf("this request needs %d credits", credits))
+		}
+		return err
+	}
+	return nil
+}
+
+// refund gives back what a failed call was charged. It runs even when the
+// client has gone: the credits are the team's either way.
+func (h *Handler) refund(ctx context.Context, team string, credits int64, ref string) {
+	if credits <= 0 {
+		return
+	}
+	if _, err := h.Credits.AddCredits(context.WithoutCancel(ctx), team, credits, "refund", ref); err != nil {
+		h.Log.Error("refund of a failed completion failed", "team", team, "credits", credits, "ref", ref, "err", err)
+	}
+}
+
+// stream writes the answer as newline-delimited {"role","content"} chunks,
+// each flushed as it comes. A failure after the first chunk cannot change
+// the status any more: it ends the stream with the seed's error line
+// {"success": false, "message": ...}, and is returned so that the caller
+// refunds. A client that leaves is not a failure: what it was sent is paid.
+func (h *Handler) stream(w http.ResponseWriter, s *gateway.StreamResult) error {
+	defer s.Close()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	for {
+		ch, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			e := llmservice.AsError(err)
+			if e.Code == "client_closed" || errors.Is(err, context.Canceled) {
+				return nil
+			}
+			msg := MsgNoHosts
+			if e.Kind == llmservice.Internal {
+				msg = "internal error"
+			}
+			_ = httpx.NDJSON(w, map[string]any{"success": false, "message": msg})
+			return err
+		}
+		if ch.Text == "" {
+			continue
+		}
+		if err := httpx.NDJSON(w, Chunk{Role: "assistant", Content: ch.Text}); err != nil {
+			return nil // the client went away; Close settles the call
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package stackfordevs
+
+// seedSchemas are the bodies of the seed services' APIs.
+func seedSchemas() S {
+	totals := []any{"requests", integer(""), "successful_requests", integer(""), "failed_requests", integer(""),
+		"success_rate", number("Successful/requests, 0 to 1; null without requests."), "prompt_tokens", integer(""),
+		"completion_tokens", integer(""), "total_tokens", integer(""), "cost_usd", number(""), "avg_latency_ms", number("")}
+	sfdMessage := object("", "role*", enum("", "system", "user", "assistant"), "content*", str(""))
+	return S{
+		// StackForDevs.
+		"ProviderRequest": object("", "providerType*", enum("", "openai", "anthropic"), "apiKey*", str("Your own provider API key; stored encrypted, never shown again in full.")),
+		"ProviderTest":    object("", "providerType*", enum("", "openai", "anthropic")),
+		"Provider": object("A configured provider; the key is masked.", "providerType*", str(""), "apiKey*", str("Masked, e.g. sk-...abcd."),
+			"createdAt", str(""), "updatedAt", str("")),
+		"ProviderSaved": object("", "success*", boolean(""), "provider*", ref("Provider")),
+		"ProviderList":  object("", "providers*", array(ref("Provider"))),
+		"ProviderTestResult": object("success says whether the provider accepted the key; error carries its refusal.",
+			"success*", boolean(""), "providerType*", str(""), "model*", str("The model called with max_tokens 1."), "latencyMs*", integer(""),
+			"message*", str(""), "error", object("", "status", integer("The provider's HTTP status."), "code*", str(""), "message*", str("The provider's message."))),
+		"LogEntry": object("One call. prompt and response appear when the tenant's body logging (log_bodies) is full or redacted.",
+			"id*", str(""), "timestamp*", str(""), "tenant_id*", str(""), "project_id*", str(""), "endpoint", str("chat, completions, ..."),
+			"model*", str("The model asked for."), "provider", str("Instance that served it."), "provider_model", str(""), "stream", boolean(""),
+			"prompt", array(sfdMessage), "response", str(""), "prompt_tokens*", integer(""), "completion_tokens*", integer(""),
+			"total_tokens*", integer(""), "tokens_estimated", boolean("Counted locally: the provider reported none."), "cost_usd", number(""),
+			"latency_ms*", integer(""), "time_to_first_token_ms", integer("Streams only."), "status*", integer("HTTP status of the call."),
+			"success*", boolean(""), "error", str("Error code of a failed call.")),
+		"LogPage": object("", "logs*", array(ref("LogEntry")), "next_cursor", str("Pass as cursor for the next page; absent on the last."), "has_more*", boolean("")),
+		"Stats": object("Totals of the tenant's (project's) calls, and the same per model.",
+			append([]any{"tenant_id*", str(""), "project_id*", str(""), "by_model*", array(object("", append([]any{"model*", str("")}, totals...)...))}, totals...)...),
+		"SFDBatchCreate": object("",
+			"requests*", array(object("", "custom_id*", str("Your ID, to match results."), "model*", str(""), "messages*", array(sfdMessage),
+				"max_tokens", integer(""), "temperature", number(""))),
+			"webhook_url", str("POSTed (Standard Webhooks signature) when the batch ends.")),
+		"SFDBatch": object("A batch job.", "id*", str("E.g. batch_abc123."), "object*", enum("", "batch"),
+			"status*", enum("", "pending", "processing", "completed", "failed", "cancelling", "cancelled"), "project_id", str(""),
+			"request_counts*", object("", "total", integer(""), "pending", integer(""), "processing", integer(""), "completed", integer(""),
+				"failed", integer(""), "cancelled", integer("")),
+			"webhook_url", str(""), "webhook_secret", str("whsec_... signing secret of the webhook (create answer only)."),
+			"created_at*", str(""), "completed_at", str(""), "expires_at", str("")),
+		"SFDBatchList": object("", "object*", enum("", "list"), "data*", array(ref("SFDBatch")), "has_more*", boolean("")),
+		"SFDBatchResults": object("Results matched by custom_id.", "batch_id*", str(""), "status*", str(""),
+			"results*", array(object("", "custom_id*", str(""), "status*", enum("", "completed", "failed", "cancelled"),
+				"status_code", integer(""), "content", str("The answer's text."), "response", S{"type": "object", "description": "The chat.completion."},
+				"error", S{"type": "object"}, "usage", ref("Usage")))),
+		"SFDWebhookDeliveries": object("", "batch_id*", str(""), "webhook_url", str(""), "data*", array(S{"type": "object"})),
+
+		// LlmEndpoint.
+		"LECompletionRequest": object("",
+			"messages*", array(sfdMessage), "model*", str("llama3.1, llama3, llama2, mistral, qwen, gemma2, llama3.2, qwen2, zephyr, gemma, llava, mistral-nemo, phi3, wizardlm2, orca-mini, codellama, llama2-uncensored, owl_t-lite."),
+			"max_tokens*", integer("Maximum tokens to generate; also the output side of the credit cost."), "temperature", number("Default 0.7."),
+			"num_context", integer("Context size of the model (default 2048)."), "stream", boolean("Answer as newline-delimited JSON chunks.")),
+		"LEQCompletionRequest": object("",
+			"messages*", array(sfdMessage), "model*", str(""), "max_tokens*", integer(""), "temperature", number("Default 0.7."),
+			"num_context", integer("Default 2048."), "output_format", str("Default 'default'.")),
+		"LECompletion": object("", "success*", boolean(""), "response*", str("The generated text.")),
+		"LEChunk":      object("One line of a streamed answer.", "role*", enum("", "assistant"), "content*", str("")),
+		"LEQueued":     object("", "success*", boolean(""), "task_id*", str(""), "message*", str("Request queued successfully")),
+		"LETask": object("", "success*", boolean(""), "status*", enum("", "queued", "processing", "completed", "failed"),
+			"result", str("The generated text, once completed."), "message", str("")),
+
+		// Athena.
+		"AthenaChatCompletion": object("A chat.completion with the answer's text also at the top level.",
+			"content*", str("The answer's text."), "id*", str(""), "object*", str(""), "model*", str(""),
+			"choices*", array(S{"type": "object"}), "usage", ref("Usage"), "conversation_id", str("")),
+		"ConversationCreate": object("", "model*", str(""), "system_message", str(""), "metadata", S{"type": "object"}),
+		"Conversation": object("", "id*", str(""), "model*", str(""), "system_message", str(""), "metadata", S{"type": "object"},
+			"messages", array(ref("ChatMessage")), "created_at", anyJSON(""), "updated_at", anyJSON("")),
+		"MessageSend":     object("", "message*", ref("ChatMessage"), "temperature", number(""), "max_tokens", integer(""), "stream", boolean("")),
+		"GraphQLRequest":  object("", "query*", str(""), "variables", S{"type": "object"}, "operationName", str("")),
+		"GraphQLResponse": object("", "data", S{"type": "object"}, "errors", array(S{"type": "object"})),
+
+		// Django LLM API.
+		"Welcome":         object("", "message*", str("Welcome to the LLM API!")),
+		"UserCredentials": object("", "username*", str(""), "password*", str("")),
+		"Message":         object("", "message*", str("")),
+		"TokenPair":       object("", "access*", str("JWT access token."), "refresh*", str("JWT refresh token.")),
+		"TokenRefresh":    object("", "refresh*", str("")),
+		"AccessToken":     object("", "access*", str("")),
+		"SupportedModels": object("", "models*", array(str(""))),
+
+		// Jobs.
+		"JobCreate": object("", "team_id", str(""), "job_type*", str(""), "metadata", S{"type": "object"}),
+		"Job": object("", "job_id*", str(""), "team_id", str(""), "job_type", str(""), "status*", str("pending, in_progress, completed, failed."),
+			"created_at", anyJSON(""), "costs", S{"type": "object"}, "calls", array(S{"type": "object"})),
+		"JobLLMCall": object("", "model_group*", str("Model group, e.g. ResumeAgent."), "messages*", array(ref("ChatMessage")),
+			"purpose", str(""), "temperature", number("Default 0.7."), "max_tokens", integer("")),
+		"JobLLMCallResponse": object("", "call_id*", str(""),
+			"response*", object("", "content*", str(""), "finish_reason*", str("")),
+			"metadata*", object("", "tokens_used*", integer(""), "latency_ms*", integer(""), "model_group*", str(""))),
+		"JobComplete": object("", "status*", enum("", "completed", "failed"), "metadata", S{"type": "object"}),
+		"JobCompleteResponse": object("", "job_id*", str(""), "status*", str(""),
+			"costs*", object("", "total_calls", integer(""), "total_tokens", integer(""), "total_cost_usd", number(""),
+				"credit_applied", boolean(""), "credits_remaining", integer(""))),
+
+		// OpenAI files and batches.
+		"File": object("", "id*", str(""), "object*", enum("", "file"), "bytes*", integer(""), "created_at*", integer(""),
+			"filename*", str(""), "purpose*", str("batch, batch_output, ..."), "status", str("")),
+		"FileUpload": object("", "file*", S{"type": "string", "format": "binary", "description": "JSONL, one request per line."}, "purpose*", enum("", "batch")),
+		"BatchCreate": object("", "input_file_id*", str(""), "endpoint*", enum("", "/v1/chat/completions", "/v1/completions", "/v1/embeddings"),
+			"completion_window*", enum("", "24h"), "metadata", S{"type": "object"}),
+		"Batch": object("", "id*", str(""), "object*", enum("", "batch"), "endpoint*", str(""), "input_file_id*", str(""),
+			"completion_window*", str(""), "status*", enum("", "validating", "failed", "in_progress", "finalizing", "completed", "expired", "cancelling", "cancelled"),
+			"output_file_id", str(""), "error_file_id", str(""), "created_at*", integer(""), "request_counts", object("", "total", integer(""), "completed", integer(""), "failed", integer("")),
+			"metadata", S{"type": "object"}),
+	}
+}
