@@ -71,23 +71,13 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	if err != nil {
 		return nil, g.failRate(rec, adm, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
-	defer cancel()
-	var resp *llm.ChatResponse
-	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
-		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
-		if err != nil {
-			return err
-		}
+	resp, out, err := run(ctx, g, c, plan, rec, adm, func(ctx context.Context, pv llm.Provider, d *route.Deployment) (*llm.ChatResponse, error) {
 		r := *req
 		r.Model = d.Model
-		resp, err = pv.Chat(ctx, &r)
-		return err
+		return pv.Chat(ctx, &r)
 	})
-	g.noteAttempts(rec, plan, out)
 	if err != nil {
-		adm.finish(ctx, llm.Usage{}, 0, false)
-		return nil, g.fail(rec, err)
+		return nil, err
 	}
 	u := resp.Usage
 	if !resp.HasUsage {
@@ -98,6 +88,32 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	g.keepBodies(rec, c.Principal.Team, req.Messages, responseText(resp))
 	g.record(rec, u, cost, 0, nil)
 	return &Result{Served: served(plan, out, adm), Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
+}
+
+// run calls the plan's deployments through the router, bounded by the
+// gateway's timeout, with the team's own provider credentials where it has
+// them. A failure is settled (budget and limits released, record written)
+// before it is returned.
+func run[T any](ctx context.Context, g *Gateway, c *Call, plan *Plan, rec *llmservice.UsageRecord, adm *admission,
+	call func(ctx context.Context, pv llm.Provider, d *route.Deployment) (T, error)) (T, route.Outcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	var resp T
+	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
+		if err != nil {
+			return err
+		}
+		resp, err = call(ctx, pv, d)
+		return err
+	})
+	g.noteAttempts(rec, plan, out)
+	if err != nil {
+		adm.finish(ctx, llm.Usage{}, 0, false)
+		var zero T
+		return zero, out, g.fail(rec, err)
+	}
+	return resp, out, nil
 }
 
 func served(plan *Plan, out route.Outcome, adm *admission) Served {
@@ -427,27 +443,17 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	if err != nil {
 		return nil, g.failRate(rec, adm, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
-	defer cancel()
-	var resp *llm.EmbedResponse
-	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
-		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
-		if err != nil {
-			return err
-		}
+	resp, out, err := run(ctx, g, c, plan, rec, adm, func(ctx context.Context, pv llm.Provider, d *route.Deployment) (*llm.EmbedResponse, error) {
 		e, ok := pv.(llm.Embedder)
 		if !ok {
-			return llmservice.InvalidParam("model", "provider '%s' does not serve embeddings", d.Instance)
+			return nil, llmservice.InvalidParam("model", "provider '%s' does not serve embeddings", d.Instance)
 		}
 		r := *req
 		r.Model = d.Model
-		resp, err = e.Embed(ctx, &r)
-		return err
+		return e.Embed(ctx, &r)
 	})
-	g.noteAttempts(rec, plan, out)
 	if err != nil {
-		adm.finish(ctx, llm.Usage{}, 0, false)
-		return nil, g.fail(rec, err)
+		return nil, err
 	}
 	u := resp.Usage
 	if !resp.HasUsage {

@@ -9,7 +9,6 @@ import (
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
-	"github.com/llmservice/llmservice/internal/llm"
 	wire "github.com/llmservice/llmservice/internal/wire/openai"
 )
 
@@ -25,7 +24,7 @@ func (h *Handler) completions(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(w, r, h.BodyLimit, &req); err != nil {
 		return err
 	}
-	lr, err := completionToLLM(&req)
+	lr, err := req.ToLLM()
 	if err != nil {
 		return err
 	}
@@ -51,35 +50,6 @@ func (h *Handler) completions(w http.ResponseWriter, r *http.Request) error {
 		out.Choices = append(out.Choices, wire.CompletionChoice{Text: c.Message.Text(), Index: c.Index, Logprobs: json.RawMessage("null"), FinishReason: &fr})
 	}
 	return httpx.WriteJSON(w, http.StatusOK, out)
-}
-
-func completionToLLM(req *wire.CompletionRequest) (*llm.ChatRequest, error) {
-	if req.Model == "" {
-		return nil, llmservice.InvalidParam("model", "model is required")
-	}
-	switch {
-	case req.Echo != nil && *req.Echo:
-		return nil, llmservice.InvalidParam("echo", "echo is not supported")
-	case req.Suffix != nil && *req.Suffix != "":
-		return nil, llmservice.InvalidParam("suffix", "suffix is not supported")
-	case req.BestOf != nil && *req.BestOf > 1:
-		return nil, llmservice.InvalidParam("best_of", "best_of is not supported")
-	case req.Logprobs != nil:
-		return nil, llmservice.InvalidParam("logprobs", "logprobs is not supported on /v1/completions")
-	}
-	cr := wire.ChatRequest{Model: req.Model, Messages: req.Messages, MaxTokens: req.MaxTokens, Temperature: req.Temperature, TopP: req.TopP,
-		FrequencyPenalty: req.FrequencyPenalty, PresencePenalty: req.PresencePenalty, Stop: req.Stop, Seed: req.Seed, N: req.N,
-		User: req.User, Stream: req.Stream, StreamOptions: req.StreamOptions}
-	if len(req.Messages) == 0 {
-		prompt, err := wire.PromptText(req.Prompt)
-		if err != nil {
-			return nil, err
-		}
-		cr.Messages = []wire.Message{{Role: llm.RoleUser, Content: wire.Content{Text: &prompt}}}
-	} else if len(req.Prompt) > 0 {
-		return nil, llmservice.InvalidParam("prompt", "send either prompt or messages, not both")
-	}
-	return cr.ToLLM()
 }
 
 func streamCompletion(w http.ResponseWriter, s *gateway.StreamResult, id, model string, created int64, withUsage bool) error {

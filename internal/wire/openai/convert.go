@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -377,4 +378,80 @@ func PromptText(p StringList) (string, error) {
 		return p[0], nil
 	}
 	return strings.Join(p, ""), llmservice.InvalidParam("prompt", "several prompts in one request are not supported; send one prompt string")
+}
+
+// ToLLM validates a legacy completion request and converts it to a chat
+// request: a prompt becomes one user message; "messages" is accepted too,
+// because several of our users' clients post chat messages to this path.
+func (req *CompletionRequest) ToLLM() (*llm.ChatRequest, error) {
+	if req.Model == "" {
+		return nil, llmservice.InvalidParam("model", "model is required")
+	}
+	switch {
+	case req.Echo != nil && *req.Echo:
+		return nil, llmservice.InvalidParam("echo", "echo is not supported")
+	case req.Suffix != nil && *req.Suffix != "":
+		return nil, llmservice.InvalidParam("suffix", "suffix is not supported")
+	case req.BestOf != nil && *req.BestOf > 1:
+		return nil, llmservice.InvalidParam("best_of", "best_of is not supported")
+	case req.Logprobs != nil:
+		return nil, llmservice.InvalidParam("logprobs", "logprobs is not supported on /v1/completions")
+	}
+	cr := ChatRequest{Model: req.Model, Messages: req.Messages, MaxTokens: req.MaxTokens, Temperature: req.Temperature, TopP: req.TopP,
+		FrequencyPenalty: req.FrequencyPenalty, PresencePenalty: req.PresencePenalty, Stop: req.Stop, Seed: req.Seed, N: req.N,
+		User: req.User, Stream: req.Stream, StreamOptions: req.StreamOptions}
+	if len(req.Messages) == 0 {
+		prompt, err := PromptText(req.Prompt)
+		if err != nil {
+			return nil, err
+		}
+		cr.Messages = []Message{{Role: llm.RoleUser, Content: Content{Text: &prompt}}}
+	} else if len(req.Prompt) > 0 {
+		return nil, llmservice.InvalidParam("prompt", "send either prompt or messages, not both")
+	}
+	return cr.ToLLM()
+}
+
+// MaxEmbedInputs is OpenAI's documented limit of inputs per request.
+const MaxEmbedInputs = 2048
+
+// ToLLM validates an embeddings request: strings only (token arrays are
+// refused, since not every provider takes them).
+func (req *EmbeddingRequest) ToLLM() (*llm.EmbedRequest, error) {
+	if req.Model == "" {
+		return nil, llmservice.InvalidParam("model", "model is required")
+	}
+	switch req.EncodingFormat {
+	case "", "float", "base64":
+	default:
+		return nil, llmservice.InvalidParam("encoding_format", "encoding_format must be float or base64")
+	}
+	if req.Dimensions != nil && *req.Dimensions < 1 {
+		return nil, llmservice.InvalidParam("dimensions", "dimensions must be at least 1")
+	}
+	in := bytes.TrimSpace(req.Input)
+	var inputs []string
+	switch {
+	case len(in) == 0 || bytes.Equal(in, null):
+		return nil, llmservice.InvalidParam("input", "input is required")
+	case in[0] == '"':
+		var s string
+		if err := json.Unmarshal(in, &s); err != nil {
+			return nil, llmservice.InvalidParam("input", "input must be a string or an array of strings")
+		}
+		inputs = []string{s}
+	default:
+		if err := json.Unmarshal(in, &inputs); err != nil {
+			return nil, llmservice.InvalidParam("input", "input must be a string or an array of strings; token arrays are not supported")
+		}
+	}
+	if len(inputs) == 0 || len(inputs) > MaxEmbedInputs {
+		return nil, llmservice.InvalidParam("input", "input must hold between 1 and %d strings", MaxEmbedInputs)
+	}
+	for i, s := range inputs {
+		if s == "" {
+			return nil, llmservice.InvalidParam("input", "input[%d] is empty", i)
+		}
+	}
+	return &llm.EmbedRequest{Model: req.Model, Input: inputs, Dimensions: req.Dimensions, User: req.User}, nil
 }
