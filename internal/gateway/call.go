@@ -152,7 +152,7 @@ func (g *Gateway) cost(plan *Plan, d *route.Deployment, u llm.Usage) llmservice.
 
 func (g *Gateway) newRecord(c *Call, start time.Time, stream bool) *llmservice.UsageRecord {
 	return &llmservice.UsageRecord{
-		ID:             NewID("req_"),
+		ID:             NewTimeID("req_", start),
 		Time:           start,
 		TeamID:         c.Principal.Team.ID,
 		KeyID:          c.Principal.Key.ID,

@@ -22,7 +22,7 @@ type Store interface {
 
 // Config tunes the writer.
 type Config struct {
-	Buffer    int           // channel capacity (default 65536)
+	Buffer    int           // channel capacity (default 4096)
 	BatchSize int           // records per insert (default 512)
 	Interval  time.Duration // longest a record waits before a flush (default 200ms)
 	Logger    *slog.Logger
@@ -48,7 +48,10 @@ type Writer struct {
 // New starts a writer; call Close to stop it.
 func New(store Store, cfg Config) *Writer {
 	if cfg.Buffer <= 0 {
-		cfg.Buffer = 1 << 16
+		// Two seconds of records at 2000 rps: enough to ride out a slow
+		// write. A deeper buffer only costs memory, because the ring
+		// touches every slot (each about 300 bytes) over time.
+		cfg.Buffer = 4096
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 512
