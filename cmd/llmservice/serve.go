@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -237,6 +238,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// Starting up allocates far more than serving does: goose parses every
+	// migration with its own 4 MiB buffer, in parallel. Give those pages back
+	// now, or the process would carry them as resident memory for good.
+	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
