@@ -189,3 +189,21 @@ func TestPatchAppliesToTheNextRequest(t *testing.T) {
 		t.Errorf("bad CIDR: %d %+v; want 400 naming ip_allowlist", st, bad)
 	}
 }
+
+func TestLimitsOutOfRangeAreRefused(t *testing.T) {
+	srv := startServer(t, nil)
+	for _, tc := range []struct {
+		path  string
+		body  map[string]any
+		param string
+	}{
+		{"/admin/teams", map[string]any{"id": "big", "rpm": 60_000_000_000}, "rpm"},
+		{"/admin/teams", map[string]any{"id": "neg", "tpm": -1}, "tpm"},
+		{"/admin/models", map[string]any{"name": "m", "provider": "mock", "tpm": 2_000_000_000}, "tpm"},
+	} {
+		var body struct{ Error struct{ Param string } }
+		if st := do(t, "POST", srv.URL+tc.path, testAdminKey, tc.body, &body); st != 400 || body.Error.Param != tc.param {
+			t.Errorf("POST %s %v: %d %+v; want 400 naming %s", tc.path, tc.body, st, body, tc.param)
+		}
+	}
+}

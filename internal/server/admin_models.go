@@ -21,8 +21,14 @@ func (s *Server) upsertModel(w http.ResponseWriter, r *http.Request) error {
 		return llmservice.InvalidParam("input_per_mtok", "input_per_mtok must not be negative")
 	case m.OutputPerMTok != nil && *m.OutputPerMTok < 0:
 		return llmservice.InvalidParam("output_per_mtok", "output_per_mtok must not be negative")
-	case m.RPM < 0 || m.TPM < 0 || m.ContextWindow < 0:
-		return llmservice.InvalidParam("rpm", "rpm, tpm and context_window must not be negative")
+	case m.ContextWindow < 0:
+		return llmservice.InvalidParam("context_window", "context_window must not be negative")
+	}
+	if err := checkRate("rpm", int64(m.RPM)); err != nil {
+		return err
+	}
+	if err := checkRate("tpm", int64(m.TPM)); err != nil {
+		return err
 	}
 	if _, ok := s.cfg.Gateway.Instance(m.Provider); !ok {
 		return llmservice.InvalidParam("provider", "provider '%s' is not configured; configured providers: %v", m.Provider, s.cfg.Gateway.InstanceNames())

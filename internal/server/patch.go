@@ -34,16 +34,29 @@ type limitsPatch struct {
 	BudgetPeriod optional[string]  `json:"budget_period"`
 }
 
+// maxPerMinute bounds rpm and tpm: the limiter counts in nanoseconds and
+// cannot hold more than one unit per nanosecond, and a billion a minute is
+// far beyond any real limit.
+const maxPerMinute = 1_000_000_000
+
+// checkRate validates one per-minute limit.
+func checkRate(param string, v int64) error {
+	if v < 0 || v > maxPerMinute {
+		return llmservice.InvalidParam(param, "%s must be between 0 (no limit) and %d", param, maxPerMinute)
+	}
+	return nil
+}
+
 func (p *limitsPatch) apply(l *llmservice.Limits) error {
 	if p.RPM.Set {
-		if p.RPM.Value < 0 {
-			return llmservice.InvalidParam("rpm", "rpm must not be negative")
+		if err := checkRate("rpm", p.RPM.Value); err != nil {
+			return err
 		}
 		l.RPM = p.RPM.Value
 	}
 	if p.TPM.Set {
-		if p.TPM.Value < 0 {
-			return llmservice.InvalidParam("tpm", "tpm must not be negative")
+		if err := checkRate("tpm", p.TPM.Value); err != nil {
+			return err
 		}
 		l.TPM = p.TPM.Value
 	}
@@ -140,8 +153,8 @@ func (p *keyPatch) apply(k *llmservice.Key, now time.Time) error {
 	}
 	if p.ModelLimits.Set {
 		for m, l := range p.ModelLimits.Value {
-			if l.RPM < 0 || l.TPM < 0 {
-				return llmservice.InvalidParam("model_limits", "model_limits[%q]: rpm and tpm must not be negative", m)
+			if checkRate("rpm", l.RPM) != nil || checkRate("tpm", l.TPM) != nil {
+				return llmservice.InvalidParam("model_limits", "model_limits[%q]: rpm and tpm must be between 0 and %d", m, maxPerMinute)
 			}
 		}
 		k.ModelLimits = p.ModelLimits.Value
