@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,24 @@ import (
 // request limit and the tightest token limit that applied.
 type RateInfo struct {
 	Requests, Tokens *limit.Status
+}
+
+// Headers returns OpenAI's x-ratelimit-* headers for ri: limit, remaining
+// and time to full replenishment, for requests and for tokens.
+func (ri RateInfo) Headers() [][2]string {
+	var h [][2]string
+	add := func(kind string, s *limit.Status) {
+		if s == nil {
+			return
+		}
+		h = append(h,
+			[2]string{"X-Ratelimit-Limit-" + kind, strconv.FormatInt(s.Rule.Limit, 10)},
+			[2]string{"X-Ratelimit-Remaining-" + kind, strconv.FormatInt(s.Remaining, 10)},
+			[2]string{"X-Ratelimit-Reset-" + kind, s.ResetIn.Round(time.Millisecond).String()})
+	}
+	add("Requests", ri.Requests)
+	add("Tokens", ri.Tokens)
+	return h
 }
 
 // admission is what a call holds between admission and settlement.

@@ -235,6 +235,10 @@ type RateError struct {
 }
 
 func (e *RateError) Error() string { return e.Err.Error() }
+
+// ResponseHeaders lets the HTTP layer send the rate limit state with the
+// refusal, whatever the dialect.
+func (e *RateError) ResponseHeaders() [][2]string { return e.Rate.Headers() }
 func (e *RateError) Unwrap() error { return e.Err }
 
 // StreamResult is a started stream. Reading it to io.EOF or closing it

@@ -36,8 +36,20 @@ func Handle(log *slog.Logger, enc ErrorEncoder, fn HandlerFunc) http.Handler {
 	})
 }
 
+// headerError is implemented by errors that carry response headers, such as
+// the rate limit state of a refused call.
+type headerError interface {
+	ResponseHeaders() [][2]string
+}
+
 // WriteError writes err with enc, logging server-side failures.
 func WriteError(log *slog.Logger, enc ErrorEncoder, w http.ResponseWriter, r *http.Request, err error) {
+	var he headerError
+	if errors.As(err, &he) {
+		for _, h := range he.ResponseHeaders() {
+			w.Header().Set(h[0], h[1])
+		}
+	}
 	e := llmservice.AsError(err)
 	status := e.Kind.HTTPStatus()
 	if status >= 500 && log != nil {

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -49,14 +48,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 func (h *Handler) handle(fn httpx.HandlerFunc) http.Handler {
-	return httpx.Handle(h.Log, WriteError, func(w http.ResponseWriter, r *http.Request) error {
-		err := fn(w, r)
-		var re *gateway.RateError
-		if errors.As(err, &re) {
-			setRateHeaders(w, re.Rate)
-		}
-		return err
-	})
+	return httpx.Handle(h.Log, WriteError, fn)
 }
 
 func (h *Handler) now() time.Time {
@@ -141,18 +133,4 @@ func WriteError(w http.ResponseWriter, r *http.Request, _ int, e *llmservice.Err
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}
 	_ = httpx.WriteJSON(w, status, ErrorBody(e))
-}
-
-// setRateHeaders tells a throttled client its limits (X-RateLimit-*, the
-// headers rate-limited FastAPI services commonly send).
-func setRateHeaders(w http.ResponseWriter, ri gateway.RateInfo) {
-	h := w.Header()
-	if s := ri.Requests; s != nil {
-		h.Set("X-RateLimit-Limit-Requests", strconv.FormatInt(s.Rule.Limit, 10))
-		h.Set("X-RateLimit-Remaining-Requests", strconv.FormatInt(s.Remaining, 10))
-	}
-	if s := ri.Tokens; s != nil {
-		h.Set("X-RateLimit-Limit-Tokens", strconv.FormatInt(s.Rule.Limit, 10))
-		h.Set("X-RateLimit-Remaining-Tokens", strconv.FormatInt(s.Remaining, 10))
-	}
 }

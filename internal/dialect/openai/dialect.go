@@ -6,12 +6,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/dialect/stackfordevs"
@@ -48,14 +46,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 func (h *Handler) handle(fn httpx.HandlerFunc) http.Handler {
-	return httpx.Handle(h.Log, WriteError, func(w http.ResponseWriter, r *http.Request) error {
-		err := fn(w, r)
-		var re *gateway.RateError
-		if errors.As(err, &re) {
-			SetRateHeaders(w, re.Rate)
-		}
-		return err
-	})
+	return httpx.Handle(h.Log, WriteError, fn)
 }
 
 // errorType names OpenAI's error.type for each kind.
@@ -145,16 +136,8 @@ func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 // SetRateHeaders writes OpenAI's x-ratelimit-* headers for the tightest
 // request and token limits.
 func SetRateHeaders(w http.ResponseWriter, ri gateway.RateInfo) {
-	h := w.Header()
-	if s := ri.Requests; s != nil {
-		h.Set("X-Ratelimit-Limit-Requests", strconv.FormatInt(s.Rule.Limit, 10))
-		h.Set("X-Ratelimit-Remaining-Requests", strconv.FormatInt(s.Remaining, 10))
-		h.Set("X-Ratelimit-Reset-Requests", s.ResetIn.Round(time.Millisecond).String())
-	}
-	if s := ri.Tokens; s != nil {
-		h.Set("X-Ratelimit-Limit-Tokens", strconv.FormatInt(s.Rule.Limit, 10))
-		h.Set("X-Ratelimit-Remaining-Tokens", strconv.FormatInt(s.Remaining, 10))
-		h.Set("X-Ratelimit-Reset-Tokens", s.ResetIn.Round(time.Millisecond).String())
+	for _, h := range ri.Headers() {
+		w.Header().Set(h[0], h[1])
 	}
 }
 
