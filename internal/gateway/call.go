@@ -239,7 +239,7 @@ func (e *RateError) Error() string { return e.Err.Error() }
 // ResponseHeaders lets the HTTP layer send the rate limit state with the
 // refusal, whatever the dialect.
 func (e *RateError) ResponseHeaders() [][2]string { return e.Rate.Headers() }
-func (e *RateError) Unwrap() error { return e.Err }
+func (e *RateError) Unwrap() error                { return e.Err }
 
 // StreamResult is a started stream. Reading it to io.EOF or closing it
 // settles the call.
