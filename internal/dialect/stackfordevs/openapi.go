@@ -257,26 +257,19 @@ func Routes() []string {
 	return out
 }
 
-var (
-	docOnce sync.Once
-	docJSON []byte
-)
-
 // documentJSON is the document, rendered once: it never changes while the
-// process runs.
-func documentJSON() []byte {
-	docOnce.Do(func() {
-		b, err := json.MarshalIndent(Document(), "", "  ")
-		if err != nil {
-			panic("openapi document does not marshal: " + err.Error())
-		}
-		docJSON = b
-	})
-	return docJSON
-}
+// process runs. A test renders it, so the error path is for a broken build.
+var documentJSON = sync.OnceValues(func() ([]byte, error) {
+	return json.MarshalIndent(Document(), "", "  ")
+})
 
 func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	b, err := documentJSON()
+	if err != nil {
+		http.Error(w, `{"error":"internal error"}`, http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	_, _ = w.Write(documentJSON())
+	_, _ = w.Write(b)
 }
