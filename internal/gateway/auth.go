@@ -69,6 +69,18 @@ func (g *Gateway) authenticateToken(ctx context.Context, token string) (*Princip
 	if err != nil {
 		return nil, err
 	}
+	// A key's hash never changes, so the ID -> hash step is cached for good
+	// and the steady state reads no database; the principal itself lives in
+	// the same cache as bearer keys, dropped by InvalidateKey/Team.
+	if h, ok := g.keyHashes.Load(keyID); ok {
+		if e, ok := g.keys.Load(h); ok {
+			p := e.(*principalEntry).p
+			if !p.Key.Active(g.now()) {
+				return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "token's key is no longer valid", Code: "invalid_api_key"}
+			}
+			return p, nil
+		}
+	}
 	k, err := g.stores.Keys.FindKeyByID(ctx, keyID)
 	if err != nil {
 		if llmservice.ErrorKind(err) == llmservice.NotFound {
@@ -76,19 +88,16 @@ func (g *Gateway) authenticateToken(ctx context.Context, token string) (*Princip
 		}
 		return nil, err
 	}
-	if e, ok := g.keys.Load(k.KeyHash); ok {
-		p := e.(*principalEntry).p
-		if !p.Key.Active(g.now()) {
-			return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "token's key is no longer valid", Code: "invalid_api_key"}
-		}
-		return p, nil
-	}
 	t, err := g.stores.Teams.FindTeamByID(ctx, k.TeamID)
 	if err != nil {
+		if llmservice.ErrorKind(err) == llmservice.NotFound {
+			return nil, invalidKey()
+		}
 		return nil, err
 	}
 	p := &Principal{Key: k, Team: t, allow: parseAllowlist(k.IPAllowlist)}
 	g.keys.Store(k.KeyHash, &principalEntry{p: p})
+	g.keyHashes.Store(keyID, k.KeyHash)
 	if !k.Active(g.now()) {
 		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "token's key is no longer valid", Code: "invalid_api_key"}
 	}

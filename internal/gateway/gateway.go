@@ -118,9 +118,10 @@ type Gateway struct {
 	byok      TeamProviders
 	logBodies string
 
-	keys    sync.Map // key hash -> *principalEntry
-	catalog catalogCache
-	prices  sync.Map // "instance/model" -> *pricedModel
+	keys      sync.Map // key hash -> *principalEntry
+	keyHashes sync.Map // key ID -> key hash, for JWT access tokens
+	catalog   catalogCache
+	prices    sync.Map // "instance/model" -> *pricedModel
 }
 
 // New builds a Gateway and loads the catalog.
