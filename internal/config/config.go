@@ -51,8 +51,16 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	LogLevel        string        `yaml:"log_level"`
 	LogFormat       string        `yaml:"log_format"` // text or json
-	// RedisURL shares rate limits between replicas (redis://host:6379/0).
+	// RedisURL shares rate limits, budgets and cache invalidations between
+	// replicas (redis://host:6379/0).
 	RedisURL string `yaml:"redis_url"`
+	// CacheRefresh bounds how long a replica trusts its cached keys, teams
+	// and catalog without word from the others (default 30s): the safety net
+	// behind the invalidation bus.
+	CacheRefresh time.Duration `yaml:"cache_refresh"`
+	// UsageRetention deletes raw usage records older than this (0: keep
+	// them). Hourly and daily rollups are kept, so statistics stay whole.
+	UsageRetention time.Duration `yaml:"usage_retention"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed; empty means
 	// the connection's address is the client's.
 	TrustedProxies []string `yaml:"trusted_proxies"`
@@ -171,6 +179,18 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.Routing.HealthCheckInterval = d
 	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"LLMSERVICE_CACHE_REFRESH", &c.CacheRefresh}, {"LLMSERVICE_USAGE_RETENTION", &c.UsageRetention}} {
+		if v := getenv(d.name); v != "" {
+			t, err := ParseDays(v)
+			if err != nil || t < 0 {
+				return fmt.Errorf("%s=%q: want a duration such as 30s, 12h or 90d", d.name, v)
+			}
+			*d.dst = t
+		}
+	}
 	if v := getenv("LLMSERVICE_REQUEST_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -273,4 +293,17 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("body_limit must be positive"))
 	}
 	return errors.Join(errs...)
+}
+
+// ParseDays parses a Go duration, or a whole number of days written "90d"
+// (retention is naturally counted in days, which time.ParseDuration lacks).
+func ParseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 {
+			return 0, fmt.Errorf("bad number of days %q", v)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }

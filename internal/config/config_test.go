@@ -159,6 +159,13 @@ func TestEnvSettings(t *testing.T) {
 	if got.RequestTimeout != 45*time.Second || got.BodyLimit != 2048 || !got.DisableMock {
 		t.Errorf("got timeout %v, body limit %d, disable mock %v; want 45s, 2048, true", got.RequestTimeout, got.BodyLimit, got.DisableMock)
 	}
+	got, err = config.Load(nil, env("LLMSERVICE_USAGE_RETENTION", "90d", "LLMSERVICE_CACHE_REFRESH", "5s"))
+	if err != nil {
+		t.Fatalf("Load() error = %v", err)
+	}
+	if got.UsageRetention != 90*24*time.Hour || got.CacheRefresh != 5*time.Second {
+		t.Errorf("got retention %v, cache refresh %v; want 2160h, 5s", got.UsageRetention, got.CacheRefresh)
+	}
 	for _, v := range []string{"1", "true", "True"} {
 		got, _ := config.Load(nil, env("LLMSERVICE_DISABLE_MOCK", v))
 		if !got.DisableMock {
@@ -236,6 +243,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad yaml", bad("addr: [\n"), nil, []string{"parse config"}},
 		{"unknown yaml type", bad("body_limit: lots\n"), nil, []string{"parse config"}},
 		{"bad timeout env", nil, []string{"LLMSERVICE_REQUEST_TIMEOUT", "10"}, []string{"LLMSERVICE_REQUEST_TIMEOUT"}},
+		{"bad retention env", nil, []string{"LLMSERVICE_USAGE_RETENTION", "3 months"}, []string{"LLMSERVICE_USAGE_RETENTION"}},
+		{"negative cache refresh", nil, []string{"LLMSERVICE_CACHE_REFRESH", "-1s"}, []string{"LLMSERVICE_CACHE_REFRESH"}},
 		{"bad body limit env", nil, []string{"LLMSERVICE_BODY_LIMIT", "16MB"}, []string{"LLMSERVICE_BODY_LIMIT"}},
 		{"zero body limit", nil, []string{"LLMSERVICE_BODY_LIMIT", "0"}, []string{"body_limit must be positive"}},
 		{"provider without name", bad("providers:\n  - type: openai\n"), nil, []string{"providers[0]: name is required"}},
