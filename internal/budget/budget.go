@@ -3,15 +3,17 @@
 // cost after, so that many parallel calls against a nearly spent budget can
 // never overspend it together.
 //
-// Spend per scope (a team or a key) lives in memory. It is loaded once per
-// budget period from the usage ledger (the source of truth) and then kept up
-// to date by every settle, so the hot path reads no database.
+// Spend per scope (a team or a key) is loaded once per budget period from the
+// usage ledger (the source of truth) and then kept up to date by every
+// settle, so the hot path reads no database. Accountant keeps it in the
+// memory of one replica; Redis keeps it in Redis, shared by every replica.
 package budget
 
 import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -83,13 +85,11 @@ func PeriodEnd(period string, t time.Time) time.Time {
 	return time.Time{}
 }
 
-// Reservation is money held for one call until Settle.
+// Reservation is money held for one call until Settle. Both accountants
+// hand out this one type, so that callers need not know which one holds it.
 type Reservation struct {
-	a      *Accountant
-	keys   []string
-	amount llmservice.Nanos
-	period []time.Time
-	done   bool
+	settle func(actual llmservice.Nanos)
+	done   atomic.Bool
 }
 
 // load returns the scope's account for the current period, reading the
@@ -149,45 +149,51 @@ func (a *Accountant) Reserve(ctx context.Context, scopes []Scope, amount llmserv
 	}
 	// Loading may have dropped the lock; check and reserve in one go now.
 	for i, s := range scopes {
-		ac := accts[i]
-		if ac.spent+ac.reserved+amount > s.Limit {
-			msg := fmt.Sprintf("Budget exceeded for %s: spent $%.6f of $%.6f", s.Label, ac.spent.Dollars(), s.Limit.Dollars())
-			if ac.reserved > 0 {
-				msg += fmt.Sprintf(" with $%.6f held by calls in flight", ac.reserved.Dollars())
-			}
-			e := &llmservice.Error{Kind: llmservice.BudgetExceeded, Code: "budget_exceeded", Message: msg}
-			if end := PeriodEnd(s.Period, now); !end.IsZero() {
-				e.Message += "; the budget resets at " + end.Format(time.RFC3339)
-				e.RetryAfter = end.Sub(now)
-			}
-			return nil, e
+		if ac := accts[i]; ac.spent+ac.reserved+amount > s.Limit {
+			return nil, exceeded(s, ac.spent, ac.reserved, now)
 		}
 	}
-	r := &Reservation{a: a, amount: amount}
+	keys := make([]string, len(scopes))
+	periods := make([]time.Time, len(scopes))
 	for i, s := range scopes {
 		accts[i].reserved += amount
-		r.keys = append(r.keys, s.Key)
-		r.period = append(r.period, accts[i].period)
+		keys[i], periods[i] = s.Key, accts[i].period
 	}
-	return r, nil
+	return &Reservation{settle: func(actual llmservice.Nanos) { a.settle(keys, periods, amount, actual) }}, nil
+}
+
+// exceeded is the BudgetExceeded error of scope s, given its figures.
+func exceeded(s Scope, spent, reserved llmservice.Nanos, now time.Time) error {
+	msg := fmt.Sprintf("Budget exceeded for %s: spent $%.6f of $%.6f", s.Label, spent.Dollars(), s.Limit.Dollars())
+	if reserved > 0 {
+		msg += fmt.Sprintf(" with $%.6f held by calls in flight", reserved.Dollars())
+	}
+	e := &llmservice.Error{Kind: llmservice.BudgetExceeded, Code: "budget_exceeded", Message: msg}
+	if end := PeriodEnd(s.Period, now); !end.IsZero() {
+		e.Message += "; the budget resets at " + end.Format(time.RFC3339)
+		e.RetryAfter = end.Sub(now)
+	}
+	return e
 }
 
 // Settle releases the reservation and books the true cost. It is safe to
 // call once; later calls do nothing.
 func (r *Reservation) Settle(actual llmservice.Nanos) {
-	if r == nil || r.done {
+	if r == nil || !r.done.CompareAndSwap(false, true) {
 		return
 	}
-	r.done = true
-	a := r.a
+	r.settle(actual)
+}
+
+func (a *Accountant) settle(keys []string, periods []time.Time, amount, actual llmservice.Nanos) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for i, k := range r.keys {
+	for i, k := range keys {
 		ac, ok := a.accts[k]
-		if !ok || !ac.period.Equal(r.period[i]) {
+		if !ok || !ac.period.Equal(periods[i]) {
 			continue // the period rolled over; the new one loaded its spend from the ledger
 		}
-		ac.reserved -= r.amount
+		ac.reserved -= amount
 		ac.spent += actual
 	}
 }

@@ -273,8 +273,8 @@ type BudgetView struct {
 }
 
 // TeamBudget reports a team's budget figures for the current period: what
-// the ledger says it spent plus what this replica booked since, and what
-// calls in flight hold.
+// the ledger says it spent plus what was booked since (by this replica, or
+// by every replica when budgets live in Redis), and what calls in flight hold.
 func (g *Gateway) TeamBudget(ctx context.Context, t *llmservice.Team) (*BudgetView, error) {
 	v := &BudgetView{MaxBudgetUSD: t.MaxBudgetUSD, Period: t.BudgetPeriod}
 	if g.budgets == nil || t.MaxBudgetUSD == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/llmservice/llmservice"
 )
@@ -17,7 +18,8 @@ type Principal struct {
 }
 
 type principalEntry struct {
-	p *Principal
+	p      *Principal
+	loaded time.Time
 }
 
 // Authenticate resolves a bearer key. Keys are cached by hash so that the
@@ -32,7 +34,7 @@ func (g *Gateway) Authenticate(ctx context.Context, key string) (*Principal, err
 	}
 	hash := llmservice.HashSecret(key)
 	var p *Principal
-	if e, ok := g.keys.Load(hash); ok {
+	if e, ok := g.keys.Load(hash); ok && !g.stale(e.(*principalEntry)) {
 		p = e.(*principalEntry).p
 	} else {
 		k, err := g.stores.Keys.FindKeyByHash(ctx, hash)
@@ -50,7 +52,7 @@ func (g *Gateway) Authenticate(ctx context.Context, key string) (*Principal, err
 			return nil, err
 		}
 		p = &Principal{Key: k, Team: t, allow: parseAllowlist(k.IPAllowlist)}
-		g.keys.Store(hash, &principalEntry{p: p})
+		g.keys.Store(hash, &principalEntry{p: p, loaded: g.now()})
 	}
 	if !p.Key.Active(g.now()) {
 		if p.Key.RevokedAt != nil {
@@ -73,7 +75,7 @@ func (g *Gateway) authenticateToken(ctx context.Context, token string) (*Princip
 	// and the steady state reads no database; the principal itself lives in
 	// the same cache as bearer keys, dropped by InvalidateKey/Team.
 	if h, ok := g.keyHashes.Load(keyID); ok {
-		if e, ok := g.keys.Load(h); ok {
+		if e, ok := g.keys.Load(h); ok && !g.stale(e.(*principalEntry)) {
 			p := e.(*principalEntry).p
 			if !p.Key.Active(g.now()) {
 				return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "token's key is no longer valid", Code: "invalid_api_key"}
@@ -96,7 +98,7 @@ func (g *Gateway) authenticateToken(ctx context.Context, token string) (*Princip
 		return nil, err
 	}
 	p := &Principal{Key: k, Team: t, allow: parseAllowlist(k.IPAllowlist)}
-	g.keys.Store(k.KeyHash, &principalEntry{p: p})
+	g.keys.Store(k.KeyHash, &principalEntry{p: p, loaded: g.now()})
 	g.keyHashes.Store(keyID, k.KeyHash)
 	if !k.Active(g.now()) {
 		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "token's key is no longer valid", Code: "invalid_api_key"}
@@ -153,16 +155,26 @@ func invalidKey() error {
 	return &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "Incorrect API key provided", Code: "invalid_api_key"}
 }
 
-// InvalidateKey drops the cached principal of a key, so that a revocation
-// applies to the very next request.
+// InvalidateKey drops the cached principal of a key on every replica, so
+// that a revocation applies to the very next request.
 func (g *Gateway) InvalidateKey(hash string) {
+	g.dropKey(hash)
+	g.announce("key:" + hash)
+}
+
+// InvalidateTeam drops every cached principal of a team on every replica.
+func (g *Gateway) InvalidateTeam(teamID string) {
+	g.dropTeam(teamID)
+	g.announce("team:" + teamID)
+}
+
+func (g *Gateway) dropKey(hash string) {
 	if v, ok := g.keys.LoadAndDelete(hash); ok && g.budgets != nil {
 		g.budgets.Forget("key:" + v.(*principalEntry).p.Key.ID)
 	}
 }
 
-// InvalidateTeam drops every cached principal of a team.
-func (g *Gateway) InvalidateTeam(teamID string) {
+func (g *Gateway) dropTeam(teamID string) {
 	g.keys.Range(func(k, v any) bool {
 		if v.(*principalEntry).p.Team.ID == teamID {
 			g.keys.Delete(k)

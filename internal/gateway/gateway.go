@@ -67,6 +67,23 @@ type Stores struct {
 	}
 }
 
+// Budgets holds and books spend against USD budgets: budget.Accountant
+// keeps the figures in one replica's memory, budget.Redis shares them
+// between replicas.
+type Budgets interface {
+	// Reserve holds amount in every scope or in none (BudgetExceeded).
+	Reserve(ctx context.Context, scopes []budget.Scope, amount llmservice.Nanos) (*budget.Reservation, error)
+	Available(ctx context.Context, s budget.Scope) (llmservice.Nanos, error)
+	Status(ctx context.Context, s budget.Scope) (budget.Status, error)
+	// Forget makes the next call reload the scope's spend from the ledger.
+	Forget(key string)
+}
+
+var (
+	_ Budgets = (*budget.Accountant)(nil)
+	_ Budgets = (*budget.Redis)(nil)
+)
+
 // Defaults are the limits of teams and keys that set none.
 type Defaults struct {
 	Team llmservice.Limits
@@ -84,8 +101,10 @@ type Config struct {
 	// Limiter enforces rate limits; nil means an in-memory one.
 	Limiter limit.Limiter
 	// Spend reads a scope's spend from the ledger for budgets; nil disables
-	// budgets.
-	Spend    budget.SpendSource
+	// budgets unless Budgets is set.
+	Spend budget.SpendSource
+	// Budgets keeps budget spend; nil means an in-memory one over Spend.
+	Budgets  Budgets
 	Defaults Defaults
 	// Tokens, when set, lets JWT access tokens authenticate like keys.
 	Tokens TokenVerifier
@@ -98,6 +117,11 @@ type Config struct {
 	// Timeout bounds a whole non-streaming call (retries included) and a
 	// stream's wait for its first chunk.
 	Timeout time.Duration
+	// Bus, when set, carries this replica's admin changes to the others.
+	Bus Publisher
+	// Refresh bounds how long cached keys, teams and the catalog are
+	// trusted (DefaultRefresh when zero; negative: forever).
+	Refresh time.Duration
 	Now     func() time.Time
 }
 
@@ -112,11 +136,13 @@ type Gateway struct {
 	now       func() time.Time
 	router    *route.Router
 	limiter   limit.Limiter
-	budgets   *budget.Accountant
+	budgets   Budgets
 	defaults  Defaults
 	tokens    TokenVerifier
 	byok      TeamProviders
 	logBodies string
+	bus       Publisher
+	refresh   time.Duration
 
 	keys      sync.Map // key hash -> *principalEntry
 	keyHashes sync.Map // key ID -> key hash, for JWT access tokens
@@ -135,10 +161,16 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		now:       cfg.Now,
 		router:    cfg.Router,
 		limiter:   cfg.Limiter,
+		budgets:   cfg.Budgets,
 		defaults:  cfg.Defaults,
 		tokens:    cfg.Tokens,
 		byok:      cfg.TeamProviders,
 		logBodies: cfg.LogBodies,
+		bus:       cfg.Bus,
+		refresh:   cfg.Refresh,
+	}
+	if g.refresh == 0 {
+		g.refresh = DefaultRefresh
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -155,7 +187,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if g.limiter == nil {
 		g.limiter = limit.NewLocal(g.now)
 	}
-	if cfg.Spend != nil {
+	if g.budgets == nil && cfg.Spend != nil {
 		g.budgets = budget.New(cfg.Spend, g.now)
 	}
 	for i := range cfg.Instances {
@@ -164,7 +196,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		g.names = append(g.names, in.Name)
 	}
 	sort.Strings(g.names)
-	if err := g.ReloadCatalog(ctx); err != nil {
+	if err := g.loadCatalog(ctx); err != nil {
 		return nil, err
 	}
 	return g, nil

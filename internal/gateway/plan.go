@@ -52,6 +52,14 @@ type catalogCache struct {
 // ReloadCatalog reads the catalog and model groups into memory; admin
 // changes call it, so requests never read them from the database.
 func (g *Gateway) ReloadCatalog(ctx context.Context) error {
+	if err := g.loadCatalog(ctx); err != nil {
+		return err
+	}
+	g.announce("catalog")
+	return nil
+}
+
+func (g *Gateway) loadCatalog(ctx context.Context) error {
 	ms, err := g.stores.Catalog.FindModels(ctx)
 	if err != nil {
 		return fmt.Errorf("load catalog: %w", err)
