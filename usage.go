@@ -87,11 +87,31 @@ type RecordFilter struct {
 }
 
 // UsageStore persists the usage ledger.
+//
+// Besides the records, a store keeps hourly and daily rollups: sums per
+// (team, UTC hour or day, key, project, requested model), maintained by
+// InsertUsage in the same transaction. SumUsage reads the rollups and only
+// the records of a range's sub-hour edges, so its cost follows the length of
+// the range, not the number of records; its totals equal a scan of the
+// records exactly.
 type UsageStore interface {
 	// FindUsageRecords lists records with their bodies (when kept), newest
 	// first, and the cursor of the next page ("" at the end).
 	FindUsageRecords(ctx context.Context, f RecordFilter) ([]UsageRecord, string, error)
-	// InsertUsage appends records in one transaction.
+	// InsertUsage appends records in one transaction and adds those it
+	// inserted to the rollups. A record whose ID is already there (a retried
+	// batch), or a queue task's second successful record, is dropped and
+	// counts nowhere.
 	InsertUsage(ctx context.Context, recs []UsageRecord) error
 	SumUsage(ctx context.Context, f UsageFilter) ([]UsageTotal, error)
+}
+
+// UsagePurger applies a retention period to the usage ledger.
+type UsagePurger interface {
+	// PurgeUsage deletes the records older than before, with their bodies,
+	// batch records per transaction (short locks; batch <= 0 picks a
+	// default), and returns how many it deleted. The rollups are kept:
+	// totals over whole hours before the cutoff stay, while the logs and
+	// the sub-hour edges of a range that starts before it are gone.
+	PurgeUsage(ctx context.Context, before time.Time, batch int) (deleted int, err error)
 }

@@ -391,7 +391,7 @@ func TestAthenaTeamIsolation(t *testing.T) {
 func TestAthenaConversationsSurviveRestart(t *testing.T) {
 	oa := providertest.NewOpenAI(t)
 	env := map[string]string{"OPENAI_API_KEY": "sk-upstream", "OPENAI_BASE_URL": oa.URL + "/v1",
-		"LLMSERVICE_DATABASE_URL": filepath.Join(t.TempDir(), "athena.db")}
+		"LLMSERVICE_DATABASE_URL": testDatabaseURL(t, "athena.db")}
 	first := startServer(t, env)
 	_, key, _ := newKey(t, first.URL, "athena", nil)
 	var conv struct{ ID string }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/openai/openai-go/v3"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/sqlite"
 )
 
 // TestBatchSurvivesSIGKILL runs a batch of 1,000 requests on the real
@@ -23,7 +21,7 @@ import (
 func TestBatchSurvivesSIGKILL(t *testing.T) {
 	bin := buildBinary(t)
 	const n = 1000
-	db := filepath.Join(t.TempDir(), "db.sqlite")
+	db := testDatabaseURL(t, "db.sqlite")
 	env := []string{"LLMSERVICE_DATABASE_URL=" + db, "LLMSERVICE_ADMIN_KEY=" + testAdminKey, "LLMSERVICE_LOG_LEVEL=warn",
 		"LLMSERVICE_QUEUE_WORKERS=4", "LLMSERVICE_QUEUE_LEASE=2s", "LLMSERVICE_QUEUE_POLL=50ms", "LLMSERVICE_BATCH_SWEEP=200ms"}
 	cmd, base, _ := startProcess(t, bin, env)
@@ -97,11 +95,7 @@ func TestBatchSurvivesSIGKILL(t *testing.T) {
 	// The ledger, read from the database once the server has stopped.
 	_ = cmd2.Process.Signal(syscall.SIGTERM)
 	_ = cmd2.Wait()
-	store, err := sqlite.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openTestStore(t, db)
 	billed := map[string]int{}
 	unbilled := 0
 	for cursor := ""; ; {

@@ -7,14 +7,13 @@ import (
 	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/meter"
-	"github.com/llmservice/llmservice/internal/sqlite"
 )
 
 // deps is what a seed service's API needs to be built.
 type deps struct {
 	Config  config.Config
 	Gateway *gateway.Gateway
-	DB      *sqlite.DB
+	DB      store
 	Meter   *meter.Writer
 	Logger  *slog.Logger
 	// Background runs goroutines (queue workers, webhook senders) that must

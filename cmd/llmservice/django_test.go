@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -278,7 +277,7 @@ func TestDjangoShortAccessTTL(t *testing.T) {
 // Without a configured secret, one is generated and kept: tokens survive a
 // restart.
 func TestDjangoSecretSurvivesRestart(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "llmservice.db")
+	db := testDatabaseURL(t, "llmservice.db")
 	srv := startServer(t, map[string]string{"LLMSERVICE_DATABASE_URL": db})
 	access, _ := djangoLogin(t, srv.URL, "carol")
 	if err := srv.stop(); err != nil {

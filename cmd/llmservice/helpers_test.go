@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +29,7 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 		env = map[string]string{}
 	}
 	if env["LLMSERVICE_DATABASE_URL"] == "" {
-		env["LLMSERVICE_DATABASE_URL"] = filepath.Join(t.TempDir(), "llmservice.db")
+		env["LLMSERVICE_DATABASE_URL"] = testDatabaseURL(t, "llmservice.db")
 	}
 	if env["LLMSERVICE_ADDR"] == "" {
 		env["LLMSERVICE_ADDR"] = "127.0.0.1:0"

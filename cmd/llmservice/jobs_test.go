@@ -17,7 +17,6 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/provider/providertest"
-	"github.com/llmservice/llmservice/internal/sqlite"
 )
 
 // The seed's client snippets, verbatim but for the base URL and key (which
@@ -417,11 +416,7 @@ func TestJobsSeedMultiStepExample(t *testing.T) {
 	if err := srv.stop(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(context.Background(), srv.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestStore(t, srv.db)
 	recs, _, err := db.FindUsageRecords(context.Background(), llmservice.RecordFilter{TeamID: "acme-corp"})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,7 +61,7 @@ func TestRPMHoldsAcrossTwoReplicasSharingRedis(t *testing.T) {
 	}
 	// Two real gateway processes, one database, one Redis.
 	bin := buildBinary(t)
-	env := []string{"LLMSERVICE_DATABASE_URL=" + filepath.Join(t.TempDir(), "shared.db"), "LLMSERVICE_REDIS_URL=" + url, "LLMSERVICE_ADMIN_KEY=" + testAdminKey}
+	env := []string{"LLMSERVICE_DATABASE_URL=" + testDatabaseURL(t, "shared.db"), "LLMSERVICE_REDIS_URL=" + url, "LLMSERVICE_ADMIN_KEY=" + testAdminKey}
 	_, a, _ := startProcess(t, bin, env)
 	_, b, _ := startProcess(t, bin, env)
 	do(t, "POST", a+"/admin/teams", testAdminKey, map[string]any{"id": "acme"}, nil)

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -30,7 +28,6 @@ import (
 	"github.com/llmservice/llmservice/internal/provider/upstream"
 	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/server"
-	"github.com/llmservice/llmservice/internal/sqlite"
 )
 
 // adminKeySetting names the stored hash of a generated admin key.
@@ -44,23 +41,6 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// openDB opens and migrates the store named by the database URL.
-func openDB(ctx context.Context, url string) (*sqlite.DB, error) {
-	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
-		return nil, errors.New("postgres database URLs are not supported yet; use a SQLite file path")
-	}
-	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "sqlite:")
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -79,7 +59,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 // adminKeyHash returns the hash the admin API checks. A configured key wins;
 // otherwise a key is generated on first start, printed once, and only its
 // hash is kept.
-func adminKeyHash(ctx context.Context, cfg config.Config, db *sqlite.DB, log *slog.Logger, stdout io.Writer) (string, error) {
+func adminKeyHash(ctx context.Context, cfg config.Config, db llmservice.SettingStore, log *slog.Logger, stdout io.Writer) (string, error) {
 	if cfg.AdminKey != "" {
 		return llmservice.HashSecret(cfg.AdminKey), nil
 	}
@@ -104,7 +84,7 @@ func adminKeyHash(ctx context.Context, cfg config.Config, db *sqlite.DB, log *sl
 
 // spendSource reads a budget scope's spend from the ledger, after writing
 // what the meter still buffers so that no call is missed.
-func spendSource(db *sqlite.DB, mw *meter.Writer) budget.SpendSource {
+func spendSource(db llmservice.UsageStore, mw *meter.Writer) budget.SpendSource {
 	return func(ctx context.Context, teamID, keyID string, from time.Time) (llmservice.Nanos, error) {
 		if err := mw.Flush(ctx); err != nil {
 			return 0, err
@@ -161,7 +141,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	var limiter limit.Limiter = limit.NewLocal(nil)
+	mw := meter.New(db, meter.Config{Logger: log})
+	var (
+		limiter limit.Limiter = limit.NewLocal(nil)
+		rdb     *redis.Client
+		budgets gateway.Budgets // nil: in memory, over the ledger
+	)
 	if cfg.RedisURL != "" {
 		opts, err := limit.RedisClientOptions(cfg.RedisURL)
 		if err != nil {
@@ -172,15 +157,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// busy pool must not be mistaken for an outage (the fallback to
 		// per-replica limits lets more through than the limit).
 		opts.PoolSize = max(opts.PoolSize, 128)
-		rdb := redis.NewClient(opts)
+		rdb = redis.NewClient(opts)
 		defer rdb.Close()
 		rl := limit.NewRedis(rdb, limit.RedisOptions{Registry: reg, Logger: log, Timeout: 500 * time.Millisecond})
 		defer rl.Close()
 		limiter = rl
-		log.Info("rate limits shared through redis", "backend", rl.Backend())
+		// Budgets too: N replicas with their own figures would let N
+		// times a budget through.
+		bs := budget.NewRedis(rdb, spendSource(db, mw), budget.RedisOptions{Registry: reg, Logger: log, Timeout: 500 * time.Millisecond})
+		defer bs.Close()
+		budgets = bs
+		log.Info("rate limits and budgets shared through redis", "backend", rl.Backend())
 	}
 
-	mw := meter.New(db, meter.Config{Logger: log})
+	bus, err := invalidationBus(ctx, db, rdb, log)
+	if err != nil {
+		return err
+	}
 	router := route.New(route.Policy{
 		MaxAttempts:          cfg.Routing.MaxAttempts,
 		RetriesPerDeployment: cfg.Routing.RetriesPerDeployment,
@@ -195,12 +188,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Router:    router,
 		Limiter:   limiter,
 		Spend:     spendSource(db, mw),
+		Budgets:   budgets,
 		Defaults: gateway.Defaults{
 			Team: llmservice.Limits{RPM: cfg.Limits.TeamRPM, TPM: cfg.Limits.TeamTPM},
 			Key:  llmservice.Limits{RPM: cfg.Limits.KeyRPM, TPM: cfg.Limits.KeyTPM},
 		},
 		LogBodies:     cfg.LogBodies,
 		Timeout:       cfg.RequestTimeout,
+		Bus:           bus,
+		Refresh:       cfg.CacheRefresh,
 		Tokens:        djangoTokens(db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
 	})
@@ -217,6 +213,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		router.StartHealthChecks(ctx, inHouse, cfg.Routing.HealthCheckInterval)
 	}
 	bg := newBackground()
+	if bus != nil {
+		bus.Subscribe(bg.ctx, gw.ApplyInvalidation)
+	}
+	bg.Go(gw.RefreshCatalog)
+	bg.Go(func(ctx context.Context) { purgeUsage(ctx, db, cfg.UsageRetention, log) })
 	dialects, err := buildDialects(&deps{Config: cfg, Gateway: gw, DB: db, Meter: mw, Logger: log, Background: bg})
 	if err != nil {
 		return err

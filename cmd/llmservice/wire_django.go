@@ -11,7 +11,6 @@ import (
 	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/dialect/django"
 	"github.com/llmservice/llmservice/internal/gateway"
-	"github.com/llmservice/llmservice/internal/sqlite"
 )
 
 // The Django LLM Service API (/, /api/signup/, /api/token/...). Its JWT
@@ -47,7 +46,7 @@ func init() {
 // djangoTokens lets the Django API's access tokens authenticate on every
 // dialect (gateway.Config.Tokens). The secret is read on first use, from
 // the same place the dialect reads it.
-func djangoTokens(db *sqlite.DB) gateway.TokenVerifier {
+func djangoTokens(db store) gateway.TokenVerifier {
 	return &django.LazyVerifier{Load: func(ctx context.Context) ([]byte, error) { return djangoSecret(ctx, db) }}
 }
 
@@ -58,7 +57,7 @@ const jwtSecretSetting = "jwt_secret"
 
 // djangoSecret returns the configured secret, or the one generated on first
 // start (two processes starting at once agree on the first one written).
-func djangoSecret(ctx context.Context, db *sqlite.DB) ([]byte, error) {
+func djangoSecret(ctx context.Context, db store) ([]byte, error) {
 	if s := os.Getenv("LLMSERVICE_JWT_SECRET"); s != "" {
 		return []byte(s), nil
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/llmservice/llmservice/internal/provider/anthropic"
 	"github.com/llmservice/llmservice/internal/provider/openai"
 	"github.com/llmservice/llmservice/internal/provider/upstream"
-	"github.com/llmservice/llmservice/internal/sqlite"
 )
 
 func init() {
@@ -40,7 +39,7 @@ func init() {
 // byokByDB shares one set of team providers between the gateway, built
 // first (serve.go), and the StackForDevs API that manages them. It is keyed
 // by database because tests run several servers in one process.
-var byokByDB sync.Map // *sqlite.DB -> *byokEntry
+var byokByDB sync.Map // store -> *byokEntry
 
 type byokEntry struct {
 	once sync.Once
@@ -51,7 +50,7 @@ type byokEntry struct {
 // teamProviders is the gateway's TeamProviders: teams' own OpenAI and
 // Anthropic keys. A failure to load the encryption key is reported when the
 // StackForDevs API is built, which stops the server.
-func teamProviders(cfg config.Config, db *sqlite.DB, hc *http.Client, log *slog.Logger) gateway.TeamProviders {
+func teamProviders(cfg config.Config, db store, hc *http.Client, log *slog.Logger) gateway.TeamProviders {
 	p, err := teamProvidersOf(cfg, db, hc, log)
 	if err != nil {
 		return nil
@@ -59,7 +58,7 @@ func teamProviders(cfg config.Config, db *sqlite.DB, hc *http.Client, log *slog.
 	return p
 }
 
-func teamProvidersOf(cfg config.Config, db *sqlite.DB, hc *http.Client, log *slog.Logger) (*byok.Providers, error) {
+func teamProvidersOf(cfg config.Config, db store, hc *http.Client, log *slog.Logger) (*byok.Providers, error) {
 	v, _ := byokByDB.LoadOrStore(db, &byokEntry{})
 	e := v.(*byokEntry)
 	e.once.Do(func() { e.p, e.err = newTeamProviders(cfg, db, hc, log) })
@@ -70,9 +69,14 @@ func teamProvidersOf(cfg config.Config, db *sqlite.DB, hc *http.Client, log *slo
 // provider keys (base64 of 32 bytes).
 const encryptionKeyEnv = "LLMSERVICE_ENCRYPTION_KEY"
 
-func newTeamProviders(cfg config.Config, db *sqlite.DB, hc *http.Client, log *slog.Logger) (*byok.Providers, error) {
+func newTeamProviders(cfg config.Config, db store, hc *http.Client, log *slog.Logger) (*byok.Providers, error) {
 	if hc == nil {
 		hc = upstream.NewClient(0)
+	}
+	if isPostgres(cfg.DatabaseURL) && os.Getenv(encryptionKeyEnv) == "" {
+		// Replicas must seal and open with one key, and the key must not
+		// live in the database it protects: only the operator can give it.
+		return nil, fmt.Errorf("%s must be set when the database is PostgreSQL: teams' provider keys are sealed with it (base64 of 32 random bytes, e.g. `openssl rand -base64 32`), shared by every replica", encryptionKeyEnv)
 	}
 	key, path, generated, err := byok.LoadKey(os.Getenv(encryptionKeyEnv), keyDir(cfg.DatabaseURL))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"runtime"
 	"time"
@@ -32,7 +33,7 @@ import (
 //go:embed migration/*.sql
 var migrations embed.FS
 
-// migrationLockID is the advisory lock that lets one replica at a time
+// migrationLockID seeds the advisory lock that lets one replica at a time
 // migrate; the others wait for it and then find nothing left to do.
 const migrationLockID = 0x6c6c6d73 // "llms"
 
@@ -90,7 +91,19 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID))
+	// The lock is per schema: replicas of one installation share it, while
+	// installations (and tests) in other schemas of the database migrate
+	// without waiting on each other. It is tried every second for up to
+	// five minutes (goose's default period of 5 s would make every replica
+	// after the first wait that long).
+	var schema string
+	if err := db.pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(schema))
+	lockID := int64(h.Sum64()>>1) ^ migrationLockID
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID), lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

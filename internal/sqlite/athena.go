@@ -2,17 +2,14 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
 )
 
 var _ llmservice.ConversationStore = (*DB)(nil)
@@ -21,23 +18,11 @@ const conversationColumns = `id, team_id, key_id, model, system_message, metadat
 
 // CreateConversation inserts c; an empty ID gets a random one.
 func (db *DB) CreateConversation(ctx context.Context, c *llmservice.Conversation) error {
-	if c.TeamID == "" {
-		return llmservice.InvalidParam("team_id", "conversation has no team")
+	meta, err := storecodec.PrepareConversation(c, db.now())
+	if err != nil {
+		return err
 	}
-	if c.ID == "" {
-		c.ID = "conv_" + rand.Text()
-	}
-	if c.CreatedAt.IsZero() {
-		c.CreatedAt = db.now()
-	}
-	if c.UpdatedAt.IsZero() {
-		c.UpdatedAt = c.CreatedAt
-	}
-	meta := string(c.Metadata)
-	if len(c.Metadata) == 0 || string(c.Metadata) == "null" {
-		meta = "{}"
-	}
-	_, err := db.writer.ExecContext(ctx, `INSERT INTO conversations (`+conversationColumns+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+	_, err = db.writer.ExecContext(ctx, `INSERT INTO conversations (`+conversationColumns+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
 		c.ID, c.TeamID, c.KeyID, c.Model, c.SystemMessage, meta, toMS(c.CreatedAt), toMS(c.UpdatedAt))
 	switch {
 	case isUnique(err):
@@ -48,8 +33,6 @@ func (db *DB) CreateConversation(ctx context.Context, c *llmservice.Conversation
 	if err != nil {
 		return fmt.Errorf("create conversation: %w", err)
 	}
-	c.Metadata = json.RawMessage(meta)
-	c.MessageCount = 0
 	return nil
 }
 
@@ -63,58 +46,21 @@ func (db *DB) FindConversation(ctx context.Context, teamID, id string) (*llmserv
 	return c, nil
 }
 
-// conversationCursor is the position after which the next page starts:
-// pages run newest first by (created_at, id), which is unique, so a
-// conversation created while a client pages never shifts the pages.
-type conversationCursor struct {
-	createdMS int64
-	id        string
-}
-
-func (c conversationCursor) encode() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.createdMS, 10) + ":" + c.id))
-}
-
-func decodeConversationCursor(s string) (conversationCursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		ms, id, ok := strings.Cut(string(b), ":")
-		if n, perr := strconv.ParseInt(ms, 10, 64); ok && perr == nil && id != "" {
-			return conversationCursor{createdMS: n, id: id}, nil
-		}
-	}
-	return conversationCursor{}, llmservice.InvalidParam("cursor", "cursor %q is not one this server issued", s)
-}
-
 // FindConversations returns a page of the team's conversations, newest first.
 func (db *DB) FindConversations(ctx context.Context, f llmservice.ConversationFilter) ([]*llmservice.Conversation, string, error) {
-	if f.TeamID == "" {
-		return nil, "", llmservice.InvalidParam("team_id", "team is required")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 20
-	}
-	limit = min(limit, 100)
-	if f.Offset < 0 {
-		return nil, "", llmservice.InvalidParam("offset", "offset must not be negative")
-	}
-	if f.Cursor != "" && f.Offset > 0 {
-		return nil, "", llmservice.InvalidParam("offset", "give cursor or offset, not both")
+	p, err := storecodec.CheckConversationFilter(f)
+	if err != nil {
+		return nil, "", err
 	}
 	q := `SELECT ` + conversationColumns + ` FROM conversations WHERE team_id = ?`
 	args := []any{f.TeamID}
-	if f.Cursor != "" {
-		cur, err := decodeConversationCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
+	if p.After != nil {
 		q += ` AND (created_at, id) < (?, ?)`
-		args = append(args, cur.createdMS, cur.id)
+		args = append(args, toMS(p.After.CreatedAt), p.After.ID)
 	}
 	// One row more than the page says whether another page follows.
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
-	args = append(args, limit+1, f.Offset)
+	args = append(args, p.Limit+1, p.Offset)
 	rows, err := db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("find conversations: %w", err)
@@ -131,12 +77,7 @@ func (db *DB) FindConversations(ctx context.Context, f llmservice.ConversationFi
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("find conversations: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = conversationCursor{createdMS: toMS(last.CreatedAt), id: last.ID}.encode()
-	}
+	out, next := p.Trim(out)
 	return out, next, nil
 }
 
@@ -160,13 +101,7 @@ func (db *DB) AppendConversationMessages(ctx context.Context, teamID, id string,
 		return nil
 	}
 	// The conversation was updated when its last message was written.
-	now := db.now()
-	for _, m := range msgs {
-		if m.CreatedAt.IsZero() {
-			m.CreatedAt = now
-		}
-	}
-	updated := msgs[len(msgs)-1].CreatedAt
+	updated := storecodec.PrepareConversationMessages(msgs, db.now())
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		var count int
 		err := tx.QueryRowContext(ctx,
@@ -188,9 +123,6 @@ func (db *DB) AppendConversationMessages(ctx context.Context, teamID, id string,
 		seq := count - len(msgs)
 		for _, m := range msgs {
 			seq++
-			if m.ID == "" {
-				m.ID = "msg_" + rand.Text()
-			}
 			if _, err := stmt.ExecContext(ctx, id, seq, m.ID, m.Role, m.Content, m.Tokens, m.Model,
 				m.PromptTokens, m.CompletionTokens, toMS(m.CreatedAt)); err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
 )
 
 var (
@@ -15,7 +16,7 @@ var (
 	_ llmservice.WebhookStore = (*DB)(nil)
 )
 
-const fileColumns = `id, team_id, purpose, filename, bytes, created_at, expires_at`
+const fileColumns = storecodec.FileColumns
 
 // CreateFile inserts f with its content.
 func (db *DB) CreateFile(ctx context.Context, f *llmservice.File) error {
@@ -70,10 +71,7 @@ func (db *DB) FindFiles(ctx context.Context, f llmservice.FileFilter) ([]*llmser
 	if f.TeamID == "" {
 		return nil, false, llmservice.Errorf(llmservice.Invalid, "find files: team is required")
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 10000
-	}
+	limit := storecodec.PageLimit(f.Limit, storecodec.FilePageSize)
 	where := []string{"team_id = ?"}
 	args := []any{f.TeamID}
 	if f.Purpose != "" {
@@ -88,7 +86,7 @@ func (db *DB) FindFiles(ctx context.Context, f llmservice.FileFilter) ([]*llmser
 		var created int64
 		err := db.reader.QueryRowContext(ctx, `SELECT created_at FROM batch_files WHERE id = ? AND team_id = ?`, f.After, f.TeamID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, false, llmservice.InvalidParam("after", "no file '%s' to list after", f.After)
+			return nil, false, storecodec.NoCursor("file", f.After)
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("find files: %w", err)
@@ -114,10 +112,7 @@ func (db *DB) FindFiles(ctx context.Context, f llmservice.FileFilter) ([]*llmser
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("find files: %w", err)
 	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
+	out, more := storecodec.Page(out, limit)
 	return out, more, nil
 }
 

@@ -3,23 +3,21 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
 )
 
 var _ llmservice.BatchStore = (*DB)(nil)
 
-const batchColumns = `id, team_id, key_id, api, project, endpoint, input_file_id, completion_window, metadata,
-	webhook_url, webhook_secret, status, total, output_file_id, error_file_id, errors, input_tokens, output_tokens,
-	created_at, expires_at, in_progress_at, finalizing_at, completed_at, failed_at, expired_at, cancelling_at, cancelled_at`
+const batchColumns = storecodec.BatchColumns
 
 // openBatch is the SQL condition of a batch that may still change.
-const openBatch = `status IN ('validating', 'in_progress', 'finalizing', 'cancelling')`
+const openBatch = storecodec.OpenBatchSQL
 
 // CreateBatch inserts b and its tasks in one transaction: a batch is never
 // visible without all of its items queued.
@@ -27,19 +25,15 @@ func (db *DB) CreateBatch(ctx context.Context, b *llmservice.Batch, tasks []*llm
 	if b.CreatedAt.IsZero() {
 		b.CreatedAt = db.now()
 	}
-	meta, err := json.Marshal(b.Metadata)
-	if err != nil {
-		return fmt.Errorf("create batch %s: %w", b.ID, err)
-	}
-	errs, err := json.Marshal(b.Errors)
+	meta, errs, err := storecodec.EncodeBatch(b)
 	if err != nil {
 		return fmt.Errorf("create batch %s: %w", b.ID, err)
 	}
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO batches (`+batchColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			b.ID, b.TeamID, b.KeyID, b.API, b.Project, b.Endpoint, b.InputFileID, b.CompletionWindow, string(meta),
-			b.WebhookURL, b.WebhookSecret, string(b.Status), b.Total, b.OutputFileID, b.ErrorFileID, string(errs),
+			b.ID, b.TeamID, b.KeyID, b.API, b.Project, b.Endpoint, b.InputFileID, b.CompletionWindow, meta,
+			b.WebhookURL, b.WebhookSecret, string(b.Status), b.Total, b.OutputFileID, b.ErrorFileID, errs,
 			b.InputTokens, b.OutputTokens, toMS(b.CreatedAt), optMS(b.ExpiresAt), optMS(b.InProgressAt),
 			optMS(b.FinalizingAt), optMS(b.CompletedAt), optMS(b.FailedAt), optMS(b.ExpiredAt),
 			optMS(b.CancellingAt), optMS(b.CancelledAt))
@@ -72,10 +66,7 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 	if f.TeamID == "" {
 		return nil, false, llmservice.Errorf(llmservice.Invalid, "find batches: team is required")
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 20
-	}
+	limit := storecodec.PageLimit(f.Limit, storecodec.BatchPageSize)
 	where := []string{"team_id = ?"}
 	args := []any{f.TeamID}
 	if f.API != "" {
@@ -92,7 +83,7 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 		var created int64
 		err := db.reader.QueryRowContext(ctx, `SELECT created_at FROM batches WHERE id = ? AND team_id = ?`, f.After, f.TeamID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, false, llmservice.InvalidParam("after", "no batch '%s' to list after", f.After)
+			return nil, false, storecodec.NoCursor("batch", f.After)
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("find batches: %w", err)
@@ -118,10 +109,7 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("find batches: %w", err)
 	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
+	out, more := storecodec.Page(out, limit)
 	return out, more, nil
 }
 
@@ -139,8 +127,7 @@ func (db *DB) CancelBatch(ctx context.Context, teamID, id string) (*llmservice.B
 			if e := tx.QueryRowContext(ctx, `SELECT status FROM batches WHERE id = ? AND team_id = ?`, id, teamID).Scan(&status); e != nil {
 				return notFound("batch", e)
 			}
-			return &llmservice.Error{Kind: llmservice.Conflict, Code: "batch_not_cancellable",
-				Message: fmt.Sprintf("batch %s is %s and cannot be cancelled", id, status)}
+			return storecodec.NotCancellable(id, status)
 		}
 		if err != nil {
 			return err
@@ -179,19 +166,13 @@ func (db *DB) ExpireBatch(ctx context.Context, id string) error {
 // FinishBatch ends an open batch with no open task: its files, its final
 // status and its webhook task are written together or not at all.
 func (db *DB) FinishBatch(ctx context.Context, id string, f llmservice.BatchFinish) (*llmservice.Batch, error) {
-	if f.Status.Open() || f.Status == "" {
-		return nil, llmservice.Errorf(llmservice.Invalid, "a batch cannot finish as %q", f.Status)
+	col, err := storecodec.FinishColumn(f.Status)
+	if err != nil {
+		return nil, err
 	}
 	now := toMS(db.now())
-	col := map[llmservice.BatchStatus]string{
-		llmservice.BatchCompleted: "completed_at", llmservice.BatchCancelled: "cancelled_at",
-		llmservice.BatchExpired: "expired_at", llmservice.BatchFailed: "failed_at",
-	}[f.Status]
-	if col == "" {
-		return nil, llmservice.Errorf(llmservice.Invalid, "a batch cannot finish as %q", f.Status)
-	}
 	var b *llmservice.Batch
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
+	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		// expired_at may already hold when expiry began; the final time
 		// of an expired batch is when it was marked.
@@ -203,7 +184,7 @@ func (db *DB) FinishBatch(ctx context.Context, id string, f llmservice.BatchFini
 			RETURNING `+batchColumns,
 			string(f.Status), now, now, f.OutputFileID, f.ErrorFileID, f.InputTokens, f.OutputTokens, id))
 		if llmservice.ErrorKind(err) == llmservice.NotFound {
-			return &llmservice.Error{Kind: llmservice.Conflict, Message: "batch " + id + " has ended or still has open requests"}
+			return storecodec.NotFinishable(id)
 		}
 		if err != nil {
 			return err
@@ -281,11 +262,8 @@ func scanBatch(s scanner) (*llmservice.Batch, error) {
 		return nil, err
 	}
 	b.Status = llmservice.BatchStatus(status)
-	if err := json.Unmarshal([]byte(meta), &b.Metadata); err != nil {
-		return nil, fmt.Errorf("batch %s metadata: %w", b.ID, err)
-	}
-	if err := json.Unmarshal([]byte(errs), &b.Errors); err != nil {
-		return nil, fmt.Errorf("batch %s errors: %w", b.ID, err)
+	if err := storecodec.DecodeBatch(&b, meta, errs); err != nil {
+		return nil, err
 	}
 	b.CreatedAt = fromMS(created)
 	b.ExpiresAt, b.InProgressAt, b.FinalizingAt = optTime(expires), optTime(inProgress), optTime(final)

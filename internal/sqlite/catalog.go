@@ -3,16 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
 )
 
 var _ llmservice.CatalogStore = (*DB)(nil)
 
-const modelColumns = `name, provider, upstream_model, input_per_mtok, output_per_mtok,
-	rpm, tpm, context_window, created_at, deployments, strategy`
+const modelColumns = storecodec.ModelColumns
 
 // UpsertModel creates or replaces the entry named m.Name. Replacing keeps the
 // first CreatedAt and writes it back into m; a new entry is stamped with Now
@@ -37,7 +36,7 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 			strategy = excluded.strategy
 		RETURNING created_at`,
 		m.Name, m.Provider, m.UpstreamModel, nullFloat(m.InputPerMTok), nullFloat(m.OutputPerMTok),
-		m.RPM, m.TPM, m.ContextWindow, toMS(created), encodeDeployments(m.Deployments), m.Strategy).Scan(&ms)
+		m.RPM, m.TPM, m.ContextWindow, toMS(created), storecodec.EncodeDeployments(m.Deployments), m.Strategy).Scan(&ms)
 	if err != nil {
 		return fmt.Errorf("upsert model %s: %w", m.Name, err)
 	}
@@ -65,8 +64,8 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 			&m.RPM, &m.TPM, &m.ContextWindow, &createdMS, &deps, &m.Strategy); err != nil {
 			return nil, fmt.Errorf("find models: %w", err)
 		}
-		if err := json.Unmarshal([]byte(deps), &m.Deployments); err != nil {
-			return nil, fmt.Errorf("find models: %s: bad deployments: %w", m.Name, err)
+		if err := storecodec.DecodeDeployments(deps, &m); err != nil {
+			return nil, fmt.Errorf("find models: %w", err)
 		}
 		m.InputPerMTok = fromNullFloat(in)
 		m.OutputPerMTok = fromNullFloat(out)
@@ -89,14 +88,6 @@ func (db *DB) DeleteModel(ctx context.Context, name string) error {
 		return fmt.Errorf("delete model %s: %w", name, err)
 	}
 	return nil
-}
-
-func encodeDeployments(ds []llmservice.Deployment) string {
-	if len(ds) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(ds)
-	return string(b)
 }
 
 // A nil price means "unknown", which differs from a free model's 0.

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -32,28 +30,6 @@ func fromNullMS(n sql.NullInt64) *time.Time {
 	}
 	t := fromMS(n.Int64)
 	return &t
-}
-
-// encodeList stores a list as JSON text; nil and empty both become "[]".
-func encodeList(l []string) string {
-	if len(l) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(l) // a []string always marshals
-	return string(b)
-}
-
-// decodeList reads a JSON list back; an empty list comes back nil, so that a
-// round trip does not turn nil into []string{}.
-func decodeList(s string) ([]string, error) {
-	var l []string
-	if err := json.Unmarshal([]byte(s), &l); err != nil {
-		return nil, fmt.Errorf("decode list %q: %w", s, err)
-	}
-	if len(l) == 0 {
-		return nil, nil
-	}
-	return l, nil
 }
 
 // code returns the extended SQLite result code of err, or 0 when err does not

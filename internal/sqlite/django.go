@@ -5,17 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
 )
 
 var _ llmservice.DjangoUserStore = (*DB)(nil)
 
 const djangoUserColumns = `id, username, password_hash, team_id, key_id, created_at`
-
-// usernameTaken is Django's own wording, which DRF returns under "username".
-const usernameTaken = "A user with that username already exists."
 
 // CreateDjangoUser inserts the team, the key and the user in one IMMEDIATE
 // transaction. The existence checks run inside it, and the write lock is
@@ -23,42 +20,32 @@ const usernameTaken = "A user with that username already exists."
 // the error say which of the two names is taken (both would otherwise be
 // the same SQLITE_CONSTRAINT_UNIQUE code).
 func (db *DB) CreateDjangoUser(ctx context.Context, u *llmservice.DjangoUser, t *llmservice.Team, k *llmservice.Key) error {
-	now := db.now()
-	for _, ts := range []*time.Time{&u.CreatedAt, &t.CreatedAt, &k.CreatedAt} {
-		if ts.IsZero() {
-			*ts = now
-		}
-		*ts = fromMS(toMS(*ts))
-	}
-	u.TeamID, k.TeamID = t.ID, t.ID
-	u.KeyID = k.ID
-
+	storecodec.PrepareDjangoUser(u, t, k, db.now())
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM django_users WHERE username = ?`, u.Username).Scan(&one)
 		if err == nil {
-			return &llmservice.Error{Kind: llmservice.Conflict, Param: "username", Message: usernameTaken}
+			return storecodec.DjangoUsernameTaken(nil)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		err = tx.QueryRowContext(ctx, `SELECT 1 FROM teams WHERE id = ?`, t.ID).Scan(&one)
 		if err == nil {
-			return &llmservice.Error{Kind: llmservice.Conflict, Param: "team_id", Message: "team already exists"}
+			return storecodec.DjangoTeamTaken(nil)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO teams (`+teamColumns+`) VALUES (?, ?, ?, ?, 0, ?)`,
-			t.ID, t.Name, encodeList(t.Models), encodeTeamPolicy(t), toMS(t.CreatedAt)); err != nil {
+			t.ID, t.Name, storecodec.EncodeList(t.Models), storecodec.EncodeTeamPolicy(t), toMS(t.CreatedAt)); err != nil {
 			return err
 		}
-		t.Credits = 0
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, encodeList(k.Models),
-			toNullMS(k.ExpiresAt), toNullMS(k.RevokedAt), toMS(k.CreatedAt), encodeKeyPolicy(k)); err != nil {
+			k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, storecodec.EncodeList(k.Models),
+			toNullMS(k.ExpiresAt), toNullMS(k.RevokedAt), toMS(k.CreatedAt), storecodec.EncodeKeyPolicy(k)); err != nil {
 			if isUnique(err) {
 				return conflict("key", err)
 			}

@@ -3,12 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
 )
 
 var _ llmservice.CreditJobStore = (*DB)(nil)
@@ -20,7 +20,7 @@ func (db *DB) CreateCreditJob(ctx context.Context, j *llmservice.CreditJob) erro
 	if j.CreatedAt.IsZero() {
 		j.CreatedAt = db.now()
 	}
-	meta, err := encodeCreditJobMeta(j.Metadata)
+	meta, err := storecodec.EncodeCreditJobMeta(j.Metadata)
 	if err != nil {
 		return fmt.Errorf("create job: %w", err)
 	}
@@ -58,8 +58,8 @@ func findCreditJob(ctx context.Context, q creditJobQueryer, teamID, id string) (
 	if err != nil {
 		return nil, err
 	}
-	if j.TeamID != teamID {
-		return nil, &llmservice.Error{Kind: llmservice.Forbidden, Message: "Job does not belong to your team"}
+	if err := storecodec.CheckCreditJobTeam(j, teamID); err != nil {
+		return nil, err
 	}
 	return j, nil
 }
@@ -128,8 +128,8 @@ func (db *DB) FindCreditJobCalls(ctx context.Context, teamID, jobID string) ([]*
 // The credit movement is the same one AddCredits writes (reason "job", the
 // job ID as ref), so the credit ledger shows every job that was paid for.
 func (db *DB) CompleteCreditJob(ctx context.Context, teamID, id string, c llmservice.CreditJobCompletion) (*llmservice.CreditJob, int64, error) {
-	if c.Status != llmservice.CreditJobCompleted && c.Status != llmservice.CreditJobFailed {
-		return nil, 0, llmservice.InvalidParam("status", "status must be 'completed' or 'failed'")
+	if err := storecodec.CheckCreditJobCompletion(c); err != nil {
+		return nil, 0, err
 	}
 	now := db.now()
 	if !c.Now.IsZero() {
@@ -144,28 +144,20 @@ func (db *DB) CompleteCreditJob(ctx context.Context, teamID, id string, c llmser
 		if j, err = findCreditJob(ctx, tx, teamID, id); err != nil {
 			return err
 		}
-		if j.Closed() {
-			return &llmservice.Error{Kind: llmservice.Conflict, Code: "job_closed", Message: "Job is already " + j.Status}
-		}
-		if j.Metadata, err = mergeCreditJobMeta(j.Metadata, c.Metadata); err != nil {
+		meta, err := storecodec.CloseCreditJob(j, c, now)
+		if err != nil {
 			return err
 		}
-		if c.Status == llmservice.CreditJobCompleted {
+		if j.CreditApplied {
 			if balance, err = chargeCreditJob(ctx, tx, teamID, id, now); err != nil {
 				return err
 			}
-			j.CreditApplied = true
 		} else if err = tx.QueryRowContext(ctx, `SELECT credits FROM teams WHERE id = ?`, teamID).Scan(&balance); errors.Is(err, sql.ErrNoRows) {
 			// A deleted team's job may still be closed as failed.
 			balance, err = 0, nil
 		} else if err != nil {
 			return err
 		}
-		meta, err := encodeCreditJobMeta(j.Metadata)
-		if err != nil {
-			return err
-		}
-		j.Status, j.ErrorMessage, j.CompletedAt = c.Status, c.ErrorMessage, &now
 		_, err = tx.ExecContext(ctx,
 			`UPDATE credit_jobs SET status = ?, error_message = ?, metadata = ?, credit_applied = ?, completed_at = ? WHERE id = ?`,
 			j.Status, j.ErrorMessage, meta, j.CreditApplied, toMS(now), id)
@@ -209,49 +201,13 @@ func scanCreditJob(s scanner) (*llmservice.CreditJob, error) {
 	if err := s.Scan(&j.ID, &j.TeamID, &j.UserID, &j.JobType, &j.Status, &meta, &j.ErrorMessage,
 		&j.CreditApplied, &created, &started, &completed); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, &llmservice.Error{Kind: llmservice.NotFound, Message: "Job not found", Err: err}
+			return nil, storecodec.CreditJobNotFound(err)
 		}
 		return nil, err
 	}
-	if meta != "" && meta != "{}" {
-		j.Metadata = json.RawMessage(meta)
-	}
+	j.Metadata = storecodec.DecodeCreditJobMeta(meta)
 	j.CreatedAt = fromMS(created)
 	j.StartedAt = fromNullMS(started)
 	j.CompletedAt = fromNullMS(completed)
 	return &j, nil
-}
-
-// encodeCreditJobMeta checks that raw is a JSON object (or empty) and returns its
-// text; metadata is always stored as an object so that merging works.
-func encodeCreditJobMeta(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return "{}", nil
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return "", llmservice.InvalidParam("metadata", "metadata must be a JSON object")
-	}
-	return string(raw), nil
-}
-
-// mergeCreditJobMeta sets each top-level key of add in base.
-func mergeCreditJobMeta(base, add json.RawMessage) (json.RawMessage, error) {
-	if len(add) == 0 || string(add) == "null" {
-		return base, nil
-	}
-	m := map[string]json.RawMessage{}
-	if len(base) > 0 {
-		if err := json.Unmarshal(base, &m); err != nil {
-			return nil, fmt.Errorf("stored metadata: %w", err)
-		}
-	}
-	var extra map[string]json.RawMessage
-	if err := json.Unmarshal(add, &extra); err != nil {
-		return nil, llmservice.InvalidParam("metadata", "metadata must be a JSON object")
-	}
-	for k, v := range extra {
-		m[k] = v
-	}
-	return json.Marshal(m)
 }

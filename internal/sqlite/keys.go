@@ -3,18 +3,17 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
 )
 
 var _ llmservice.KeyStore = (*DB)(nil)
 
-const keyColumns = `id, team_id, name, prefix, key_hash, secret_hash, models,
-	expires_at, revoked_at, created_at, policy`
+const keyColumns = storecodec.KeyColumns
 
 // CreateKey inserts k, stamping CreatedAt with Now when it is zero and
 // rounding k's times to the stored millisecond. Conflict
@@ -28,8 +27,8 @@ func (db *DB) CreateKey(ctx context.Context, k *llmservice.Key) error {
 	k.RevokedAt = fromNullMS(toNullMS(k.RevokedAt))
 	_, err := db.writer.ExecContext(ctx,
 		`INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, encodeList(k.Models),
-		toNullMS(k.ExpiresAt), toNullMS(k.RevokedAt), toMS(k.CreatedAt), encodeKeyPolicy(k))
+		k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, storecodec.EncodeList(k.Models),
+		toNullMS(k.ExpiresAt), toNullMS(k.RevokedAt), toMS(k.CreatedAt), storecodec.EncodeKeyPolicy(k))
 	switch {
 	case isUnique(err):
 		err = conflict("key", err)
@@ -107,7 +106,7 @@ func (db *DB) UpdateKey(ctx context.Context, id string, fn func(*llmservice.Key)
 		}
 		k.ExpiresAt = fromNullMS(toNullMS(k.ExpiresAt))
 		_, err = tx.ExecContext(ctx, `UPDATE keys SET name = ?, models = ?, expires_at = ?, policy = ? WHERE id = ?`,
-			k.Name, encodeList(k.Models), toNullMS(k.ExpiresAt), encodeKeyPolicy(k), id)
+			k.Name, storecodec.EncodeList(k.Models), toNullMS(k.ExpiresAt), storecodec.EncodeKeyPolicy(k), id)
 		out = k
 		return err
 	})
@@ -115,18 +114,6 @@ func (db *DB) UpdateKey(ctx context.Context, id string, fn func(*llmservice.Key)
 		return nil, fmt.Errorf("update key %s: %w", id, err)
 	}
 	return out, nil
-}
-
-// keyPolicy is the JSON stored in keys.policy.
-type keyPolicy struct {
-	IPAllowlist []string                         `json:"ip_allowlist,omitempty"`
-	ModelLimits map[string]llmservice.ModelLimit `json:"model_limits,omitempty"`
-	llmservice.Limits
-}
-
-func encodeKeyPolicy(k *llmservice.Key) string {
-	b, _ := json.Marshal(keyPolicy{IPAllowlist: k.IPAllowlist, ModelLimits: k.ModelLimits, Limits: k.Limits})
-	return string(b)
 }
 
 // RevokeKey marks the key revoked at now. Revoking twice keeps the first
@@ -160,14 +147,12 @@ func scanKey(s scanner) (*llmservice.Key, error) {
 		}
 		return nil, err
 	}
-	if k.Models, err = decodeList(models); err != nil {
+	if k.Models, err = storecodec.DecodeList(models); err != nil {
 		return nil, err
 	}
-	var p keyPolicy
-	if err := json.Unmarshal([]byte(policy), &p); err != nil {
-		return nil, fmt.Errorf("key %s: bad policy: %w", k.ID, err)
+	if err := storecodec.DecodeKeyPolicy(policy, &k); err != nil {
+		return nil, err
 	}
-	k.IPAllowlist, k.ModelLimits, k.Limits = p.IPAllowlist, p.ModelLimits, p.Limits
 	k.ExpiresAt = fromNullMS(expires)
 	k.RevokedAt = fromNullMS(revoked)
 	k.CreatedAt = fromMS(created)

@@ -47,7 +47,7 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
-// Every index on the usage table slows each batch down; adding one must be a
+// Every index on the usage tables slows each batch down; adding one must be a
 // deliberate change of this test.
 func TestUsageIndexes(t *testing.T) {
 	ctx := context.Background()
@@ -59,7 +59,30 @@ func TestUsageIndexes(t *testing.T) {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.reader.QueryContext(ctx, `SELECT name FROM pragma_index_list('usage') ORDER BY name`)
+	for _, tc := range []struct {
+		table string
+		want  []string
+	}{
+		// Primary key, (team_id, time) for reports, (team_id, project, time)
+		// for per-project logs, and the partial unique index that bills a
+		// queued task once however often it ran; every other index would
+		// slow the inserts.
+		{"usage", []string{"sqlite_autoindex_usage_1", "usage_job_once", "usage_team_project_time", "usage_team_time"}},
+		// The rollups are WITHOUT ROWID tables clustered on their primary
+		// key (team_id, bucket, key_id, project, model): every query is one
+		// team's time range, and every batch updates them.
+		{"usage_hourly", []string{"sqlite_autoindex_usage_hourly_1"}},
+		{"usage_daily", []string{"sqlite_autoindex_usage_daily_1"}},
+	} {
+		if got := indexes(t, db, tc.table); !slices.Equal(got, tc.want) {
+			t.Errorf("%s indexes = %q; want %q", tc.table, got, tc.want)
+		}
+	}
+}
+
+func indexes(t *testing.T, db *DB, table string) []string {
+	t.Helper()
+	rows, err := db.reader.QueryContext(context.Background(), `SELECT name FROM pragma_index_list(?) ORDER BY name`, table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +98,5 @@ func TestUsageIndexes(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	// Primary key, (team_id, time) for reports, (team_id, project, time) for
-	// per-project logs, and the partial unique index that bills a queued task
-	// once however often it ran; every other index would slow the inserts.
-	want := []string{"sqlite_autoindex_usage_1", "usage_job_once", "usage_team_project_time", "usage_team_time"}
-	if !slices.Equal(got, want) {
-		t.Errorf("usage indexes = %q; want %q", got, want)
-	}
+	return got
 }

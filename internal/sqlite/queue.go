@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
 )
 
 var _ llmservice.TaskStore = (*DB)(nil)
 
-const taskColumns = `id, kind, team_id, key_id, grp, item_key, seq, payload, state, attempts, max_attempts,
-	run_after, lease, cancel, result, error, created_at, updated_at, finished_at`
+const taskColumns = storecodec.TaskColumns
 
 // EnqueueTasks inserts tasks (and applies charge) in one transaction.
 func (db *DB) EnqueueTasks(ctx context.Context, tasks []*llmservice.Task, charge *llmservice.CreditChange) error {
@@ -48,19 +48,11 @@ func (db *DB) insertTasksTx(ctx context.Context, tx *sql.Tx, tasks []*llmservice
 	defer stmt.Close()
 	now := db.now()
 	for _, t := range tasks {
-		if t.ID == "" || t.Kind == "" || t.TeamID == "" {
-			return llmservice.Errorf(llmservice.Invalid, "task needs an id, a kind and a team")
+		if err := storecodec.PrepareTask(t, now); err != nil {
+			return err
 		}
-		if t.MaxAttempts <= 0 {
-			t.MaxAttempts = 1
-		}
-		run := t.RunAfter
-		if run.IsZero() {
-			run = now
-		}
-		t.State, t.Attempts, t.CreatedAt, t.UpdatedAt, t.RunAfter = llmservice.TaskQueued, 0, now, now, run
 		if _, err := stmt.ExecContext(ctx, t.ID, t.Kind, t.TeamID, t.KeyID, t.Group, t.Key, t.Seq, t.Payload,
-			t.MaxAttempts, toMS(run), toMS(now), toMS(now)); err != nil {
+			t.MaxAttempts, toMS(t.RunAfter), toMS(now), toMS(now)); err != nil {
 			if isUnique(err) {
 				return conflict("task "+t.ID, err)
 			}
@@ -135,7 +127,7 @@ func leaseHeld(res sql.Result, id string) error {
 		return err
 	}
 	if n == 0 {
-		return &llmservice.Error{Kind: llmservice.Conflict, Message: "task " + id + " is no longer held by this worker"}
+		return storecodec.LeaseLost(id)
 	}
 	return nil
 }
@@ -143,10 +135,8 @@ func leaseHeld(res sql.Result, id string) error {
 // CompleteTask writes the result and the final state, and applies the
 // credit change, in one transaction conditional on the lease.
 func (db *DB) CompleteTask(ctx context.Context, id, lease string, c llmservice.TaskCompletion) error {
-	switch c.State {
-	case llmservice.TaskSucceeded, llmservice.TaskFailed, llmservice.TaskCancelled:
-	default:
-		return llmservice.Errorf(llmservice.Invalid, "a task cannot complete as %q", c.State)
+	if err := storecodec.CheckCompletion(c.State); err != nil {
+		return err
 	}
 	now := toMS(db.now())
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
@@ -253,18 +243,7 @@ func (db *DB) CountTasks(ctx context.Context, teamID, group string) (llmservice.
 		if err := rows.Scan(&state, &n); err != nil {
 			return c, fmt.Errorf("count tasks: %w", err)
 		}
-		switch llmservice.TaskState(state) {
-		case llmservice.TaskQueued:
-			c.Queued = n
-		case llmservice.TaskRunning:
-			c.Running = n
-		case llmservice.TaskSucceeded:
-			c.Succeeded = n
-		case llmservice.TaskFailed:
-			c.Failed = n
-		case llmservice.TaskCancelled:
-			c.Cancelled = n
-		}
+		storecodec.AddTaskCount(&c, state, n)
 	}
 	return c, rows.Err()
 }

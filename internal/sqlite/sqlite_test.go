@@ -2,11 +2,16 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pressly/goose/v3"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/sqlite"
@@ -143,27 +148,71 @@ func TestInsertUsageRejectsEmptyID(t *testing.T) {
 	}
 }
 
-func BenchmarkInsertUsage(b *testing.B) {
-	const batch = 500
-	db := MustOpenDB(b)
+// A database with records from before the rollups gets them backfilled by
+// the migration that adds the rollups; buckets are floored, before 1970 too.
+func TestUsageRollupBackfill(t *testing.T) {
 	ctx := context.Background()
-	now := time.Now()
-	recs := make([]llmservice.UsageRecord, batch)
-	n := 0
-	for b.Loop() {
-		for i := range recs {
-			n++
-			recs[i] = llmservice.UsageRecord{
-				ID: fmt.Sprintf("rec-%09d", n), Time: now.Add(time.Duration(n) * time.Millisecond),
-				TeamID: fmt.Sprintf("team-%d", n%10), KeyID: fmt.Sprintf("key-%d", n%50),
-				Endpoint: "chat", RequestedModel: "gpt-4o-mini", Provider: "openai",
-				UpstreamModel: "gpt-4o-mini-2024-07-18", PromptTokens: 120, CompletionTokens: 80,
-				Cost: 42_000, LatencyMS: 350, Status: 200, Attempts: 1,
-			}
-		}
-		if err := db.InsertUsage(ctx, recs); err != nil {
-			b.Fatal(err)
+	path := filepath.Join(t.TempDir(), "llmservice.db")
+	old, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, old, os.DirFS("migration"), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 69); err != nil {
+		t.Fatal(err)
+	}
+	day0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	day1 := day0.Add(24 * time.Hour)
+	epoch := time.UnixMilli(0).UTC()
+	for i, r := range []struct {
+		at     time.Time
+		cost   int
+		status int
+	}{
+		{day0.Add(30 * time.Minute), 1, 200},
+		{day0.Add(5 * time.Hour), 2, 500},
+		{day1.Add(10*time.Hour + 15*time.Minute), 4, 200},
+		{epoch.Add(-time.Millisecond), 8, 200},
+	} {
+		if _, err := old.ExecContext(ctx, `INSERT INTO usage (id, time, team_id, key_id, requested_model, cost, status, latency_ms)
+			VALUES (?, ?, 'a', 'k', 'gpt', ?, ?, 10)`, fmt.Sprint("r", i), r.at.UnixMilli(), r.cost, r.status); err != nil {
+			t.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := mustOpenPath(t, path)
+	sum := func(cost llmservice.Nanos, requests, errors int64, group string) llmservice.UsageTotal {
+		return llmservice.UsageTotal{Group: group, Requests: requests, Errors: errors, Cost: cost, CostUSD: cost.Dollars(), AvgLatencyMS: 10}
+	}
+	for _, tc := range []struct {
+		f    llmservice.UsageFilter
+		want []llmservice.UsageTotal
+	}{
+		{llmservice.UsageFilter{TeamID: "a"}, []llmservice.UsageTotal{sum(15, 4, 1, "")}},
+		{llmservice.UsageFilter{TeamID: "a", From: day0, To: day1}, []llmservice.UsageTotal{sum(3, 2, 1, "")}},
+		{llmservice.UsageFilter{TeamID: "a", From: day0.Add(time.Hour), To: day1.Add(11 * time.Hour)}, []llmservice.UsageTotal{sum(6, 2, 1, "")}},
+		{llmservice.UsageFilter{GroupBy: "day"}, []llmservice.UsageTotal{
+			sum(8, 1, 0, "1969-12-31"), sum(3, 2, 1, "2026-03-01"), sum(4, 1, 0, "2026-03-02")}},
+		{llmservice.UsageFilter{TeamID: "a", From: epoch.Add(-24 * time.Hour), To: epoch}, []llmservice.UsageTotal{sum(8, 1, 0, "")}},
+		{llmservice.UsageFilter{TeamID: "a", From: epoch.Add(-30 * time.Minute), To: epoch, GroupBy: "day"},
+			[]llmservice.UsageTotal{sum(8, 1, 0, "1969-12-31")}},
+	} {
+		got, err := db.SumUsage(ctx, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("SumUsage(%+v) after the backfill (-want +got):\n%s", tc.f, diff)
+		}
+	}
+}
+
+func BenchmarkInsertUsage(b *testing.B) {
+	storetest.BenchInsertUsage(b, MustOpenDB(b))
 }

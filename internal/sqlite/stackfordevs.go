@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
 )
 
 var _ llmservice.ProviderCredentialStore = (*DB)(nil)
@@ -17,13 +18,7 @@ const credentialColumns = `team_id, provider_type, ciphertext, hint, created_at,
 // provider type, keeping the first CreatedAt. NotFound when the team does
 // not exist.
 func (db *DB) UpsertProviderCredential(ctx context.Context, c *llmservice.ProviderCredential) error {
-	now := db.now()
-	if c.CreatedAt.IsZero() {
-		c.CreatedAt = now
-	}
-	if c.UpdatedAt.IsZero() {
-		c.UpdatedAt = now
-	}
+	storecodec.PrepareProviderCredential(c, db.now())
 	var created int64
 	err := db.writer.QueryRowContext(ctx,
 		`INSERT INTO provider_credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?, ?)
@@ -38,7 +33,6 @@ func (db *DB) UpsertProviderCredential(ctx context.Context, c *llmservice.Provid
 		return fmt.Errorf("upsert %s credential of team %s: %w", c.ProviderType, c.TeamID, err)
 	}
 	c.CreatedAt = fromMS(created)
-	c.UpdatedAt = fromMS(toMS(c.UpdatedAt))
 	return nil
 }
 

@@ -3,16 +3,16 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
 )
 
 var _ llmservice.TeamStore = (*DB)(nil)
 
-const teamColumns = `id, name, models, policy, credits, created_at`
+const teamColumns = storecodec.TeamColumns
 
 // CreateTeam inserts t, stamping CreatedAt with Now when it is zero and
 // rounding it to the stored millisecond. Conflict if the ID is taken.
@@ -23,7 +23,7 @@ func (db *DB) CreateTeam(ctx context.Context, t *llmservice.Team) error {
 	t.CreatedAt = fromMS(toMS(t.CreatedAt))
 	_, err := db.writer.ExecContext(ctx,
 		`INSERT INTO teams (`+teamColumns+`) VALUES (?, ?, ?, ?, 0, ?)`,
-		t.ID, t.Name, encodeList(t.Models), encodeTeamPolicy(t), toMS(t.CreatedAt))
+		t.ID, t.Name, storecodec.EncodeList(t.Models), storecodec.EncodeTeamPolicy(t), toMS(t.CreatedAt))
 	t.Credits = 0
 	if isUnique(err) {
 		err = conflict("team", err)
@@ -81,7 +81,7 @@ func (db *DB) UpdateTeam(ctx context.Context, id string, fn func(*llmservice.Tea
 		}
 		t.ID = id
 		_, err = tx.ExecContext(ctx, `UPDATE teams SET name = ?, models = ?, policy = ? WHERE id = ?`,
-			t.Name, encodeList(t.Models), encodeTeamPolicy(t), id)
+			t.Name, storecodec.EncodeList(t.Models), storecodec.EncodeTeamPolicy(t), id)
 		out = t
 		return err
 	})
@@ -89,18 +89,6 @@ func (db *DB) UpdateTeam(ctx context.Context, id string, fn func(*llmservice.Tea
 		return nil, fmt.Errorf("update team %s: %w", id, err)
 	}
 	return out, nil
-}
-
-// teamPolicy is the JSON stored in teams.policy.
-type teamPolicy struct {
-	ModelGroups []string `json:"model_groups,omitempty"`
-	LogBodies   string   `json:"log_bodies,omitempty"`
-	llmservice.Limits
-}
-
-func encodeTeamPolicy(t *llmservice.Team) string {
-	b, _ := json.Marshal(teamPolicy{ModelGroups: t.ModelGroups, LogBodies: t.LogBodies, Limits: t.Limits})
-	return string(b)
 }
 
 // DeleteTeam deletes the team; its keys go with it (ON DELETE CASCADE), its
@@ -135,14 +123,12 @@ func scanTeam(s scanner) (*llmservice.Team, error) {
 		return nil, err
 	}
 	var err error
-	if t.Models, err = decodeList(models); err != nil {
+	if t.Models, err = storecodec.DecodeList(models); err != nil {
 		return nil, err
 	}
-	var p teamPolicy
-	if err := json.Unmarshal([]byte(policy), &p); err != nil {
-		return nil, fmt.Errorf("team %s: bad policy: %w", t.ID, err)
+	if err := storecodec.DecodeTeamPolicy(policy, &t); err != nil {
+		return nil, err
 	}
-	t.ModelGroups, t.LogBodies, t.Limits = p.ModelGroups, p.LogBodies, p.Limits
 	t.CreatedAt = fromMS(created)
 	return &t, nil
 }

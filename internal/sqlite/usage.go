@@ -3,13 +3,19 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
 )
 
-var _ llmservice.UsageStore = (*DB)(nil)
+var (
+	_ llmservice.UsageStore  = (*DB)(nil)
+	_ llmservice.UsagePurger = (*DB)(nil)
+)
 
 const dayMS = 24 * 60 * 60 * 1000
 
@@ -25,19 +31,29 @@ const usageColumns = `id, time, team_id, key_id, project, endpoint, requested_mo
 // 32766 bound parameters).
 const usageRowsPerInsert = 32
 
+// rollupRowsPerUpsert is the same for the rollups' 11 columns.
+const rollupRowsPerUpsert = 64
+
 var usageInsertFull = usageInsertSQL(usageRowsPerInsert)
 
+// usageInsertSQL inserts rows records. RETURNING lists only the records
+// actually inserted: OR IGNORE drops a retried record (primary key) and a
+// queue task's second successful record (usage_job_once), and neither may
+// count in the rollups.
 func usageInsertSQL(rows int) string {
-	var b strings.Builder
-	b.WriteString("INSERT OR IGNORE INTO usage (" + usageColumns + ") VALUES ")
-	row := "(" + strings.Repeat("?, ", 20) + "?)"
-	for i := 0; i < rows; i++ {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	return b.String()
+	return "INSERT OR IGNORE INTO usage (" + usageColumns + ") VALUES " + valueRows(rows, 21) + " RETURNING id"
+}
+
+// rollupUpsertSQL adds rows increments to table's rollups.
+func rollupUpsertSQL(table string, rows int) string {
+	return "INSERT INTO " + table + " AS r (" + storecodec.UsageRollupColumns + ") VALUES " +
+		valueRows(rows, 11) + storecodec.UsageRollupUpsert
+}
+
+// valueRows returns rows parenthesised lists of cols placeholders.
+func valueRows(rows, cols int) string {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	return strings.Repeat(row+", ", rows-1) + row
 }
 
 func usageArgs(args []any, r *llmservice.UsageRecord) []any {
@@ -47,63 +63,24 @@ func usageArgs(args []any, r *llmservice.UsageRecord) []any {
 		r.Attempts, r.AttemptLog)
 }
 
-// InsertUsage appends recs in one transaction, 32 records per statement.
-// INSERT OR IGNORE on the primary key makes a retried batch harmless: a
-// record that made it in before a failed flush is not counted twice.
+func rollupArgs(args []any, u *storecodec.UsageRollup) []any {
+	return append(args, u.TeamID, toMS(u.Bucket), u.KeyID, u.Project, u.Model,
+		u.Requests, u.Errors, u.PromptTokens, u.CompletionTokens, u.Cost, u.LatencyMS)
+}
+
+// InsertUsage appends recs in one transaction, 32 records per statement,
+// and adds those inserted to the hourly and daily rollups. INSERT OR IGNORE
+// on the primary key makes a retried batch harmless: a record that made it
+// in before a failed flush is not counted twice.
 func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	// An empty ID would make every such record collide with the first one and
-	// vanish silently.
-	for i := range recs {
-		if recs[i].ID == "" {
-			return fmt.Errorf("insert usage: %w", llmservice.Errorf(llmservice.Invalid, "usage record %d has no id", i))
-		}
+	if err := storecodec.CheckUsage(recs); err != nil {
+		return fmt.Errorf("insert usage: %w", err)
 	}
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		var full *sql.Stmt
-		args := make([]any, 0, 21*usageRowsPerInsert)
-		for start := 0; start < len(recs); start += usageRowsPerInsert {
-			chunk := recs[start:min(start+usageRowsPerInsert, len(recs))]
-			args = args[:0]
-			for i := range chunk {
-				args = usageArgs(args, &chunk[i])
-			}
-			var err error
-			if len(chunk) == usageRowsPerInsert {
-				if full == nil {
-					if full, err = tx.PrepareContext(ctx, usageInsertFull); err != nil {
-						return err
-					}
-					defer full.Close()
-				}
-				_, err = full.ExecContext(ctx, args...)
-			} else {
-				_, err = tx.ExecContext(ctx, usageInsertSQL(len(chunk)), args...)
-			}
-			if err != nil {
-				return fmt.Errorf("records %s..: %w", chunk[0].ID, err)
-			}
-		}
-		var bodies *sql.Stmt
-		for i := range recs {
-			r := &recs[i]
-			if r.Prompt == "" && r.Response == "" {
-				continue
-			}
-			if bodies == nil {
-				var err error
-				if bodies, err = tx.PrepareContext(ctx, `INSERT OR IGNORE INTO usage_bodies (id, prompt, response) VALUES (?, ?, ?)`); err != nil {
-					return err
-				}
-				defer bodies.Close()
-			}
-			if _, err := bodies.ExecContext(ctx, r.ID, r.Prompt, r.Response); err != nil {
-				return fmt.Errorf("record %s body: %w", r.ID, err)
-			}
-		}
-		return nil
+		return storecodec.WriteUsage(usageTx{ctx, tx}, recs)
 	})
 	if err != nil {
 		return fmt.Errorf("insert usage: %w", err)
@@ -111,175 +88,205 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 	return nil
 }
 
-// usageGroups maps UsageFilter.GroupBy to the SQL expression grouped on.
-// Days group by integer division of the millisecond time (UTC days), and the
-// day number is formatted in Go.
-var usageGroups = map[string]string{
-	"":      "''",
-	"model": "requested_model",
-	"key":   "key_id",
-	"day":   fmt.Sprintf("time / %d", dayMS),
+// usageTx writes the ledger within a transaction.
+type usageTx struct {
+	ctx context.Context
+	tx  *sql.Tx
 }
 
-// SumUsage totals the records f selects, one row per group ordered by group.
+// InsertRecords inserts recs and returns the IDs of those inserted.
+func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]string, error) {
+	ids := make([]string, 0, len(recs))
+	err := chunked(u, len(recs), usageRowsPerInsert, usageInsertSQL, func(args []any, i int) []any {
+		return usageArgs(args, &recs[i])
+	}, func(rows *sql.Rows) (err error) {
+		ids, err = appendIDs(ids, rows)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("records %s..: %w", recs[0].ID, err)
+	}
+	return ids, nil
+}
+
+// UpsertRollups adds us to table's rollups, 64 rows per statement in the
+// order of us.
+func (u usageTx) UpsertRollups(table string, us []storecodec.UsageRollup) error {
+	err := chunked(u, len(us), rollupRowsPerUpsert, func(rows int) string { return rollupUpsertSQL(table, rows) },
+		func(args []any, i int) []any { return rollupArgs(args, &us[i]) }, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", table, err)
+	}
+	return nil
+}
+
+// chunked runs the statement query(rows) over n items, per rows of them;
+// arg appends item i's arguments. The statement of a full chunk is prepared
+// once. With read, the statement is a query whose rows read takes.
+func chunked(u usageTx, n, per int, query func(rows int) string,
+	arg func(args []any, i int) []any, read func(*sql.Rows) error) error {
+	var (
+		full *sql.Stmt
+		args []any
+	)
+	for start := 0; start < n; start += per {
+		end := min(start+per, n)
+		args = args[:0]
+		for i := start; i < end; i++ {
+			args = arg(args, i)
+		}
+		stmt := full
+		if end-start < per {
+			var err error
+			if stmt, err = u.tx.PrepareContext(u.ctx, query(end-start)); err != nil {
+				return err
+			}
+			defer stmt.Close()
+		} else if full == nil {
+			var err error
+			if full, err = u.tx.PrepareContext(u.ctx, query(per)); err != nil {
+				return err
+			}
+			defer full.Close()
+			stmt = full
+		}
+		if read == nil {
+			if _, err := stmt.ExecContext(u.ctx, args...); err != nil {
+				return err
+			}
+			continue
+		}
+		rows, err := stmt.QueryContext(u.ctx, args...)
+		if err == nil {
+			err = read(rows)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendIDs appends the one-column text rows of rows to ids and closes rows.
+func appendIDs(ids []string, rows *sql.Rows) ([]string, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// InsertBodies keeps the prompts and responses recs carry.
+func (u usageTx) InsertBodies(recs []*llmservice.UsageRecord) error {
+	var bodies *sql.Stmt
+	for _, r := range recs {
+		if r.Prompt == "" && r.Response == "" {
+			continue
+		}
+		if bodies == nil {
+			var err error
+			if bodies, err = u.tx.PrepareContext(u.ctx, `INSERT OR IGNORE INTO usage_bodies (id, prompt, response) VALUES (?, ?, ?)`); err != nil {
+				return err
+			}
+			defer bodies.Close()
+		}
+		if _, err := bodies.ExecContext(u.ctx, r.ID, r.Prompt, r.Response); err != nil {
+			return fmt.Errorf("record %s body: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+// usageDialect spells the usage queries for SQLite: unix ms times, and day
+// numbers floored by integer arithmetic (% keeps the dividend's sign).
+var usageDialect = storecodec.UsageDialect{
+	Param: func(int) string { return "?" },
+	Time:  func(t time.Time) any { return toMS(t) },
+	Day: func(col string) string {
+		return fmt.Sprintf("((%[1]s - ((%[1]s %% %[2]d) + %[2]d) %% %[2]d) / %[2]d)", col, dayMS)
+	},
+}
+
+// SumUsage totals the records f selects, one row per group ordered by group,
+// from the rollups plus the records of the sub-hour edges of the range.
 // GroupBy "" always yields exactly one row, zero when nothing matched.
 // Invalid (param group_by) for an unknown grouping.
 func (db *DB) SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmservice.UsageTotal, error) {
-	group, ok := usageGroups[f.GroupBy]
-	if !ok {
-		return nil, llmservice.InvalidParam("group_by", "unknown group_by %q: use model, key or day", f.GroupBy)
-	}
-	var (
-		where []string
-		args  []any
-	)
-	if f.TeamID != "" {
-		where = append(where, "team_id = ?")
-		args = append(args, f.TeamID)
-	}
-	if f.KeyID != "" {
-		where = append(where, "key_id = ?")
-		args = append(args, f.KeyID)
-	}
-	if f.Project != "" {
-		where = append(where, "project = ?")
-		args = append(args, f.Project)
-	}
-	if !f.From.IsZero() {
-		where = append(where, "time >= ?")
-		args = append(args, toMS(f.From))
-	}
-	if !f.To.IsZero() {
-		where = append(where, "time < ?")
-		args = append(args, toMS(f.To))
-	}
-	q := `SELECT ` + group + ` AS g, count(*),
-		coalesce(sum(status >= 400), 0),
-		coalesce(sum(prompt_tokens), 0),
-		coalesce(sum(completion_tokens), 0),
-		coalesce(sum(cost), 0),
-		coalesce(avg(latency_ms), 0)
-		FROM usage`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	// Without GROUP BY the aggregate returns its one total row even when no
-	// record matched.
-	if f.GroupBy != "" {
-		q += ` GROUP BY g ORDER BY g`
-	}
-	rows, err := db.reader.QueryContext(ctx, q, args...)
+	totals, err := storecodec.SumUsage(db.usageQuery(ctx), usageDialect, f)
 	if err != nil {
-		return nil, fmt.Errorf("sum usage: %w", err)
-	}
-	defer rows.Close()
-	var totals []llmservice.UsageTotal
-	for rows.Next() {
-		var (
-			t    llmservice.UsageTotal
-			g    any
-			cost int64
-		)
-		if err := rows.Scan(&g, &t.Requests, &t.Errors, &t.PromptTokens, &t.CompletionTokens,
-			&cost, &t.AvgLatencyMS); err != nil {
-			return nil, fmt.Errorf("sum usage: %w", err)
-		}
-		t.Group = groupName(f.GroupBy, g)
-		t.TotalTokens = t.PromptTokens + t.CompletionTokens
-		t.Cost = llmservice.Nanos(cost)
-		t.CostUSD = t.Cost.Dollars()
-		totals = append(totals, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sum usage: %w", err)
 	}
 	return totals, nil
 }
 
-// groupName turns a scanned group value into UsageTotal.Group.
-func groupName(groupBy string, g any) string {
-	switch v := g.(type) {
-	case int64:
-		if groupBy == "day" {
-			return fromMS(v * dayMS).Format("2006-01-02")
-		}
-		return fmt.Sprint(v)
-	case string:
-		return v
-	case []byte:
-		return string(v)
-	}
-	return ""
-}
-
 // FindUsageRecords lists a team's records with their bodies, newest first,
 // a page at a time; the cursor is the last record's ID.
 func (db *DB) FindUsageRecords(ctx context.Context, f llmservice.RecordFilter) ([]llmservice.UsageRecord, string, error) {
-	if f.TeamID == "" {
-		return nil, "", llmservice.InvalidParam("team_id", "team_id is required")
-	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 500)
-	where := []string{"u.team_id = ?"}
-	args := []any{f.TeamID}
-	if f.Project != "" {
-		where = append(where, "u.project = ?")
-		args = append(args, f.Project)
-	}
-	if f.KeyID != "" {
-		where = append(where, "u.key_id = ?")
-		args = append(args, f.KeyID)
-	}
-	if !f.From.IsZero() {
-		where = append(where, "u.time >= ?")
-		args = append(args, toMS(f.From))
-	}
-	if !f.To.IsZero() {
-		where = append(where, "u.time < ?")
-		args = append(args, toMS(f.To))
-	}
-	if f.Before != "" {
-		// Keyset pagination on (time, id): stable while new records arrive.
-		where = append(where, "(u.time, u.id) < (SELECT time, id FROM usage WHERE id = ? AND team_id = ?)")
-		args = append(args, f.Before, f.TeamID)
-	}
-	args = append(args, limit+1)
-	rows, err := db.reader.QueryContext(ctx, `SELECT u.id, u.time, u.team_id, u.key_id, u.project, u.endpoint,
-		u.requested_model, u.provider, u.upstream_model, u.prompt_tokens, u.completion_tokens, u.tokens_estimated,
-		u.cost, u.latency_ms, u.ttft_ms, u.stream, u.status, u.error_type, u.purpose, u.attempts, u.attempt_log,
-		coalesce(b.prompt, ''), coalesce(b.response, '')
-		FROM usage u LEFT JOIN usage_bodies b ON b.id = u.id
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY u.time DESC, u.id DESC LIMIT ?`, args...)
+	out, next, err := storecodec.FindUsageRecords(db.usageQuery(ctx), usageDialect, f, fromMS)
 	if err != nil {
 		return nil, "", fmt.Errorf("find usage records: %w", err)
 	}
-	defer rows.Close()
-	var out []llmservice.UsageRecord
-	for rows.Next() {
-		var (
-			r    llmservice.UsageRecord
-			ms   int64
-			cost int64
-		)
-		if err := rows.Scan(&r.ID, &ms, &r.TeamID, &r.KeyID, &r.Project, &r.Endpoint, &r.RequestedModel, &r.Provider,
-			&r.UpstreamModel, &r.PromptTokens, &r.CompletionTokens, &r.TokensEstimated, &cost, &r.LatencyMS, &r.TTFTMS,
-			&r.Stream, &r.Status, &r.ErrorType, &r.Purpose, &r.Attempts, &r.AttemptLog, &r.Prompt, &r.Response); err != nil {
-			return nil, "", fmt.Errorf("find usage records: %w", err)
-		}
-		r.Time = fromMS(ms)
-		r.Cost = llmservice.Nanos(cost)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("find usage records: %w", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
 	return out, next, nil
+}
+
+// usageQuery runs the usage queries on the read pool.
+func (db *DB) usageQuery(ctx context.Context) storecodec.Query {
+	return func(q string, args []any) (storecodec.Rows, func(), error) {
+		rows, err := db.reader.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rows, func() { rows.Close() }, nil
+	}
+}
+
+// PurgeUsage deletes the records older than before, and their bodies, batch
+// records a transaction so that the writer is never held long; the rollups
+// stay. It walks the teams of the rollups and deletes each one's records
+// through the (team_id, time) index, oldest first.
+func (db *DB) PurgeUsage(ctx context.Context, before time.Time, batch int) (int, error) {
+	rows, err := db.reader.QueryContext(ctx, storecodec.UsageTeamsQuery)
+	if err != nil {
+		return 0, fmt.Errorf("purge usage: %w", err)
+	}
+	teams, err := appendIDs(nil, rows)
+	if err != nil {
+		return 0, fmt.Errorf("purge usage: %w", err)
+	}
+	deleted, err := storecodec.PurgeUsage(teams, batch, func(team string, batch int) (int, error) {
+		return db.purgeBatch(ctx, team, toMS(before), batch)
+	})
+	if err != nil {
+		return deleted, fmt.Errorf("purge usage: %w", err)
+	}
+	return deleted, nil
+}
+
+// purgeBatch deletes up to batch of team's records older than before.
+func (db *DB) purgeBatch(ctx context.Context, team string, before int64, batch int) (int, error) {
+	var ids []string
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM usage WHERE rowid IN
+			(SELECT rowid FROM usage WHERE team_id = ? AND time < ? ORDER BY time LIMIT ?) RETURNING id`, team, before, batch)
+		if err != nil {
+			return err
+		}
+		if ids, err = appendIDs(nil, rows); err != nil || len(ids) == 0 {
+			return err
+		}
+		list, err := json.Marshal(ids)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM usage_bodies WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(ids), nil
 }

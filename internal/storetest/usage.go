@@ -40,6 +40,12 @@ func total(group string, requests, errors, prompt, completion int64, cost llmser
 	}
 }
 
+// RunUsage runs the usage ledger's part of Run alone, for a store whose
+// other parts are tested elsewhere.
+func RunUsage(t *testing.T, open func(t *testing.T) Stores) {
+	testUsage(t, open)
+}
+
 func testUsage(t *testing.T, open func(t *testing.T) Stores) {
 	ctx := context.Background()
 
@@ -140,6 +146,10 @@ func testUsage(t *testing.T, open func(t *testing.T) Stores) {
 			t.Errorf("SumUsage of an empty ledger mismatch (-want +got):\n%s", diff)
 		}
 	})
+
+	t.Run("Pieces", func(t *testing.T) { testUsagePieces(t, open) })
+	t.Run("RandomAgainstScan", func(t *testing.T) { testUsageRandom(t, open) })
+	t.Run("Purge", func(t *testing.T) { testUsagePurge(t, open) })
 
 	t.Run("UnknownGroupByInvalid", func(t *testing.T) {
 		s := open(t)

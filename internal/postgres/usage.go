@@ -1,0 +1,258 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/storecodec"
+)
+
+var (
+	_ llmservice.UsageStore  = (*DB)(nil)
+	_ llmservice.UsagePurger = (*DB)(nil)
+)
+
+// usageRowsPerInsert is how many records one INSERT carries. Each column
+// travels as one array parameter and unnest turns the arrays back into
+// rows: one statement of 21 parameters, prepared once, whatever the batch
+// size, where a many-row VALUES list is a new statement to parse and plan
+// for each size and binds 21 parameters a record.
+const usageRowsPerInsert = 1000
+
+// usageInsert inserts records and returns the IDs of those inserted. ON
+// CONFLICT DO NOTHING (any constraint) drops a retried record (primary key)
+// and a queue task's second successful record (usage_job_once), and neither
+// may count in the rollups.
+const usageInsert = `INSERT INTO usage (id, time, team_id, key_id, project, endpoint, requested_model, provider,
+	upstream_model, prompt_tokens, completion_tokens, tokens_estimated, cost,
+	latency_ms, ttft_ms, stream, status, error_type, purpose, attempts, attempt_log)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+	$8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::boolean[], $13::bigint[],
+	$14::bigint[], $15::bigint[], $16::boolean[], $17::integer[], $18::text[], $19::text[], $20::integer[], $21::text[])
+ON CONFLICT DO NOTHING RETURNING id`
+
+// usageColumns are a chunk of records, a slice a column.
+type usageColumns struct {
+	ids, teams, keys, projects, endpoints, models, providers, upstreams []string
+	times                                                               []time.Time
+	prompt, completion, cost, latency, ttft                             []int64
+	estimated, stream                                                   []bool
+	status, attempts                                                    []int32
+	errorTypes, purposes, attemptLogs                                   []string
+}
+
+func (c *usageColumns) reset() {
+	*c = usageColumns{
+		c.ids[:0], c.teams[:0], c.keys[:0], c.projects[:0], c.endpoints[:0], c.models[:0], c.providers[:0], c.upstreams[:0],
+		c.times[:0], c.prompt[:0], c.completion[:0], c.cost[:0], c.latency[:0], c.ttft[:0],
+		c.estimated[:0], c.stream[:0], c.status[:0], c.attempts[:0],
+		c.errorTypes[:0], c.purposes[:0], c.attemptLogs[:0],
+	}
+}
+
+func (c *usageColumns) add(r *llmservice.UsageRecord) {
+	c.ids = append(c.ids, r.ID)
+	c.times = append(c.times, ms(r.Time))
+	c.teams = append(c.teams, r.TeamID)
+	c.keys = append(c.keys, r.KeyID)
+	c.projects = append(c.projects, r.Project)
+	c.endpoints = append(c.endpoints, r.Endpoint)
+	c.models = append(c.models, r.RequestedModel)
+	c.providers = append(c.providers, r.Provider)
+	c.upstreams = append(c.upstreams, r.UpstreamModel)
+	c.prompt = append(c.prompt, int64(r.PromptTokens))
+	c.completion = append(c.completion, int64(r.CompletionTokens))
+	c.estimated = append(c.estimated, r.TokensEstimated)
+	c.cost = append(c.cost, int64(r.Cost))
+	c.latency = append(c.latency, int64(r.LatencyMS))
+	c.ttft = append(c.ttft, int64(r.TTFTMS))
+	c.stream = append(c.stream, r.Stream)
+	c.status = append(c.status, int32(r.Status))
+	c.errorTypes = append(c.errorTypes, r.ErrorType)
+	c.purposes = append(c.purposes, r.Purpose)
+	c.attempts = append(c.attempts, int32(r.Attempts))
+	c.attemptLogs = append(c.attemptLogs, r.AttemptLog)
+}
+
+func (c *usageColumns) args() []any {
+	return []any{c.ids, c.times, c.teams, c.keys, c.projects, c.endpoints, c.models, c.providers, c.upstreams,
+		c.prompt, c.completion, c.estimated, c.cost, c.latency, c.ttft, c.stream, c.status,
+		c.errorTypes, c.purposes, c.attempts, c.attemptLogs}
+}
+
+// InsertUsage appends recs in one transaction, 1000 records per statement,
+// and adds those inserted to the hourly and daily rollups. ON CONFLICT DO
+// NOTHING makes a retried batch harmless: a record that made it in before a
+// failed flush is not counted twice.
+func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := storecodec.CheckUsage(recs); err != nil {
+		return fmt.Errorf("insert usage: %w", err)
+	}
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		return storecodec.WriteUsage(usageTx{ctx, tx}, recs)
+	})
+	if err != nil {
+		return fmt.Errorf("insert usage: %w", err)
+	}
+	return nil
+}
+
+// usageTx writes the ledger within a transaction.
+type usageTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+// InsertRecords inserts recs and returns the IDs of those inserted.
+func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]string, error) {
+	var (
+		c   usageColumns
+		ids = make([]string, 0, len(recs))
+	)
+	for start := 0; start < len(recs); start += usageRowsPerInsert {
+		chunk := recs[start:min(start+usageRowsPerInsert, len(recs))]
+		c.reset()
+		for i := range chunk {
+			c.add(&chunk[i])
+		}
+		rows, err := u.tx.Query(u.ctx, usageInsert, c.args()...)
+		if err != nil {
+			return nil, fmt.Errorf("records %s..: %w", chunk[0].ID, err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, fmt.Errorf("records %s..: %w", chunk[0].ID, err)
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
+}
+
+// InsertBodies keeps the prompts and responses recs carry.
+func (u usageTx) InsertBodies(recs []*llmservice.UsageRecord) error {
+	var ids, prompts, responses []string
+	for _, r := range recs {
+		if r.Prompt != "" || r.Response != "" {
+			ids, prompts, responses = append(ids, r.ID), append(prompts, r.Prompt), append(responses, r.Response)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := u.tx.Exec(u.ctx, `INSERT INTO usage_bodies (id, prompt, response)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING`, ids, prompts, responses)
+	if err != nil {
+		return fmt.Errorf("bodies: %w", err)
+	}
+	return nil
+}
+
+// UpsertRollups adds us to table's rollups in one statement. unnest keeps
+// the order of us, sorted by key, so that replicas flushing at once lock the
+// rows they share in the same order and cannot deadlock.
+func (u usageTx) UpsertRollups(table string, us []storecodec.UsageRollup) error {
+	if len(us) == 0 {
+		return nil
+	}
+	var (
+		teams, keys, projects, models []string
+		buckets                       []time.Time
+		sums                          [6][]int64
+	)
+	for _, r := range us {
+		teams, buckets, keys = append(teams, r.TeamID), append(buckets, r.Bucket), append(keys, r.KeyID)
+		projects, models = append(projects, r.Project), append(models, r.Model)
+		for i, v := range [6]int64{r.Requests, r.Errors, r.PromptTokens, r.CompletionTokens, r.Cost, r.LatencyMS} {
+			sums[i] = append(sums[i], v)
+		}
+	}
+	_, err := u.tx.Exec(u.ctx, `INSERT INTO `+table+` AS r (`+storecodec.UsageRollupColumns+`)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+			$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])`+storecodec.UsageRollupUpsert,
+		teams, buckets, keys, projects, models, sums[0], sums[1], sums[2], sums[3], sums[4], sums[5])
+	if err != nil {
+		return fmt.Errorf("%s: %w", table, err)
+	}
+	return nil
+}
+
+// usageDialect spells the totals query for Postgres: timestamptz times, and
+// UTC day numbers as date differences.
+var usageDialect = storecodec.UsageDialect{
+	Param: func(n int) string { return fmt.Sprintf("$%d", n) },
+	Time:  func(t time.Time) any { return ms(t) },
+	Day: func(col string) string {
+		return "((" + col + " AT TIME ZONE 'UTC')::date - DATE '1970-01-01')::bigint"
+	},
+}
+
+// SumUsage totals the records f selects, one row per group ordered by group,
+// from the rollups plus the records of the sub-hour edges of the range.
+// GroupBy "" always yields exactly one row, zero when nothing matched.
+// Invalid (param group_by) for an unknown grouping.
+func (db *DB) SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmservice.UsageTotal, error) {
+	totals, err := storecodec.SumUsage(db.usageQuery(ctx), usageDialect, f)
+	if err != nil {
+		return nil, fmt.Errorf("sum usage: %w", err)
+	}
+	return totals, nil
+}
+
+// FindUsageRecords lists a team's records with their bodies, newest first,
+// a page at a time; the cursor is the last record's ID.
+func (db *DB) FindUsageRecords(ctx context.Context, f llmservice.RecordFilter) ([]llmservice.UsageRecord, string, error) {
+	out, next, err := storecodec.FindUsageRecords(db.usageQuery(ctx), usageDialect, f, time.Time.UTC)
+	if err != nil {
+		return nil, "", fmt.Errorf("find usage records: %w", err)
+	}
+	return out, next, nil
+}
+
+// usageQuery runs the usage queries on the pool.
+func (db *DB) usageQuery(ctx context.Context) storecodec.Query {
+	return func(q string, args []any) (storecodec.Rows, func(), error) {
+		rows, err := db.pool.Query(ctx, q, args...)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rows, rows.Close, nil
+	}
+}
+
+// PurgeUsage deletes the records older than before, and their bodies, batch
+// records a statement (its own transaction, so locks stay short); the
+// rollups stay. It walks the teams of the rollups and deletes each one's
+// records through the (team_id, time) index, oldest first. Replicas purging
+// at once only skip each other's rows.
+func (db *DB) PurgeUsage(ctx context.Context, before time.Time, batch int) (int, error) {
+	rows, err := db.pool.Query(ctx, storecodec.UsageTeamsQuery)
+	if err != nil {
+		return 0, fmt.Errorf("purge usage: %w", err)
+	}
+	teams, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, fmt.Errorf("purge usage: %w", err)
+	}
+	deleted, err := storecodec.PurgeUsage(teams, batch, func(team string, batch int) (n int, err error) {
+		// The ctids of the batch, then a TID scan: no second index search
+		// for the rows the first one found.
+		err = db.pool.QueryRow(ctx, `WITH gone AS (
+				DELETE FROM usage WHERE ctid = ANY (ARRAY(
+					SELECT ctid FROM usage WHERE team_id = $1 AND time < $2 ORDER BY time LIMIT $3))
+				RETURNING id),
+			bodies AS (DELETE FROM usage_bodies WHERE id IN (SELECT id FROM gone))
+			SELECT count(*) FROM gone`, team, ms(before), batch).Scan(&n)
+		return n, err
+	})
+	if err != nil {
+		return deleted, fmt.Errorf("purge usage: %w", err)
+	}
+	return deleted, nil
+}

@@ -1,0 +1,562 @@
+package storecodec
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/llmservice/llmservice"
+)
+
+// The usage ledger keeps raw records plus two rollups, usage_hourly and
+// usage_daily: one row per (team, UTC hour or day, key, project, requested
+// model) with the sums SumUsage reports. InsertUsage adds each new record to
+// both rollups in its transaction, so totals read a few thousand rollup rows
+// instead of millions of records; raw records are only read for the sub-hour
+// edges of a range. Both stores share the logic below so that they split
+// ranges, aggregate and name groups identically.
+
+// Day is one UTC day.
+const Day = 24 * time.Hour
+
+// UsageSource is the table one piece of a SumUsage range is read from.
+type UsageSource int
+
+const (
+	UsageRaw    UsageSource = iota // usage: the records themselves
+	UsageHourly                    // usage_hourly
+	UsageDaily                     // usage_daily
+)
+
+// UsagePiece is the half-open range [From, To) read from one source. A zero
+// From or To is an open end.
+type UsagePiece struct {
+	Source   UsageSource
+	From, To time.Time
+}
+
+// SplitUsageRange splits [from, to) (zero times are open ends) into pieces
+// that together cover it exactly once: raw records before the first whole
+// hour, hourly rollups up to the first whole day, daily rollups for the whole
+// days, hourly rollups for the hours after the last whole day, and raw
+// records after the last whole hour. Pieces are empty-free and in time order;
+// an empty range has none.
+func SplitUsageRange(from, to time.Time) []UsagePiece {
+	from, to = from.Truncate(time.Millisecond), to.Truncate(time.Millisecond)
+	if !before(from, to) {
+		return nil
+	}
+	h1, h2 := ceil(from, time.Hour), floor(to, time.Hour)
+	if !before(h1, h2) {
+		// No whole hour inside: the range is shorter than two hours.
+		return []UsagePiece{{UsageRaw, from, to}}
+	}
+	var ps []UsagePiece
+	add := func(src UsageSource, a, b time.Time) {
+		if !a.Equal(b) || (a.IsZero() && b.IsZero() && src == UsageDaily) {
+			ps = append(ps, UsagePiece{src, a, b})
+		}
+	}
+	add(UsageRaw, from, h1)
+	if d1, d2 := ceil(h1, Day), floor(h2, Day); before(d1, d2) {
+		add(UsageHourly, h1, d1)
+		add(UsageDaily, d1, d2)
+		add(UsageHourly, d2, h2)
+	} else {
+		add(UsageHourly, h1, h2)
+	}
+	add(UsageRaw, h2, to)
+	return ps
+}
+
+// before reports whether the lower bound a lies before the upper bound b,
+// zero being minus infinity for a and plus infinity for b.
+func before(a, b time.Time) bool {
+	return a.IsZero() || b.IsZero() || a.Before(b)
+}
+
+// floor and ceil round t to a multiple of d (hours and days fall on UTC
+// boundaries: Truncate counts from the zero time, a UTC midnight). The zero
+// time, an open end, stays zero.
+func floor(t time.Time, d time.Duration) time.Time { return t.Truncate(d) }
+
+func ceil(t time.Time, d time.Duration) time.Time {
+	if f := t.Truncate(d); !f.Equal(t) {
+		return f.Add(d)
+	}
+	return t
+}
+
+// UsageTx is a store's write transaction as InsertUsage needs it.
+type UsageTx interface {
+	// InsertRecords inserts recs, skipping those already there, and
+	// returns the IDs of those inserted.
+	InsertRecords(recs []llmservice.UsageRecord) ([]string, error)
+	// InsertBodies keeps the prompts and responses of recs (fresh ones).
+	InsertBodies(recs []*llmservice.UsageRecord) error
+	// UpsertRollups adds us, in their order, to table's rows.
+	UpsertRollups(table string, us []UsageRollup) error
+}
+
+// CheckUsage rejects a batch with a record without an ID: it would collide
+// with the first such record and vanish silently.
+func CheckUsage(recs []llmservice.UsageRecord) error {
+	for i := range recs {
+		if recs[i].ID == "" {
+			return llmservice.Errorf(llmservice.Invalid, "usage record %d has no id", i)
+		}
+	}
+	return nil
+}
+
+// WriteUsage is InsertUsage within tx: the records, then the bodies and the
+// rollups of those actually inserted, so that a retried record or a queue
+// task's second successful one counts nowhere.
+func WriteUsage(tx UsageTx, recs []llmservice.UsageRecord) error {
+	ids, err := tx.InsertRecords(recs)
+	if err != nil {
+		return err
+	}
+	fresh := FreshUsage(recs, ids)
+	if err := tx.InsertBodies(fresh); err != nil {
+		return err
+	}
+	hourly, daily := UsageRollups(fresh)
+	if err := tx.UpsertRollups("usage_hourly", hourly); err != nil {
+		return err
+	}
+	return tx.UpsertRollups("usage_daily", daily)
+}
+
+// DefaultPurgeBatch is PurgeUsage's batch when the caller gives none: a few
+// milliseconds of locks each.
+const DefaultPurgeBatch = 1000
+
+// PurgeUsage runs a retention purge: for each team, purge (one transaction
+// deleting up to batch of its records older than the cutoff) until a call
+// deletes fewer than batch. It returns how many records were deleted.
+func PurgeUsage(teams []string, batch int, purge func(team string, batch int) (int, error)) (int, error) {
+	if batch <= 0 {
+		batch = DefaultPurgeBatch
+	}
+	deleted := 0
+	for _, team := range teams {
+		for {
+			n, err := purge(team, batch)
+			deleted += n
+			if err != nil {
+				return deleted, fmt.Errorf("team %s: %w", team, err)
+			}
+			if n < batch {
+				break
+			}
+		}
+	}
+	return deleted, nil
+}
+
+// UsageRollup is one row of usage_hourly or usage_daily, or the increment
+// a batch of records adds to it.
+type UsageRollup struct {
+	TeamID  string
+	Bucket  time.Time // start of the UTC hour or day
+	KeyID   string
+	Project string
+	Model   string // the requested model
+
+	Requests         int64
+	Errors           int64 // status >= 400
+	PromptTokens     int64
+	CompletionTokens int64
+	Cost             int64 // nanos
+	LatencyMS        int64 // sum
+}
+
+// UsageRollupColumns are the rollup tables' columns in UsageRollup order;
+// the first five are the primary key.
+const UsageRollupColumns = `team_id, bucket, key_id, project, model,
+	requests, errors, prompt_tokens, completion_tokens, cost, latency_ms_sum`
+
+// UsageRollupUpsert ends the INSERT INTO usage_hourly AS r (or usage_daily)
+// that adds a batch's increments to the rollups.
+const UsageRollupUpsert = ` ON CONFLICT (team_id, bucket, key_id, project, model) DO UPDATE SET
+	requests = r.requests + excluded.requests,
+	errors = r.errors + excluded.errors,
+	prompt_tokens = r.prompt_tokens + excluded.prompt_tokens,
+	completion_tokens = r.completion_tokens + excluded.completion_tokens,
+	cost = r.cost + excluded.cost,
+	latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum`
+
+type rollupKey struct {
+	team, key, project, model string
+	bucket                    int64 // unix ms
+}
+
+// FreshUsage returns the records of recs whose ID is among inserted (those
+// the database took, not retried duplicates), in batch order. A batch that
+// holds one ID twice yields only its first record, the one inserted.
+func FreshUsage(recs []llmservice.UsageRecord, inserted []string) []*llmservice.UsageRecord {
+	if len(inserted) == 0 {
+		return nil
+	}
+	want := make(map[string]bool, len(inserted))
+	for _, id := range inserted {
+		want[id] = true
+	}
+	fresh := make([]*llmservice.UsageRecord, 0, len(inserted))
+	for i := range recs {
+		if want[recs[i].ID] {
+			delete(want, recs[i].ID)
+			fresh = append(fresh, &recs[i])
+		}
+	}
+	return fresh
+}
+
+// UsageRollups sums recs by UTC hour and by UTC day. Each list is sorted by
+// the rollup's primary key, so that replicas upserting at the same time lock
+// rows in the same order and cannot deadlock.
+func UsageRollups(recs []*llmservice.UsageRecord) (hourly, daily []UsageRollup) {
+	return rollup(recs, time.Hour), rollup(recs, Day)
+}
+
+func rollup(recs []*llmservice.UsageRecord, d time.Duration) []UsageRollup {
+	idx := make(map[rollupKey]int, len(recs)/4+1)
+	var out []UsageRollup
+	for _, r := range recs {
+		bucket := r.Time.UTC().Truncate(d)
+		k := rollupKey{r.TeamID, r.KeyID, r.Project, r.RequestedModel, bucket.UnixMilli()}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, UsageRollup{TeamID: r.TeamID, Bucket: bucket, KeyID: r.KeyID,
+				Project: r.Project, Model: r.RequestedModel})
+		}
+		u := &out[i]
+		u.Requests++
+		if r.Status >= 400 {
+			u.Errors++
+		}
+		u.PromptTokens += int64(r.PromptTokens)
+		u.CompletionTokens += int64(r.CompletionTokens)
+		u.Cost += int64(r.Cost)
+		u.LatencyMS += int64(r.LatencyMS)
+	}
+	slices.SortFunc(out, func(a, b UsageRollup) int {
+		return cmp.Or(strings.Compare(a.TeamID, b.TeamID), a.Bucket.Compare(b.Bucket),
+			strings.Compare(a.KeyID, b.KeyID), strings.Compare(a.Project, b.Project),
+			strings.Compare(a.Model, b.Model))
+	})
+	return out
+}
+
+// UsageDialect is how a store spells the parts of the totals query that
+// differ between SQL databases.
+type UsageDialect struct {
+	Param func(n int) string      // the n-th (1-based) placeholder
+	Time  func(t time.Time) any   // a time argument, as the store keeps times
+	Day   func(col string) string // the UTC day number (days since 1970, floored) of a time column, as an integer
+}
+
+// UsageTeams is a recursive CTE listing the team ids of the rollups (every
+// team with a record) by a loose index scan: one index probe a team, where
+// SELECT DISTINCT would read every row. Queries over all teams turn into one
+// index range per team with it, since no index starts with time.
+const UsageTeams = `teams(id) AS (
+	SELECT min(team_id) FROM usage_daily
+	UNION ALL
+	SELECT (SELECT min(team_id) FROM usage_daily WHERE team_id > teams.id) FROM teams WHERE teams.id IS NOT NULL)`
+
+// UsageTeamsQuery lists the team ids of the rollups.
+const UsageTeamsQuery = `WITH RECURSIVE ` + UsageTeams + ` SELECT id FROM teams WHERE id IS NOT NULL`
+
+// usageGroups are the valid UsageFilter.GroupBy values and the column they
+// group a raw record by (rollups call the requested model "model").
+var usageGroups = map[string]struct{ raw, rollup string }{
+	"":      {},
+	"model": {"requested_model", "model"},
+	"key":   {"key_id", "key_id"},
+	"day":   {"time", "bucket"},
+}
+
+// SumUsageQuery builds the query that totals the records f selects: one
+// SELECT a piece of SplitUsageRange, joined with UNION ALL and summed per
+// group. Its rows hold the group (only when f.GroupBy is set), then requests,
+// errors, prompt tokens, completion tokens, cost and the latency sum, all
+// integers; ScanUsageTotals reads them. Invalid (param group_by) for an
+// unknown grouping.
+func SumUsageQuery(d UsageDialect, f llmservice.UsageFilter) (string, []any, error) {
+	if _, ok := usageGroups[f.GroupBy]; !ok {
+		return "", nil, llmservice.InvalidParam("group_by", "unknown group_by %q: use model, key or day", f.GroupBy)
+	}
+	q := &sumQuery{d: d, f: f}
+	if f.TeamID == "" {
+		q.b.WriteString("WITH RECURSIVE " + UsageTeams + "\n")
+	}
+	g := ""
+	if f.GroupBy != "" {
+		g = "g, "
+	}
+	q.b.WriteString("SELECT " + g + `CAST(coalesce(sum(requests), 0) AS BIGINT), CAST(coalesce(sum(errors), 0) AS BIGINT),
+	CAST(coalesce(sum(prompt_tokens), 0) AS BIGINT), CAST(coalesce(sum(completion_tokens), 0) AS BIGINT),
+	CAST(coalesce(sum(cost), 0) AS BIGINT), CAST(coalesce(sum(latency), 0) AS BIGINT) FROM (`)
+	pieces := SplitUsageRange(f.From, f.To)
+	if len(pieces) == 0 {
+		// An empty range reads nothing, yet its total row must come back.
+		q.b.WriteString("\nSELECT " + strings.ReplaceAll(g, "g", "'' AS g") +
+			"0 AS requests, 0 AS errors, 0 AS prompt_tokens, 0 AS completion_tokens, 0 AS cost, 0 AS latency WHERE 1 = 0")
+	}
+	for i, p := range pieces {
+		if i > 0 {
+			q.b.WriteString("\nUNION ALL")
+		}
+		q.piece(p)
+	}
+	q.b.WriteString("\n) p")
+	if f.GroupBy != "" {
+		q.b.WriteString(" GROUP BY g")
+	}
+	return q.b.String(), q.args, nil
+}
+
+const (
+	rawSums = `count(*) AS requests, sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors,
+	sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
+	sum(cost) AS cost, sum(latency_ms) AS latency`
+	rollupSums = `sum(requests) AS requests, sum(errors) AS errors,
+	sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
+	sum(cost) AS cost, sum(latency_ms_sum) AS latency`
+)
+
+// sumQuery is a SumUsageQuery being written.
+type sumQuery struct {
+	d    UsageDialect
+	f    llmservice.UsageFilter
+	b    strings.Builder
+	args []any
+}
+
+func (q *sumQuery) arg(v any) string {
+	q.args = append(q.args, v)
+	return q.d.Param(len(q.args))
+}
+
+// piece writes the SELECT that sums one piece, grouped as the filter asks.
+// Every filter is a column of the rollups, and team_id leads every index.
+func (q *sumQuery) piece(p UsagePiece) {
+	table, timeCol, sums, col := "usage", "time", rawSums, usageGroups[q.f.GroupBy].raw
+	if p.Source != UsageRaw {
+		table, timeCol, sums, col = "usage_daily", "bucket", rollupSums, usageGroups[q.f.GroupBy].rollup
+		if p.Source == UsageHourly {
+			table = "usage_hourly"
+		}
+	}
+	if q.f.GroupBy == "day" {
+		col = q.d.Day(col)
+	}
+	where := []string{"team_id IN (SELECT id FROM teams)"}
+	if q.f.TeamID != "" {
+		where[0] = "team_id = " + q.arg(q.f.TeamID)
+	}
+	if q.f.KeyID != "" {
+		where = append(where, "key_id = "+q.arg(q.f.KeyID))
+	}
+	if q.f.Project != "" {
+		where = append(where, "project = "+q.arg(q.f.Project))
+	}
+	if !p.From.IsZero() {
+		where = append(where, timeCol+" >= "+q.arg(q.d.Time(p.From)))
+	}
+	if !p.To.IsZero() {
+		where = append(where, timeCol+" < "+q.arg(q.d.Time(p.To)))
+	}
+	q.b.WriteString("\nSELECT ")
+	if q.f.GroupBy != "" {
+		q.b.WriteString(col + " AS g, ")
+	}
+	q.b.WriteString(sums + "\n\tFROM " + table + " WHERE " + strings.Join(where, " AND "))
+	if q.f.GroupBy != "" {
+		q.b.WriteString(" GROUP BY " + col)
+	}
+}
+
+// Query runs q with args on a store's read pool; done releases the rows.
+type Query func(q string, args []any) (rows Rows, done func(), err error)
+
+// SumUsage is a store's SumUsage: the SumUsageQuery of f, run by query.
+func SumUsage(query Query, d UsageDialect, f llmservice.UsageFilter) ([]llmservice.UsageTotal, error) {
+	q, args, err := SumUsageQuery(d, f)
+	if err != nil {
+		return nil, err
+	}
+	rows, done, err := query(q, args)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return ScanUsageTotals(rows, f.GroupBy)
+}
+
+// FindUsageRecords is a store's FindUsageRecords: the page of
+// FindUsageRecordsQuery, run by query, whose time column the store scans
+// into a T and converts with toTime.
+func FindUsageRecords[T any](query Query, d UsageDialect, f llmservice.RecordFilter, toTime func(T) time.Time) ([]llmservice.UsageRecord, string, error) {
+	q, args, limit, err := FindUsageRecordsQuery(d, f)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, done, err := query(q, args)
+	if err != nil {
+		return nil, "", err
+	}
+	defer done()
+	out, err := ScanUsageRecords(rows, toTime)
+	if err != nil {
+		return nil, "", err
+	}
+	out, next := UsagePage(out, limit)
+	return out, next, nil
+}
+
+// Rows is what ScanUsageTotals reads: *sql.Rows and pgx.Rows both fit.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// ScanUsageTotals reads the rows of a SumUsageQuery into totals ordered by
+// group. GroupBy "" always yields exactly one row, zero when nothing matched.
+func ScanUsageTotals(rows Rows, groupBy string) ([]llmservice.UsageTotal, error) {
+	var totals []llmservice.UsageTotal
+	for rows.Next() {
+		var (
+			t         llmservice.UsageTotal
+			g         any
+			cost, lat int64
+		)
+		dest := []any{&t.Requests, &t.Errors, &t.PromptTokens, &t.CompletionTokens, &cost, &lat}
+		if groupBy != "" {
+			dest = append([]any{&g}, dest...)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		t.Group = groupName(groupBy, g)
+		t.TotalTokens = t.PromptTokens + t.CompletionTokens
+		t.Cost = llmservice.Nanos(cost)
+		t.CostUSD = t.Cost.Dollars()
+		if t.Requests > 0 {
+			t.AvgLatencyMS = float64(lat) / float64(t.Requests)
+		}
+		totals = append(totals, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if groupBy == "" && len(totals) == 0 {
+		totals = append(totals, llmservice.UsageTotal{})
+	}
+	// Sorted here rather than by ORDER BY: byte order in every store,
+	// whatever a database's collation would say.
+	slices.SortFunc(totals, func(a, b llmservice.UsageTotal) int { return strings.Compare(a.Group, b.Group) })
+	return totals, nil
+}
+
+// groupName turns a scanned group value into UsageTotal.Group: "day" groups
+// are day numbers, shown as dates ("2006-01-02", which sort as the days do).
+func groupName(groupBy string, g any) string {
+	switch v := g.(type) {
+	case int64:
+		if groupBy == "day" {
+			return time.Unix(v*24*60*60, 0).UTC().Format(time.DateOnly)
+		}
+		return fmt.Sprint(v)
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	}
+	return ""
+}
+
+// UsageRecordColumns are the columns FindUsageRecordsQuery selects, in
+// UsageRecord order, the bodies last.
+const UsageRecordColumns = `u.id, u.time, u.team_id, u.key_id, u.project, u.endpoint,
+	u.requested_model, u.provider, u.upstream_model, u.prompt_tokens, u.completion_tokens, u.tokens_estimated,
+	u.cost, u.latency_ms, u.ttft_ms, u.stream, u.status, u.error_type, u.purpose, u.attempts, u.attempt_log,
+	coalesce(b.prompt, ''), coalesce(b.response, '')`
+
+// FindUsageRecordsQuery builds the query of one page of a team's records
+// with their bodies, newest first, and returns the page size it asks one
+// record more than (UsagePage trims it). Invalid (param team_id) without a
+// team: records never cross teams.
+func FindUsageRecordsQuery(d UsageDialect, f llmservice.RecordFilter) (q string, args []any, limit int, err error) {
+	if f.TeamID == "" {
+		return "", nil, 0, llmservice.InvalidParam("team_id", "team_id is required")
+	}
+	limit = f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	limit = min(limit, 500)
+	arg := func(v any) string {
+		args = append(args, v)
+		return d.Param(len(args))
+	}
+	where := []string{"u.team_id = " + arg(f.TeamID)}
+	if f.Project != "" {
+		where = append(where, "u.project = "+arg(f.Project))
+	}
+	if f.KeyID != "" {
+		where = append(where, "u.key_id = "+arg(f.KeyID))
+	}
+	if !f.From.IsZero() {
+		where = append(where, "u.time >= "+arg(d.Time(f.From)))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "u.time < "+arg(d.Time(f.To)))
+	}
+	if f.Before != "" {
+		// Keyset pagination on (time, id): stable while new records arrive.
+		where = append(where, "(u.time, u.id) < (SELECT time, id FROM usage WHERE id = "+arg(f.Before)+
+			" AND team_id = "+arg(f.TeamID)+")")
+	}
+	q = `SELECT ` + UsageRecordColumns + `
+		FROM usage u LEFT JOIN usage_bodies b ON b.id = u.id
+		WHERE ` + strings.Join(where, " AND ") + ` ORDER BY u.time DESC, u.id DESC LIMIT ` + arg(limit+1)
+	return q, args, limit, nil
+}
+
+// ScanUsageRecords reads the rows of a FindUsageRecordsQuery; the store
+// scans the time column into a T and converts it with toTime.
+func ScanUsageRecords[T any](rows Rows, toTime func(T) time.Time) ([]llmservice.UsageRecord, error) {
+	var out []llmservice.UsageRecord
+	for rows.Next() {
+		var (
+			r  llmservice.UsageRecord
+			tm T
+		)
+		if err := rows.Scan(&r.ID, &tm, &r.TeamID, &r.KeyID, &r.Project, &r.Endpoint, &r.RequestedModel, &r.Provider,
+			&r.UpstreamModel, &r.PromptTokens, &r.CompletionTokens, &r.TokensEstimated, &r.Cost, &r.LatencyMS, &r.TTFTMS,
+			&r.Stream, &r.Status, &r.ErrorType, &r.Purpose, &r.Attempts, &r.AttemptLog, &r.Prompt, &r.Response); err != nil {
+			return nil, err
+		}
+		r.Time = toTime(tm)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// UsagePage cuts the records of a FindUsageRecordsQuery to limit and
+// returns the cursor of the next page, "" at the end.
+func UsagePage(recs []llmservice.UsageRecord, limit int) ([]llmservice.UsageRecord, string) {
+	if len(recs) > limit {
+		recs = recs[:limit]
+		return recs, recs[limit-1].ID
+	}
+	return recs, ""
+}
