@@ -11,13 +11,13 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/redisfallback"
 )
 
 // Defaults of RedisOptions.
@@ -101,19 +101,15 @@ type Redis struct {
 	source  SpendSource
 	prefix  string
 	timeout time.Duration
-	probe   time.Duration
 	ttl     time.Duration
 	now     func() time.Time
 	log     *slog.Logger
+	sw      *redisfallback.Switch
 	metrics metrics
 
-	onLocal atomic.Bool
-	mu      sync.Mutex // guards local and backlog, orders switches, probe start and Close
+	mu      sync.Mutex // guards local and backlog; the switch holds it to change backend
 	local   *Accountant
 	backlog []settleOp // settles for Redis, kept while it is down
-	closed  bool
-	stop    chan struct{}
-	wg      sync.WaitGroup
 }
 
 // NewRedis returns an accountant on rdb, which the caller keeps owning,
@@ -126,52 +122,48 @@ func NewRedis(rdb redis.UniversalClient, source SpendSource, opts RedisOptions) 
 		source:  source,
 		prefix:  cmp.Or(opts.Prefix, DefaultPrefix),
 		timeout: cmp.Or(opts.Timeout, DefaultTimeout),
-		probe:   cmp.Or(opts.ProbeInterval, DefaultProbeInterval),
 		ttl:     cmp.Or(opts.ReservationTTL, DefaultReservationTTL),
 		now:     opts.Now,
 		log:     cmp.Or(opts.Logger, slog.Default()),
-		stop:    make(chan struct{}),
 	}
 	if r.now == nil {
 		r.now = time.Now
 	}
 	r.local = New(source, r.now)
-	r.metrics = newMetrics(opts.Registry, r.log)
-	r.metrics.setBackend(BackendRedis)
+	r.sw = redisfallback.New(redisfallback.Options{
+		Name:          "budgets",
+		FailMessage:   "redis failed, keeping budgets locally per replica until it answers",
+		BackMessage:   "redis is back, budgets are shared again",
+		Metric:        "llmservice_budget",
+		FallbacksHelp: "Times budgets switched from Redis to local figures per replica because Redis failed.",
+		BackendHelp:   "1 for the backend keeping budgets now (redis or local), 0 for the other.",
+		Registry:      opts.Registry,
+		Logger:        r.log,
+		ProbeInterval: cmp.Or(opts.ProbeInterval, DefaultProbeInterval),
+		Ping:          redisfallback.Pinger(rdb, r.timeout, scripts...),
+		Locker:        &r.mu,
+		// Fresh, so that it starts from the ledger rather than from figures
+		// left over from an earlier outage.
+		OnFail:  func() { r.local = New(r.source, r.now) },
+		Recover: r.flush,
+	})
+	r.metrics = newMetrics(r.sw, opts.Registry, r.log)
 	if c, ok := rdb.(*redis.Client); ok && !c.Options().ContextTimeoutEnabled {
 		r.log.Warn("budgets: redis client has ContextTimeoutEnabled off; a hung Redis stalls requests past the budget timeout",
 			"timeout", r.timeout)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	if err := loadScripts(ctx, rdb); err != nil {
-		r.fallback(err)
-	}
+	r.sw.Connect(rdb, r.timeout, scripts...)
 	return r
-}
-
-func loadScripts(ctx context.Context, rdb redis.UniversalClient) error {
-	for _, s := range scripts {
-		if err := s.Load(ctx, rdb).Err(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Backends reported by Backend.
 const (
-	BackendRedis = "redis"
-	BackendLocal = "local"
+	BackendRedis = redisfallback.Redis
+	BackendLocal = redisfallback.Local
 )
 
 // Backend returns where budgets are being kept right now.
-func (r *Redis) Backend() string {
-	if r.onLocal.Load() {
-		return BackendLocal
-	}
-	return BackendRedis
-}
+func (r *Redis) Backend() string { return r.sw.Backend() }
 
 // redisFailure is a failure of Redis itself (down, slow, a script error), as
 // opposed to a refusal or a ledger error: only it switches to local.
@@ -224,7 +216,7 @@ func (r *Redis) keepUntil(s Scope, now time.Time) string {
 func (r *Redis) Reserve(ctx context.Context, scopes []Scope, amount llmservice.Nanos) (*Reservation, error) {
 	amount = max(amount, 0)
 	scopes = distinct(scopes)
-	if !r.onLocal.Load() {
+	if !r.sw.OnLocal() {
 		res, err := r.reserveRedis(ctx, scopes, amount)
 		if !isRedisFailure(err) {
 			return res, err
@@ -232,7 +224,7 @@ func (r *Redis) Reserve(ctx context.Context, scopes []Scope, amount llmservice.N
 		if ctx.Err() != nil { // the caller gave up; Redis is not to blame
 			return nil, ctx.Err()
 		}
-		r.fallback(err)
+		r.sw.Fail(err)
 	}
 	return r.reserveLocal(ctx, scopes, amount)
 }
@@ -397,15 +389,15 @@ func (r *Redis) settle(ctx context.Context, op settleOp) error {
 // book a local cost twice: too much spend rather than too little.
 func (r *Redis) book(op settleOp) {
 	for {
-		if !r.onLocal.Load() {
+		if !r.sw.OnLocal() {
 			err := r.settle(context.Background(), op)
 			if err == nil {
 				return
 			}
-			r.fallback(err)
+			r.sw.Fail(err)
 		}
 		r.mu.Lock()
-		if r.onLocal.Load() { // the probe switches back under mu, after emptying the backlog
+		if r.sw.OnLocal() { // the probe switches back under mu, after emptying the backlog
 			r.keep(op)
 			r.mu.Unlock()
 			return
@@ -434,7 +426,7 @@ func (r *Redis) Available(ctx context.Context, s Scope) (llmservice.Nanos, error
 
 // Status implements Accountant.Status on Redis.
 func (r *Redis) Status(ctx context.Context, s Scope) (Status, error) {
-	if !r.onLocal.Load() {
+	if !r.sw.OnLocal() {
 		st, err := r.statusRedis(ctx, s)
 		if !isRedisFailure(err) {
 			return st, err
@@ -442,7 +434,7 @@ func (r *Redis) Status(ctx context.Context, s Scope) (Status, error) {
 		if ctx.Err() != nil {
 			return Status{}, ctx.Err()
 		}
-		r.fallback(err)
+		r.sw.Fail(err)
 	}
 	r.mu.Lock()
 	local := r.local
@@ -485,7 +477,7 @@ func (r *Redis) Forget(key string) {
 	local := r.local
 	r.mu.Unlock()
 	local.Forget(key)
-	if r.onLocal.Load() {
+	if r.sw.OnLocal() {
 		return
 	}
 	now := r.now()
@@ -496,89 +488,30 @@ func (r *Redis) Forget(key string) {
 		}
 	}
 	if _, err := r.run(context.Background(), forgetScript, keys); err != nil {
-		r.fallback(err)
+		r.sw.Fail(err)
 	}
 }
 
 // Close stops the background probe. It does not close the Redis client.
 // Settles still kept for Redis are dropped.
 func (r *Redis) Close() error {
-	r.mu.Lock()
-	if !r.closed {
-		r.closed = true
-		close(r.stop)
-	}
-	r.mu.Unlock()
-	r.wg.Wait()
+	r.sw.Close()
 	return nil
 }
 
-// fallback switches to a fresh local accountant after a Redis failure, once
-// per outage. Fresh, so that it starts from the ledger rather than from
-// figures left over from an earlier outage.
-func (r *Redis) fallback(err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.onLocal.Load() {
-		return
-	}
-	r.local = New(r.source, r.now)
-	r.onLocal.Store(true)
-	r.metrics.fallbacks.Inc()
-	r.metrics.setBackend(BackendLocal)
-	r.log.Warn("budgets: redis failed, keeping budgets locally per replica until it answers", "err", err)
-	if !r.closed {
-		r.wg.Add(1)
-		go r.probeLoop()
-	}
-}
-
-// probeLoop pings Redis until it answers and takes the settles kept for it,
-// then switches back to it.
-func (r *Redis) probeLoop() {
-	defer r.wg.Done()
-	t := time.NewTicker(r.probe)
-	defer t.Stop()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-t.C:
-		}
-		if err := r.ping(); err != nil {
-			continue
-		}
-		if err := r.flush(); err != nil {
-			continue
-		}
-		r.log.Info("budgets: redis is back, budgets are shared again")
-		return
-	}
-}
-
-// ping checks Redis and reloads the scripts, which a restarted Redis has
-// forgotten.
-func (r *Redis) ping() error {
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	if err := r.rdb.Ping(ctx).Err(); err != nil {
-		return err
-	}
-	return loadScripts(ctx, r.rdb)
-}
-
 // flush sends the kept settles to Redis and, once none is left, switches
-// back to Redis. Settles kept meanwhile are sent in the next round.
-func (r *Redis) flush() error {
+// back to Redis, still holding mu so that book keeps none past the switch.
+// Settles kept meanwhile are sent in the next round; if Redis fails one, the
+// rest wait for the next probe.
+func (r *Redis) flush(back func()) {
 	for {
 		r.mu.Lock()
 		ops := r.backlog
 		r.backlog = nil
 		if len(ops) == 0 {
-			r.onLocal.Store(false)
-			r.metrics.setBackend(BackendRedis)
+			back()
 			r.mu.Unlock()
-			return nil
+			return
 		}
 		r.mu.Unlock()
 		for i, op := range ops {
@@ -586,7 +519,7 @@ func (r *Redis) flush() error {
 				r.mu.Lock()
 				r.backlog = append(slices.Clone(ops[i:]), r.backlog...)
 				r.mu.Unlock()
-				return err
+				return
 			}
 		}
 	}

@@ -30,8 +30,10 @@ func (m *memStores) FindKeyByID(ctx context.Context, id string) (*llmservice.Key
 	return nil, llmservice.Errorf(llmservice.NotFound, "key not found")
 }
 
-func (m *memStores) FindTeamByID(context.Context, string) (*llmservice.Team, error) { return m.team, nil }
-func (m *memStores) FindModels(context.Context) ([]*llmservice.Model, error)       { return nil, nil }
+func (m *memStores) FindTeamByID(context.Context, string) (*llmservice.Team, error) {
+	return m.team, nil
+}
+func (m *memStores) FindModels(context.Context) ([]*llmservice.Model, error) { return nil, nil }
 
 type recorder struct{ msgs []string }
 

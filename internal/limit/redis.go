@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/llmservice/llmservice/internal/redisfallback"
 )
 
 // Defaults of RedisOptions.
@@ -65,15 +65,9 @@ type Redis struct {
 	local   *Local
 	prefix  string
 	timeout time.Duration
-	probe   time.Duration
 	log     *slog.Logger
+	sw      *redisfallback.Switch
 	metrics metrics
-
-	onLocal atomic.Bool
-	mu      sync.Mutex // orders switches, probe start and Close
-	closed  bool
-	stop    chan struct{}
-	wg      sync.WaitGroup
 }
 
 // NewRedis returns a limiter on rdb, which the caller keeps owning. It loads
@@ -85,9 +79,7 @@ func NewRedis(rdb redis.UniversalClient, opts RedisOptions) *Redis {
 		local:   opts.Local,
 		prefix:  cmp.Or(opts.Prefix, DefaultPrefix),
 		timeout: cmp.Or(opts.Timeout, DefaultTimeout),
-		probe:   cmp.Or(opts.ProbeInterval, DefaultProbeInterval),
 		log:     opts.Logger,
-		stop:    make(chan struct{}),
 	}
 	if r.local == nil {
 		r.local = NewLocal(nil)
@@ -95,40 +87,35 @@ func NewRedis(rdb redis.UniversalClient, opts RedisOptions) *Redis {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	r.metrics = newMetrics(opts.Registry, r.log)
-	r.metrics.setBackend(BackendRedis)
+	r.sw = redisfallback.New(redisfallback.Options{
+		Name:          "rate limiter",
+		FailMessage:   "redis failed, enforcing limits locally per replica until it answers",
+		BackMessage:   "redis is back, limits are shared again",
+		Metric:        "llmservice_ratelimit",
+		FallbacksHelp: "Times the rate limiter switched from Redis to local limits because Redis failed.",
+		BackendHelp:   "1 for the backend keeping rate limits now (redis or local), 0 for the other.",
+		Registry:      opts.Registry,
+		Logger:        r.log,
+		ProbeInterval: cmp.Or(opts.ProbeInterval, DefaultProbeInterval),
+		Ping:          redisfallback.Pinger(rdb, r.timeout, takeScript, adjustScript),
+	})
+	r.metrics = metrics{fallbacks: r.sw.Fallbacks(), backend: r.sw.BackendGauge()}
 	if c, ok := rdb.(*redis.Client); ok && !c.Options().ContextTimeoutEnabled {
 		r.log.Warn("rate limiter: redis client has ContextTimeoutEnabled off; a hung Redis stalls requests past the limiter timeout",
 			"timeout", r.timeout)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	if err := loadScripts(ctx, rdb); err != nil {
-		r.fallback(err)
-	}
+	r.sw.Connect(rdb, r.timeout, takeScript, adjustScript)
 	return r
-}
-
-func loadScripts(ctx context.Context, rdb redis.UniversalClient) error {
-	if err := takeScript.Load(ctx, rdb).Err(); err != nil {
-		return err
-	}
-	return adjustScript.Load(ctx, rdb).Err()
 }
 
 // Backends reported by Backend.
 const (
-	BackendRedis = "redis"
-	BackendLocal = "local"
+	BackendRedis = redisfallback.Redis
+	BackendLocal = redisfallback.Local
 )
 
 // Backend returns where limits are being kept right now.
-func (r *Redis) Backend() string {
-	if r.onLocal.Load() {
-		return BackendLocal
-	}
-	return BackendRedis
-}
+func (r *Redis) Backend() string { return r.sw.Backend() }
 
 // Take implements Limiter. A Redis failure is not an error: the call is
 // answered by the local limiter. Only a cancelled ctx or an invalid rule is.
@@ -139,7 +126,7 @@ func (r *Redis) Take(ctx context.Context, rules []Rule, costs []int64) ([]Status
 	if len(rules) == 0 {
 		return nil, true, nil
 	}
-	if !r.onLocal.Load() {
+	if !r.sw.OnLocal() {
 		statuses, ok, err := r.takeRedis(ctx, rules, costs)
 		if err == nil {
 			return statuses, ok, nil
@@ -147,7 +134,7 @@ func (r *Redis) Take(ctx context.Context, rules []Rule, costs []int64) ([]Status
 		if ctx.Err() != nil { // the caller gave up; Redis is not to blame
 			return nil, false, ctx.Err()
 		}
-		r.fallback(err)
+		r.sw.Fail(err)
 	}
 	return r.local.Take(ctx, rules, costs)
 }
@@ -193,7 +180,7 @@ func (r *Redis) Adjust(ctx context.Context, rule Rule, delta int64) error {
 	if err := validateRule(rule); err != nil {
 		return err
 	}
-	if !r.onLocal.Load() {
+	if !r.sw.OnLocal() {
 		err := r.adjustRedis(ctx, rule, delta)
 		if err == nil {
 			return nil
@@ -201,7 +188,7 @@ func (r *Redis) Adjust(ctx context.Context, rule Rule, delta int64) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		r.fallback(err)
+		r.sw.Fail(err)
 	}
 	return r.local.Adjust(ctx, rule, delta)
 }
@@ -220,66 +207,8 @@ func (r *Redis) adjustRedis(ctx context.Context, rule Rule, delta int64) error {
 
 // Close stops the background probe. It does not close the Redis client.
 func (r *Redis) Close() error {
-	r.mu.Lock()
-	if !r.closed {
-		r.closed = true
-		close(r.stop)
-	}
-	r.mu.Unlock()
-	r.wg.Wait()
+	r.sw.Close()
 	return nil
-}
-
-// fallback switches to local limits after a Redis failure, once per outage.
-func (r *Redis) fallback(err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.onLocal.Load() {
-		return
-	}
-	r.onLocal.Store(true)
-	r.metrics.fallbacks.Inc()
-	r.metrics.setBackend(BackendLocal)
-	r.log.Warn("rate limiter: redis failed, enforcing limits locally per replica until it answers", "err", err)
-	if !r.closed {
-		r.wg.Add(1)
-		go r.probeLoop()
-	}
-}
-
-// probeLoop pings Redis until it answers, then switches back to it.
-func (r *Redis) probeLoop() {
-	defer r.wg.Done()
-	t := time.NewTicker(r.probe)
-	defer t.Stop()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-t.C:
-		}
-		if err := r.ping(); err != nil {
-			continue
-		}
-		r.mu.Lock()
-		r.onLocal.Store(false)
-		r.metrics.setBackend(BackendRedis)
-		r.mu.Unlock()
-		r.log.Info("rate limiter: redis is back, limits are shared again")
-		return
-	}
-}
-
-// ping checks Redis and reloads the scripts, which a restarted Redis has
-// forgotten (Run would fall back to EVAL, but one EVALSHA miss is cheaper
-// here than on a request).
-func (r *Redis) ping() error {
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	if err := r.rdb.Ping(ctx).Err(); err != nil {
-		return err
-	}
-	return loadScripts(ctx, r.rdb)
 }
 
 // RedisClientOptions parses a redis:// URL into client options suited to the

@@ -47,4 +47,3 @@ func (r *Redis) Subscribe(ctx context.Context, fn func(string)) {
 }
 
 var _ Bus = (*Redis)(nil)
-
