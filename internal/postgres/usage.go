@@ -110,8 +110,8 @@ type usageTx struct {
 	tx  pgx.Tx
 }
 
-// InsertRecords inserts recs and returns the IDs of those inserted.
-func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]string, error) {
+// InsertRecords inserts recs and returns those inserted.
+func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]*llmservice.UsageRecord, error) {
 	var (
 		c   usageColumns
 		ids = make([]string, 0, len(recs))
@@ -132,7 +132,7 @@ func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]string, error) 
 		}
 		ids = append(ids, got...)
 	}
-	return ids, nil
+	return storecodec.FreshUsage(recs, ids), nil
 }
 
 // InsertBodies keeps the prompts and responses recs carry.
@@ -191,6 +191,9 @@ var usageDialect = storecodec.UsageDialect{
 	Day: func(col string) string {
 		return "((" + col + " AT TIME ZONE 'UTC')::date - DATE '1970-01-01')::bigint"
 	},
+	// As a semi-join (IN) the planner reads the whole hourly rollup
+	// rather than probe it a team at a time.
+	AnyTeam: "team_id = ANY (ARRAY(SELECT id FROM teams))",
 }
 
 // SumUsage totals the records f selects, one row per group ordered by group,
@@ -216,8 +219,8 @@ func (db *DB) FindUsageRecords(ctx context.Context, f llmservice.RecordFilter) (
 }
 
 // usageQuery runs the usage queries on the pool.
-func (db *DB) usageQuery(ctx context.Context) storecodec.Query {
-	return func(q string, args []any) (storecodec.Rows, func(), error) {
+func (db *DB) usageQuery(ctx context.Context) storecodec.UsageQuery {
+	return func(q string, args []any) (storecodec.UsageRows, func(), error) {
 		rows, err := db.pool.Query(ctx, q, args...)
 		if err != nil {
 			return nil, nil, err

@@ -36,12 +36,11 @@ const rollupRowsPerUpsert = 64
 
 var usageInsertFull = usageInsertSQL(usageRowsPerInsert)
 
-// usageInsertSQL inserts rows records. RETURNING lists only the records
-// actually inserted: OR IGNORE drops a retried record (primary key) and a
-// queue task's second successful record (usage_job_once), and neither may
-// count in the rollups.
+// usageInsertSQL inserts rows records. OR IGNORE drops a retried record
+// (primary key) and a queue task's second successful record
+// (usage_job_once); neither may count in the rollups.
 func usageInsertSQL(rows int) string {
-	return "INSERT OR IGNORE INTO usage (" + usageColumns + ") VALUES " + valueRows(rows, 21) + " RETURNING id"
+	return "INSERT OR IGNORE INTO usage (" + usageColumns + ") VALUES " + valueRows(rows, 21)
 }
 
 // rollupUpsertSQL adds rows increments to table's rollups.
@@ -94,19 +93,39 @@ type usageTx struct {
 	tx  *sql.Tx
 }
 
-// InsertRecords inserts recs and returns the IDs of those inserted.
-func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]string, error) {
-	ids := make([]string, 0, len(recs))
+// InsertRecords inserts recs and returns those inserted. Nearly always all
+// were: the changes count says so, and nothing more is read. Otherwise the
+// records inserted are those past the largest rowid before the insert
+// (SQLite gives a new row the largest rowid plus one), which is cheaper
+// than a RETURNING clause on every statement of every batch.
+func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]*llmservice.UsageRecord, error) {
+	var last int64
+	if err := u.tx.QueryRowContext(u.ctx, `SELECT coalesce(max(rowid), 0) FROM usage`).Scan(&last); err != nil {
+		return nil, err
+	}
+	var inserted int64
 	err := chunked(u, len(recs), usageRowsPerInsert, usageInsertSQL, func(args []any, i int) []any {
 		return usageArgs(args, &recs[i])
-	}, func(rows *sql.Rows) (err error) {
-		ids, err = appendIDs(ids, rows)
+	}, func(res sql.Result) error {
+		n, err := res.RowsAffected()
+		inserted += n
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("records %s..: %w", recs[0].ID, err)
 	}
-	return ids, nil
+	if inserted == int64(len(recs)) {
+		return storecodec.AllUsage(recs), nil
+	}
+	rows, err := u.tx.QueryContext(u.ctx, `SELECT id FROM usage WHERE rowid > ?`, last)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := appendIDs(nil, rows)
+	if err != nil {
+		return nil, err
+	}
+	return storecodec.FreshUsage(recs, ids), nil
 }
 
 // UpsertRollups adds us to table's rollups, 64 rows per statement in the
@@ -120,11 +139,11 @@ func (u usageTx) UpsertRollups(table string, us []storecodec.UsageRollup) error 
 	return nil
 }
 
-// chunked runs the statement query(rows) over n items, per rows of them;
-// arg appends item i's arguments. The statement of a full chunk is prepared
-// once. With read, the statement is a query whose rows read takes.
+// chunked executes the statement query(rows) over n items, per rows of
+// them; arg appends item i's arguments, and done, if set, sees each result.
+// The statement of a full chunk is prepared once.
 func chunked(u usageTx, n, per int, query func(rows int) string,
-	arg func(args []any, i int) []any, read func(*sql.Rows) error) error {
+	arg func(args []any, i int) []any, done func(sql.Result) error) error {
 	var (
 		full *sql.Stmt
 		args []any
@@ -150,15 +169,9 @@ func chunked(u usageTx, n, per int, query func(rows int) string,
 			defer full.Close()
 			stmt = full
 		}
-		if read == nil {
-			if _, err := stmt.ExecContext(u.ctx, args...); err != nil {
-				return err
-			}
-			continue
-		}
-		rows, err := stmt.QueryContext(u.ctx, args...)
-		if err == nil {
-			err = read(rows)
+		res, err := stmt.ExecContext(u.ctx, args...)
+		if err == nil && done != nil {
+			err = done(res)
 		}
 		if err != nil {
 			return err
@@ -209,6 +222,7 @@ var usageDialect = storecodec.UsageDialect{
 	Day: func(col string) string {
 		return fmt.Sprintf("((%[1]s - ((%[1]s %% %[2]d) + %[2]d) %% %[2]d) / %[2]d)", col, dayMS)
 	},
+	AnyTeam: "team_id IN (SELECT id FROM teams)",
 }
 
 // SumUsage totals the records f selects, one row per group ordered by group,
@@ -234,8 +248,8 @@ func (db *DB) FindUsageRecords(ctx context.Context, f llmservice.RecordFilter) (
 }
 
 // usageQuery runs the usage queries on the read pool.
-func (db *DB) usageQuery(ctx context.Context) storecodec.Query {
-	return func(q string, args []any) (storecodec.Rows, func(), error) {
+func (db *DB) usageQuery(ctx context.Context) storecodec.UsageQuery {
+	return func(q string, args []any) (storecodec.UsageRows, func(), error) {
 		rows, err := db.reader.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, nil, err

@@ -18,8 +18,8 @@ import (
 // edges of a range. Both stores share the logic below so that they split
 // ranges, aggregate and name groups identically.
 
-// Day is one UTC day.
-const Day = 24 * time.Hour
+// usageDay is one UTC day.
+const usageDay = 24 * time.Hour
 
 // UsageSource is the table one piece of a SumUsage range is read from.
 type UsageSource int
@@ -45,11 +45,11 @@ type UsagePiece struct {
 // an empty range has none.
 func SplitUsageRange(from, to time.Time) []UsagePiece {
 	from, to = from.Truncate(time.Millisecond), to.Truncate(time.Millisecond)
-	if !before(from, to) {
+	if !lowerBefore(from, to) {
 		return nil
 	}
-	h1, h2 := ceil(from, time.Hour), floor(to, time.Hour)
-	if !before(h1, h2) {
+	h1, h2 := ceilTo(from, time.Hour), floorTo(to, time.Hour)
+	if !lowerBefore(h1, h2) {
 		// No whole hour inside: the range is shorter than two hours.
 		return []UsagePiece{{UsageRaw, from, to}}
 	}
@@ -60,7 +60,7 @@ func SplitUsageRange(from, to time.Time) []UsagePiece {
 		}
 	}
 	add(UsageRaw, from, h1)
-	if d1, d2 := ceil(h1, Day), floor(h2, Day); before(d1, d2) {
+	if d1, d2 := ceilTo(h1, usageDay), floorTo(h2, usageDay); lowerBefore(d1, d2) {
 		add(UsageHourly, h1, d1)
 		add(UsageDaily, d1, d2)
 		add(UsageHourly, d2, h2)
@@ -71,18 +71,18 @@ func SplitUsageRange(from, to time.Time) []UsagePiece {
 	return ps
 }
 
-// before reports whether the lower bound a lies before the upper bound b,
+// lowerBefore reports whether the lower bound a lies before the upper bound b,
 // zero being minus infinity for a and plus infinity for b.
-func before(a, b time.Time) bool {
+func lowerBefore(a, b time.Time) bool {
 	return a.IsZero() || b.IsZero() || a.Before(b)
 }
 
-// floor and ceil round t to a multiple of d (hours and days fall on UTC
+// floorTo and ceilTo round t to a multiple of d (hours and days fall on UTC
 // boundaries: Truncate counts from the zero time, a UTC midnight). The zero
 // time, an open end, stays zero.
-func floor(t time.Time, d time.Duration) time.Time { return t.Truncate(d) }
+func floorTo(t time.Time, d time.Duration) time.Time { return t.Truncate(d) }
 
-func ceil(t time.Time, d time.Duration) time.Time {
+func ceilTo(t time.Time, d time.Duration) time.Time {
 	if f := t.Truncate(d); !f.Equal(t) {
 		return f.Add(d)
 	}
@@ -92,8 +92,8 @@ func ceil(t time.Time, d time.Duration) time.Time {
 // UsageTx is a store's write transaction as InsertUsage needs it.
 type UsageTx interface {
 	// InsertRecords inserts recs, skipping those already there, and
-	// returns the IDs of those inserted.
-	InsertRecords(recs []llmservice.UsageRecord) ([]string, error)
+	// returns those inserted (FreshUsage).
+	InsertRecords(recs []llmservice.UsageRecord) ([]*llmservice.UsageRecord, error)
 	// InsertBodies keeps the prompts and responses of recs (fresh ones).
 	InsertBodies(recs []*llmservice.UsageRecord) error
 	// UpsertRollups adds us, in their order, to table's rows.
@@ -115,11 +115,10 @@ func CheckUsage(recs []llmservice.UsageRecord) error {
 // rollups of those actually inserted, so that a retried record or a queue
 // task's second successful one counts nowhere.
 func WriteUsage(tx UsageTx, recs []llmservice.UsageRecord) error {
-	ids, err := tx.InsertRecords(recs)
+	fresh, err := tx.InsertRecords(recs)
 	if err != nil {
 		return err
 	}
-	fresh := FreshUsage(recs, ids)
 	if err := tx.InsertBodies(fresh); err != nil {
 		return err
 	}
@@ -189,7 +188,7 @@ const UsageRollupUpsert = ` ON CONFLICT (team_id, bucket, key_id, project, model
 	cost = r.cost + excluded.cost,
 	latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum`
 
-type rollupKey struct {
+type usageRollupKey struct {
 	team, key, project, model string
 	bucket                    int64 // unix ms
 }
@@ -200,6 +199,10 @@ type rollupKey struct {
 func FreshUsage(recs []llmservice.UsageRecord, inserted []string) []*llmservice.UsageRecord {
 	if len(inserted) == 0 {
 		return nil
+	}
+	if len(inserted) == len(recs) {
+		// Inserted IDs are distinct and each names a record: all went in.
+		return AllUsage(recs)
 	}
 	want := make(map[string]bool, len(inserted))
 	for _, id := range inserted {
@@ -215,19 +218,28 @@ func FreshUsage(recs []llmservice.UsageRecord, inserted []string) []*llmservice.
 	return fresh
 }
 
+// AllUsage returns pointers to every record of recs.
+func AllUsage(recs []llmservice.UsageRecord) []*llmservice.UsageRecord {
+	all := make([]*llmservice.UsageRecord, len(recs))
+	for i := range recs {
+		all[i] = &recs[i]
+	}
+	return all
+}
+
 // UsageRollups sums recs by UTC hour and by UTC day. Each list is sorted by
 // the rollup's primary key, so that replicas upserting at the same time lock
 // rows in the same order and cannot deadlock.
 func UsageRollups(recs []*llmservice.UsageRecord) (hourly, daily []UsageRollup) {
-	return rollup(recs, time.Hour), rollup(recs, Day)
+	return usageRollupOf(recs, time.Hour), usageRollupOf(recs, usageDay)
 }
 
-func rollup(recs []*llmservice.UsageRecord, d time.Duration) []UsageRollup {
-	idx := make(map[rollupKey]int, len(recs)/4+1)
+func usageRollupOf(recs []*llmservice.UsageRecord, d time.Duration) []UsageRollup {
+	idx := make(map[usageRollupKey]int, len(recs)/4+1)
 	var out []UsageRollup
 	for _, r := range recs {
 		bucket := r.Time.UTC().Truncate(d)
-		k := rollupKey{r.TeamID, r.KeyID, r.Project, r.RequestedModel, bucket.UnixMilli()}
+		k := usageRollupKey{r.TeamID, r.KeyID, r.Project, r.RequestedModel, bucket.UnixMilli()}
 		i, ok := idx[k]
 		if !ok {
 			i = len(out)
@@ -259,6 +271,10 @@ type UsageDialect struct {
 	Param func(n int) string      // the n-th (1-based) placeholder
 	Time  func(t time.Time) any   // a time argument, as the store keeps times
 	Day   func(col string) string // the UTC day number (days since 1970, floored) of a time column, as an integer
+	// AnyTeam is the condition "team_id is one of the UsageTeams CTE's
+	// teams" written so that the planner probes the index once a team
+	// (queries over all teams: no index starts with the time).
+	AnyTeam string
 }
 
 // UsageTeams is a recursive CTE listing the team ids of the rollups (every
@@ -292,7 +308,7 @@ func SumUsageQuery(d UsageDialect, f llmservice.UsageFilter) (string, []any, err
 	if _, ok := usageGroups[f.GroupBy]; !ok {
 		return "", nil, llmservice.InvalidParam("group_by", "unknown group_by %q: use model, key or day", f.GroupBy)
 	}
-	q := &sumQuery{d: d, f: f}
+	q := &usageSumQuery{d: d, f: f}
 	if f.TeamID == "" {
 		q.b.WriteString("WITH RECURSIVE " + UsageTeams + "\n")
 	}
@@ -323,33 +339,33 @@ func SumUsageQuery(d UsageDialect, f llmservice.UsageFilter) (string, []any, err
 }
 
 const (
-	rawSums = `count(*) AS requests, sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors,
+	usageRawSums = `count(*) AS requests, sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors,
 	sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
 	sum(cost) AS cost, sum(latency_ms) AS latency`
-	rollupSums = `sum(requests) AS requests, sum(errors) AS errors,
+	usageRollupSums = `sum(requests) AS requests, sum(errors) AS errors,
 	sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
 	sum(cost) AS cost, sum(latency_ms_sum) AS latency`
 )
 
-// sumQuery is a SumUsageQuery being written.
-type sumQuery struct {
+// usageSumQuery is a SumUsageQuery being written.
+type usageSumQuery struct {
 	d    UsageDialect
 	f    llmservice.UsageFilter
 	b    strings.Builder
 	args []any
 }
 
-func (q *sumQuery) arg(v any) string {
+func (q *usageSumQuery) arg(v any) string {
 	q.args = append(q.args, v)
 	return q.d.Param(len(q.args))
 }
 
 // piece writes the SELECT that sums one piece, grouped as the filter asks.
 // Every filter is a column of the rollups, and team_id leads every index.
-func (q *sumQuery) piece(p UsagePiece) {
-	table, timeCol, sums, col := "usage", "time", rawSums, usageGroups[q.f.GroupBy].raw
+func (q *usageSumQuery) piece(p UsagePiece) {
+	table, timeCol, sums, col := "usage", "time", usageRawSums, usageGroups[q.f.GroupBy].raw
 	if p.Source != UsageRaw {
-		table, timeCol, sums, col = "usage_daily", "bucket", rollupSums, usageGroups[q.f.GroupBy].rollup
+		table, timeCol, sums, col = "usage_daily", "bucket", usageRollupSums, usageGroups[q.f.GroupBy].rollup
 		if p.Source == UsageHourly {
 			table = "usage_hourly"
 		}
@@ -357,7 +373,7 @@ func (q *sumQuery) piece(p UsagePiece) {
 	if q.f.GroupBy == "day" {
 		col = q.d.Day(col)
 	}
-	where := []string{"team_id IN (SELECT id FROM teams)"}
+	where := []string{q.d.AnyTeam}
 	if q.f.TeamID != "" {
 		where[0] = "team_id = " + q.arg(q.f.TeamID)
 	}
@@ -383,11 +399,12 @@ func (q *sumQuery) piece(p UsagePiece) {
 	}
 }
 
-// Query runs q with args on a store's read pool; done releases the rows.
-type Query func(q string, args []any) (rows Rows, done func(), err error)
+// UsageQuery runs q with args on a store's read pool; done releases the
+// rows.
+type UsageQuery func(q string, args []any) (rows UsageRows, done func(), err error)
 
 // SumUsage is a store's SumUsage: the SumUsageQuery of f, run by query.
-func SumUsage(query Query, d UsageDialect, f llmservice.UsageFilter) ([]llmservice.UsageTotal, error) {
+func SumUsage(query UsageQuery, d UsageDialect, f llmservice.UsageFilter) ([]llmservice.UsageTotal, error) {
 	q, args, err := SumUsageQuery(d, f)
 	if err != nil {
 		return nil, err
@@ -403,7 +420,7 @@ func SumUsage(query Query, d UsageDialect, f llmservice.UsageFilter) ([]llmservi
 // FindUsageRecords is a store's FindUsageRecords: the page of
 // FindUsageRecordsQuery, run by query, whose time column the store scans
 // into a T and converts with toTime.
-func FindUsageRecords[T any](query Query, d UsageDialect, f llmservice.RecordFilter, toTime func(T) time.Time) ([]llmservice.UsageRecord, string, error) {
+func FindUsageRecords[T any](query UsageQuery, d UsageDialect, f llmservice.RecordFilter, toTime func(T) time.Time) ([]llmservice.UsageRecord, string, error) {
 	q, args, limit, err := FindUsageRecordsQuery(d, f)
 	if err != nil {
 		return nil, "", err
@@ -421,8 +438,9 @@ func FindUsageRecords[T any](query Query, d UsageDialect, f llmservice.RecordFil
 	return out, next, nil
 }
 
-// Rows is what ScanUsageTotals reads: *sql.Rows and pgx.Rows both fit.
-type Rows interface {
+// UsageRows is what the usage scanners read: *sql.Rows and pgx.Rows both
+// fit.
+type UsageRows interface {
 	Next() bool
 	Scan(dest ...any) error
 	Err() error
@@ -430,7 +448,7 @@ type Rows interface {
 
 // ScanUsageTotals reads the rows of a SumUsageQuery into totals ordered by
 // group. GroupBy "" always yields exactly one row, zero when nothing matched.
-func ScanUsageTotals(rows Rows, groupBy string) ([]llmservice.UsageTotal, error) {
+func ScanUsageTotals(rows UsageRows, groupBy string) ([]llmservice.UsageTotal, error) {
 	var totals []llmservice.UsageTotal
 	for rows.Next() {
 		var (
@@ -445,7 +463,7 @@ func ScanUsageTotals(rows Rows, groupBy string) ([]llmservice.UsageTotal, error)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		t.Group = groupName(groupBy, g)
+		t.Group = usageGroupName(groupBy, g)
 		t.TotalTokens = t.PromptTokens + t.CompletionTokens
 		t.Cost = llmservice.Nanos(cost)
 		t.CostUSD = t.Cost.Dollars()
@@ -466,9 +484,10 @@ func ScanUsageTotals(rows Rows, groupBy string) ([]llmservice.UsageTotal, error)
 	return totals, nil
 }
 
-// groupName turns a scanned group value into UsageTotal.Group: "day" groups
-// are day numbers, shown as dates ("2006-01-02", which sort as the days do).
-func groupName(groupBy string, g any) string {
+// usageGroupName turns a scanned group value into UsageTotal.Group: "day"
+// groups are day numbers, shown as dates ("2006-01-02", which sort as the
+// days do).
+func usageGroupName(groupBy string, g any) string {
 	switch v := g.(type) {
 	case int64:
 		if groupBy == "day" {
@@ -498,11 +517,7 @@ func FindUsageRecordsQuery(d UsageDialect, f llmservice.RecordFilter) (q string,
 	if f.TeamID == "" {
 		return "", nil, 0, llmservice.InvalidParam("team_id", "team_id is required")
 	}
-	limit = f.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	limit = min(limit, 500)
+	limit = min(PageLimit(f.Limit, 50), 500)
 	arg := func(v any) string {
 		args = append(args, v)
 		return d.Param(len(args))
@@ -533,7 +548,7 @@ func FindUsageRecordsQuery(d UsageDialect, f llmservice.RecordFilter) (q string,
 
 // ScanUsageRecords reads the rows of a FindUsageRecordsQuery; the store
 // scans the time column into a T and converts it with toTime.
-func ScanUsageRecords[T any](rows Rows, toTime func(T) time.Time) ([]llmservice.UsageRecord, error) {
+func ScanUsageRecords[T any](rows UsageRows, toTime func(T) time.Time) ([]llmservice.UsageRecord, error) {
 	var out []llmservice.UsageRecord
 	for rows.Next() {
 		var (
@@ -554,8 +569,7 @@ func ScanUsageRecords[T any](rows Rows, toTime func(T) time.Time) ([]llmservice.
 // UsagePage cuts the records of a FindUsageRecordsQuery to limit and
 // returns the cursor of the next page, "" at the end.
 func UsagePage(recs []llmservice.UsageRecord, limit int) ([]llmservice.UsageRecord, string) {
-	if len(recs) > limit {
-		recs = recs[:limit]
+	if recs, more := Page(recs, limit); more {
 		return recs, recs[limit-1].ID
 	}
 	return recs, ""
