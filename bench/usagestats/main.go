@@ -9,9 +9,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -30,13 +34,15 @@ func main() {
 		project = flag.String("project", "project-0", "project of the per-project totals")
 		days    = flag.Int("days", 30, "length of the totals' window, ending now")
 		runs    = flag.Int("runs", 50, "runs of each query")
+		gateway = flag.String("url", "", "also time the HTTP endpoints of a gateway serving this database (e.g. http://127.0.0.1:8080)")
+		admin   = flag.String("admin-key", os.Getenv("LLMSERVICE_ADMIN_KEY"), "the gateway's admin key, with -url")
 	)
 	flag.Parse()
 	if *db == "" || *runs <= 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *db, strings.Split(*teams, ","), *project, *days, *runs); err != nil {
+	if err := run(context.Background(), *db, strings.Split(*teams, ","), *project, *days, *runs, *gateway, *admin); err != nil {
 		fmt.Fprintln(os.Stderr, "usagestats:", err)
 		os.Exit(1)
 	}
@@ -48,7 +54,7 @@ type query struct {
 	call func(ctx context.Context) (rows int, err error)
 }
 
-func run(ctx context.Context, url string, teams []string, project string, days, runs int) error {
+func run(ctx context.Context, url string, teams []string, project string, days, runs int, gateway, adminKey string) error {
 	var (
 		store interface {
 			llmservice.UsageStore
@@ -94,9 +100,16 @@ func run(ctx context.Context, url string, teams []string, project string, days, 
 		}})
 	}
 	queries = append(queries, query{fmt.Sprintf("SumUsage all teams %dd", days), sum(llmservice.UsageFilter{})})
+	if gateway != "" {
+		hq, err := httpQueries(ctx, gateway, adminKey, teams, project, window)
+		if err != nil {
+			return err
+		}
+		queries = append(queries, hq...)
+	}
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "query\trows\tp50\tp95\tmax\t")
+	fmt.Fprintln(w, "query\trows (bytes over HTTP)\tp50\tp95\tmax\t")
 	for _, q := range queries {
 		lat := make([]time.Duration, runs)
 		rows := 0
@@ -116,3 +129,66 @@ func run(ctx context.Context, url string, teams []string, project string, days, 
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// httpQueries times the same statistics through the gateway's HTTP API:
+// the admin API's /admin/usage and StackForDevs' /v1/stats and /v1/logs,
+// with a key and secret it creates for each team (the generator writes
+// records, not teams).
+func httpQueries(ctx context.Context, base, adminKey string, teams []string, project string, window time.Duration) ([]query, error) {
+	post := func(path string, body any, out any) (int, error) {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			_ = json.NewDecoder(resp.Body).Decode(out)
+		}
+		return resp.StatusCode, nil
+	}
+	get := func(path string, header map[string]string) func(ctx context.Context) (int, error) {
+		return func(ctx context.Context) (int, error) {
+			from := time.Now().Add(-window).UTC().Format(time.RFC3339)
+			sep := "?"
+			if strings.Contains(path, "?") {
+				sep = "&"
+			}
+			req, _ := http.NewRequestWithContext(ctx, "GET", base+path+sep+"from="+from, nil)
+			for k, v := range header {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return 0, err
+			}
+			defer resp.Body.Close()
+			n, _ := io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != http.StatusOK {
+				return 0, fmt.Errorf("GET %s: %s", path, resp.Status)
+			}
+			return int(n), nil
+		}
+	}
+	admin := map[string]string{"Authorization": "Bearer " + adminKey}
+	var qs []query
+	for _, team := range teams {
+		if _, err := post("/admin/teams", map[string]string{"id": team}, nil); err != nil {
+			return nil, err
+		}
+		var key struct{ Key, Secret string }
+		if st, err := post("/admin/keys", map[string]string{"team_id": team}, &key); err != nil || st != http.StatusCreated {
+			return nil, fmt.Errorf("create a key for %s: %d %v", team, st, err)
+		}
+		tenant := map[string]string{"x-api-key": key.Key, "x-secret-key": key.Secret, "x-tenant-id": team, "x-project-id": project}
+		for _, g := range []string{"", "model", "key", "day"} {
+			qs = append(qs, query{fmt.Sprintf("GET /admin/usage %s group_by=%q", team, g), get("/admin/usage?team_id="+team+"&group_by="+g, admin)})
+		}
+		qs = append(qs,
+			query{"GET /v1/stats/" + team + "/" + project, get("/v1/stats/"+team+"/"+project, tenant)},
+			query{"GET /v1/logs/" + team + "/" + project, get("/v1/logs/"+team+"/"+project, tenant)})
+	}
+	return qs, nil
+}
