@@ -29,18 +29,8 @@ func TestBatchSurvivesSIGKILL(t *testing.T) {
 	c := client(base, key)
 	ctx := context.Background()
 
-	var lines [][3]string
-	for i := range n {
-		lines = append(lines, [3]string{fmt.Sprintf("item-%04d", i), "mock/echo", fmt.Sprintf("question %d", i)})
-	}
-	f, err := c.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(batchJSONL(lines...)), "bulk.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := c.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newEchoBatch(t, c, n)
+	var err error
 	var atKill int64
 	batchWait(t, "a third of the batch", func() bool {
 		got, err := c.Batches.Get(ctx, b.ID)
@@ -136,4 +126,24 @@ func TestBatchSurvivesSIGKILL(t *testing.T) {
 		}
 	}
 	t.Logf("%d requests billed once each; %d failed attempts recorded unbilled; %d requests ran more than once", len(billed), unbilled, rerun)
+}
+
+// newEchoBatch uploads n chat requests to mock/echo ("item-0000": "question
+// 0", ...) and starts a batch of them.
+func newEchoBatch(t *testing.T, c openai.Client, n int) *openai.Batch {
+	t.Helper()
+	ctx := context.Background()
+	var lines [][3]string
+	for i := range n {
+		lines = append(lines, [3]string{fmt.Sprintf("item-%04d", i), "mock/echo", fmt.Sprintf("question %d", i)})
+	}
+	f, err := c.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(batchJSONL(lines...)), "bulk.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -132,18 +131,8 @@ func TestThreeReplicas(t *testing.T) {
 		_, key, _ := newKey(t, bases[0], team, nil)
 		c := client(bases[0], key)
 		ctx := context.Background()
-		var lines [][3]string
-		for i := range n {
-			lines = append(lines, [3]string{fmt.Sprintf("item-%04d", i), "mock/echo", fmt.Sprintf("question %d", i)})
-		}
-		f, err := c.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader(batchJSONL(lines...)), "bulk.jsonl", "application/jsonl"), Purpose: openai.FilePurposeBatch})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := c.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := newEchoBatch(t, c, n)
+		var err error
 		// Watch it through another replica: they share the batch.
 		c = client(bases[1], key)
 		deadline := time.Now().Add(3 * time.Minute)
