@@ -8,5 +8,6 @@ cd "$(dirname "$0")/.."
 # each other's driver under their feet.
 bin=$(mktemp "${TMPDIR:-/tmp}/llmservice-bench-driver.XXXXXX")
 trap 'rm -f "$bin"' EXIT
+export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
 go build -o "$bin" ./bench/driver
 "$bin" "$@"
