@@ -43,7 +43,7 @@ type DB struct {
 	// it zero. Tests replace it.
 	Now func() time.Time
 
-	pool *pool // classifies connection failures (unavailable.go)
+	pool *pool  // classifies connection failures (unavailable.go)
 	url  string // for messages only; never logged with its password
 }
 
