@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/postgres/pgtest"
 )
 
@@ -179,12 +182,108 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	t.Logf("back to normal %v after the database returned; all %d calls in the ledger", time.Since(back).Round(time.Millisecond), calls)
 
+	for _, sub := range []string{"unavailable;", "answers again"} {
+		for _, l := range linesWith(logs.String(), sub) {
+			t.Log(l)
+		}
+	}
+	t.Logf("the meter logged %d lines during the outage", len(linesWith(logs.String(), "usage batch")))
 	// Every loop that polls the database logged the outage once when it
 	// began and once when it ended, not once per attempt.
 	for _, component := range []string{"queue:", "invalidation bus", "catalog"} {
 		if lines := linesWith(logs.String(), component); len(lines) > 2 {
 			t.Errorf("%d log lines mention %q during a %v outage; want at most 2 (down, back):\n%s",
 				len(lines), component, outage, strings.Join(lines[:min(len(lines), 6)], "\n"))
+		}
+	}
+}
+
+// A ledger that cannot be written while the database still reads (here
+// another process holds the SQLite file's write lock; on PostgreSQL a
+// table lock or a full disk does the same) must not hold reads of usage:
+// they answer within gateway.UsageFlushWait from what is written, flagged
+// partial, and complete once the ledger catches up.
+func TestUsageReadsDoNotWaitForTheLedger(t *testing.T) {
+	skipOnPostgres(t, "holds the SQLite file's write lock")
+	srv := startServer(t, nil)
+	tenant := sfdNewTenant(t, srv.URL, "reader")
+	chat := func() {
+		t.Helper()
+		if st := do(t, "POST", srv.URL+"/v1/chat/completions", tenant.Key,
+			map[string]any{"model": "mock/echo", "messages": []map[string]string{{"role": "user", "content": "hi"}}}, nil); st != http.StatusOK {
+			t.Fatalf("chat: %d", st)
+		}
+	}
+	type report struct {
+		Partial bool `json:"partial"`
+		Data    []struct {
+			Requests int `json:"requests"`
+		} `json:"data"`
+		Total struct {
+			Requests int `json:"requests"`
+		} `json:"total"`
+		Requests int `json:"requests"` // StackForDevs stats
+		Logs     []any
+	}
+	chat()
+	var r report
+	if st, err := get(t, srv.URL+"/admin/usage?team_id=reader", 15*time.Second, &r); err != nil || st != 200 || r.Partial || len(r.Data) != 1 || r.Data[0].Requests != 1 {
+		t.Fatalf("usage before the lock: %d %+v %v", st, r, err)
+	}
+
+	other, err := sql.Open("sqlite", srv.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	chat() // its record waits in the meter
+	h := tenant.headers()
+	for _, read := range []struct {
+		name, path string
+		headers    map[string]string
+		requests   func(report) int
+	}{
+		{"GET /admin/usage", "/admin/usage?team_id=reader", nil, func(r report) int { return r.Data[0].Requests }},
+		{"GET /v1/stats (StackForDevs)", "/v1/stats/reader/*", h, func(r report) int { return r.Requests }},
+		{"GET /v1/logs (StackForDevs)", "/v1/logs/reader/*", h, func(r report) int { return len(r.Logs) }},
+		{"GET /api/v1/usage (Athena)", "/api/v1/usage", map[string]string{"Authorization": "Bearer " + tenant.Key}, func(r report) int { return r.Total.Requests }},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+read.path, nil)
+		req.Header.Set("Authorization", "Bearer "+testAdminKey)
+		for k, v := range read.headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := (&http.Client{Timeout: 15 * time.Second}).Do(req)
+		if err != nil {
+			t.Errorf("%s while the ledger cannot be written: %v; want an answer within %v", read.name, err, gateway.UsageFlushWait)
+			continue
+		}
+		var r report
+		err = json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || !r.Partial || read.requests(r) != 1 {
+			t.Errorf("%s while the ledger cannot be written: %d %+v (%v); want 200, partial, the 1 written call", read.name, resp.StatusCode, r, err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r = report{}
+		if st, err := get(t, srv.URL+"/admin/usage?team_id=reader", 15*time.Second, &r); err == nil && st == 200 && !r.Partial && len(r.Data) == 1 && r.Data[0].Requests == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("usage after the lock was released: %+v; want 2 requests, not partial", r)
 		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/llmservice/llmservice/internal/limit"
 	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/meter"
+	"github.com/llmservice/llmservice/internal/outage"
 	"github.com/llmservice/llmservice/internal/provider"
 	"github.com/llmservice/llmservice/internal/provider/mock"
 	"github.com/llmservice/llmservice/internal/provider/upstream"
@@ -97,6 +98,15 @@ func spendSource(db llmservice.UsageStore, mw *meter.Writer) budget.SpendSource 
 	}
 }
 
+// staleGrace is the gateway's StaleGrace for the configured
+// LLMSERVICE_STALE_KEY_GRACE, where 0 means off.
+func staleGrace(cfg config.Config) time.Duration {
+	if cfg.StaleKeyGrace <= 0 {
+		return -1
+	}
+	return cfg.StaleKeyGrace
+}
+
 // declares reports whether the configuration names an instance.
 func declares(ps []config.Provider, name string) bool {
 	for _, p := range ps {
@@ -141,6 +151,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	outages := outage.NewMetrics(reg)
 	mw := meter.New(db, meter.Config{Logger: log})
 	var (
 		limiter limit.Limiter = limit.NewLocal(nil)
@@ -170,7 +181,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("rate limits and budgets shared through redis", "backend", rl.Backend())
 	}
 
-	bus, err := invalidationBus(ctx, db, rdb, log)
+	bus, err := invalidationBus(ctx, db, rdb, log, outages)
 	if err != nil {
 		return err
 	}
@@ -197,6 +208,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Timeout:       cfg.RequestTimeout,
 		Bus:           bus,
 		Refresh:       cfg.CacheRefresh,
+		StaleGrace:    staleGrace(cfg),
+		Outages:       outages,
 		Tokens:        djangoTokens(db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
 	})
@@ -218,7 +231,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	bg.Go(gw.RefreshCatalog)
 	bg.Go(func(ctx context.Context) { purgeUsage(ctx, db, cfg.UsageRetention, log) })
-	dialects, err := buildDialects(&deps{Config: cfg, Gateway: gw, DB: db, Meter: mw, Logger: log, Background: bg})
+	dialects, err := buildDialects(&deps{Config: cfg, Gateway: gw, DB: db, Meter: mw, Logger: log, Background: bg, Outages: outages})
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,9 @@ package notify
 
 import (
 	"context"
-	"log/slog"
 	"time"
+
+	"github.com/llmservice/llmservice/internal/outage"
 )
 
 // Resync is delivered to a subscriber when it may have missed messages: on
@@ -42,19 +43,21 @@ func (l *Local) Publish(_ context.Context, msg string) error {
 func (l *Local) Subscribe(_ context.Context, fn func(string)) { l.fns = append(l.fns, fn) }
 
 // retry runs connect-and-listen loops until ctx ends, backing off between
-// failures from 100 ms up to 5 s.
-func retry(ctx context.Context, log *slog.Logger, name string, run func(context.Context) error) {
+// failures from 100 ms up to 5 s. run calls connected once it listens. A
+// lost connection is logged once, when it is lost, and once when it is
+// back (bus), not once per attempt to reconnect.
+func retry(ctx context.Context, bus *outage.Tracker, run func(ctx context.Context, connected func()) error) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		start := time.Now()
-		err := run(ctx)
+		err := run(ctx, func() { bus.OK() })
 		if ctx.Err() != nil {
 			return
 		}
 		if time.Since(start) > time.Minute {
 			backoff = 100 * time.Millisecond
 		}
-		log.Warn("invalidation bus disconnected; reconnecting", "bus", name, "err", err, "in", backoff)
+		bus.Fail(err, "reconnecting with backoff up to 5s; until then other replicas' changes apply here at the cache refresh")
 		select {
 		case <-ctx.Done():
 			return

@@ -8,6 +8,7 @@ package outage
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,6 +58,7 @@ type Tracker struct {
 	up                    prometheus.Gauge
 	failures, outages     prometheus.Counter
 
+	isDown   atomic.Bool // read without the lock: OK and Down are on hot paths
 	mu       sync.Mutex
 	down     bool
 	since    time.Time // start of the current outage
@@ -103,6 +105,7 @@ func (t *Tracker) Fail(err error, meanwhile string) bool {
 		return false
 	}
 	t.down, t.since, t.attempts = true, t.now(), 1
+	t.isDown.Store(true)
 	t.mu.Unlock()
 	if t.up != nil {
 		t.up.Set(0)
@@ -116,7 +119,7 @@ func (t *Tracker) Fail(err error, meanwhile string) bool {
 // with how long the outage lasted and how many attempts failed. It
 // reports whether this call ended an outage.
 func (t *Tracker) OK() bool {
-	if t == nil {
+	if t == nil || !t.isDown.Load() {
 		return false
 	}
 	t.mu.Lock()
@@ -125,6 +128,7 @@ func (t *Tracker) OK() bool {
 		return false
 	}
 	t.down = false
+	t.isDown.Store(false)
 	lasted, attempts := t.now().Sub(t.since), t.attempts
 	t.mu.Unlock()
 	if t.up != nil {
@@ -136,10 +140,5 @@ func (t *Tracker) OK() bool {
 
 // Down reports whether the last attempt failed.
 func (t *Tracker) Down() bool {
-	if t == nil {
-		return false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.down
+	return t != nil && t.isDown.Load()
 }
