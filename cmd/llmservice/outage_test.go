@@ -190,7 +190,7 @@ func TestPostgresOutage(t *testing.T) {
 	t.Logf("the meter logged %d lines during the outage", len(linesWith(logs.String(), "usage batch")))
 	// Every loop that polls the database logged the outage once when it
 	// began and once when it ended, not once per attempt.
-	for _, component := range []string{"queue:", "invalidation bus", "catalog"} {
+	for _, component := range []string{"queue:", "invalidation bus", "catalog", "batches sweep", "gateway:"} {
 		if lines := linesWith(logs.String(), component); len(lines) > 2 {
 			t.Errorf("%d log lines mention %q during a %v outage; want at most 2 (down, back):\n%s",
 				len(lines), component, outage, strings.Join(lines[:min(len(lines), 6)], "\n"))

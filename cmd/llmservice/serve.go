@@ -84,11 +84,15 @@ func adminKeyHash(ctx context.Context, cfg config.Config, db llmservice.SettingS
 }
 
 // spendSource reads a budget scope's spend from the ledger, after writing
-// what the meter still buffers so that no call is missed.
+// what the meter still buffers so that no call is missed. A ledger that
+// cannot be written in time (a database outage) makes the spend unknown:
+// the call is refused with 503 rather than held for the whole outage or
+// let through on a figure that misses the buffered calls.
 func spendSource(db llmservice.UsageStore, mw *meter.Writer) budget.SpendSource {
 	return func(ctx context.Context, teamID, keyID string, from time.Time) (llmservice.Nanos, error) {
-		if err := mw.Flush(ctx); err != nil {
-			return 0, err
+		if gateway.FlushUsage(ctx, mw.Flush) {
+			return 0, &llmservice.Error{Kind: llmservice.Unavailable, Code: "database_unavailable",
+				Message: "The usage ledger cannot be written, so the budget cannot be checked; try again shortly"}
 		}
 		ts, err := db.SumUsage(ctx, llmservice.UsageFilter{TeamID: teamID, KeyID: keyID, From: from})
 		if err != nil || len(ts) == 0 {
