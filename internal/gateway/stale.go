@@ -74,7 +74,12 @@ func (g *Gateway) principal(ctx context.Context, hash string, find func(context.
 	gen, resync := g.invalidations.Load(), g.resyncs.Load()
 	p, err := g.loadPrincipal(ctx, find)
 	if err != nil {
-		if llmservice.ErrorKind(err) != llmservice.Unavailable {
+		switch llmservice.ErrorKind(err) {
+		case llmservice.Unavailable:
+		case llmservice.Unauthenticated: // the database answered: no such key
+			g.db.OK()
+			return nil, err
+		default:
 			return nil, err
 		}
 		g.db.Fail(err, g.outageNote())
