@@ -4,7 +4,9 @@
 //
 // Messages are best effort: one lost while a subscription reconnects is
 // covered by Resync, which a subscriber receives after every (re)connect and
-// which must drop everything, and by the gateway's periodic refresh.
+// after which nothing cached may be trusted without a reload (the gateway
+// keeps the copies only to serve them while the database is down), and by
+// the gateway's periodic refresh.
 package notify
 
 import (
