@@ -149,10 +149,10 @@ func TestPostgresOutage(t *testing.T) {
 
 	pg.Start()
 	back := time.Now()
-	deadline := back.Add(30 * time.Second)
+	deadline := back.Add(time.Minute)
 	for chat(unknown, nil) != http.StatusOK {
 		if time.Now().After(deadline) {
-			t.Fatal("an unknown key still refused 30 s after the database came back")
+			t.Fatal("an unknown key still refused a minute after the database came back")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -277,7 +277,7 @@ func TestUsageReadsDoNotWaitForTheLedger(t *testing.T) {
 	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		r = report{}
 		if st, err := get(t, srv.URL+"/admin/usage?team_id=reader", 15*time.Second, &r); err == nil && st == 200 && !r.Partial && len(r.Data) == 1 && r.Data[0].Requests == 2 {
 			break
