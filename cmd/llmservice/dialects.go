@@ -7,6 +7,7 @@ import (
 	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/meter"
+	"github.com/llmservice/llmservice/internal/outage"
 )
 
 // deps is what a seed service's API needs to be built.
@@ -19,6 +20,8 @@ type deps struct {
 	// Background runs goroutines (queue workers, webhook senders) that must
 	// stop, and finish what they hold, before the process exits.
 	Background *background
+	// Outages receives the metrics of dependency outages (internal/outage).
+	Outages *outage.Metrics
 }
 
 // registrar mounts one API on the mux.

@@ -25,6 +25,12 @@ type testServer struct {
 // are filled in unless given) and stops it at the end of the test.
 func startServer(t *testing.T, env map[string]string) *testServer {
 	t.Helper()
+	return startServerLogging(t, env, os.Stderr)
+}
+
+// startServerLogging is startServer with the server's log written to stderr.
+func startServerLogging(t *testing.T, env map[string]string, stderr io.Writer) *testServer {
+	t.Helper()
 	if env == nil {
 		env = map[string]string{}
 	}
@@ -44,7 +50,7 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
-	go func() { errc <- serve(ctx, nil, getenv, io.Discard, os.Stderr, ready) }()
+	go func() { errc <- serve(ctx, nil, getenv, io.Discard, stderr, ready) }()
 	var addr string
 	select {
 	case addr = <-ready:

@@ -23,6 +23,7 @@ import (
 	"github.com/llmservice/llmservice/internal/limit"
 	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/meter"
+	"github.com/llmservice/llmservice/internal/outage"
 	"github.com/llmservice/llmservice/internal/provider"
 	"github.com/llmservice/llmservice/internal/provider/mock"
 	"github.com/llmservice/llmservice/internal/provider/upstream"
@@ -83,11 +84,15 @@ func adminKeyHash(ctx context.Context, cfg config.Config, db llmservice.SettingS
 }
 
 // spendSource reads a budget scope's spend from the ledger, after writing
-// what the meter still buffers so that no call is missed.
+// what the meter still buffers so that no call is missed. A ledger that
+// cannot be written in time (a database outage) makes the spend unknown:
+// the call is refused with 503 rather than held for the whole outage or
+// let through on a figure that misses the buffered calls.
 func spendSource(db llmservice.UsageStore, mw *meter.Writer) budget.SpendSource {
 	return func(ctx context.Context, teamID, keyID string, from time.Time) (llmservice.Nanos, error) {
-		if err := mw.Flush(ctx); err != nil {
-			return 0, err
+		if gateway.FlushUsage(ctx, mw.Flush) {
+			return 0, &llmservice.Error{Kind: llmservice.Unavailable, Code: "database_unavailable",
+				Message: "The usage ledger cannot be written, so the budget cannot be checked; try again shortly"}
 		}
 		ts, err := db.SumUsage(ctx, llmservice.UsageFilter{TeamID: teamID, KeyID: keyID, From: from})
 		if err != nil || len(ts) == 0 {
@@ -95,6 +100,15 @@ func spendSource(db llmservice.UsageStore, mw *meter.Writer) budget.SpendSource 
 		}
 		return ts[0].Cost, nil
 	}
+}
+
+// staleGrace is the gateway's StaleGrace for the configured
+// LLMSERVICE_STALE_KEY_GRACE, where 0 means off.
+func staleGrace(cfg config.Config) time.Duration {
+	if cfg.StaleKeyGrace <= 0 {
+		return -1
+	}
+	return cfg.StaleKeyGrace
 }
 
 // declares reports whether the configuration names an instance.
@@ -141,6 +155,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	outages := outage.NewMetrics(reg)
 	mw := meter.New(db, meter.Config{Logger: log})
 	var (
 		limiter limit.Limiter = limit.NewLocal(nil)
@@ -170,7 +185,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("rate limits and budgets shared through redis", "backend", rl.Backend())
 	}
 
-	bus, err := invalidationBus(ctx, db, rdb, log)
+	bus, err := invalidationBus(ctx, db, rdb, log, outages)
 	if err != nil {
 		return err
 	}
@@ -197,6 +212,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Timeout:       cfg.RequestTimeout,
 		Bus:           bus,
 		Refresh:       cfg.CacheRefresh,
+		StaleGrace:    staleGrace(cfg),
+		Outages:       outages,
 		Tokens:        djangoTokens(db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
 	})
@@ -218,7 +235,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	bg.Go(gw.RefreshCatalog)
 	bg.Go(func(ctx context.Context) { purgeUsage(ctx, db, cfg.UsageRetention, log) })
-	dialects, err := buildDialects(&deps{Config: cfg, Gateway: gw, DB: db, Meter: mw, Logger: log, Background: bg})
+	dialects, err := buildDialects(&deps{Config: cfg, Gateway: gw, DB: db, Meter: mw, Logger: log, Background: bg, Outages: outages})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/notify"
+	"github.com/llmservice/llmservice/internal/outage"
 	"github.com/llmservice/llmservice/internal/postgres"
 	"github.com/llmservice/llmservice/internal/sqlite"
 	"github.com/redis/go-redis/v9"
@@ -74,13 +75,14 @@ func openDB(ctx context.Context, url string) (store, error) {
 
 // invalidationBus picks how replicas tell each other of admin changes:
 // Redis pub/sub when Redis is configured, else PostgreSQL's LISTEN/NOTIFY;
-// a single SQLite process needs none (nil).
-func invalidationBus(ctx context.Context, db store, rdb *redis.Client, log *slog.Logger) (notify.Bus, error) {
+// a single SQLite process needs none (nil). m receives the metrics of the
+// bus's outages.
+func invalidationBus(ctx context.Context, db store, rdb *redis.Client, log *slog.Logger, m *outage.Metrics) (notify.Bus, error) {
 	if rdb != nil {
-		return notify.NewRedis(rdb, "llmservice:", log), nil
+		return notify.NewRedis(rdb, "llmservice:", log, m), nil
 	}
 	if pg, ok := db.(interface{ Pool() *pgxpool.Pool }); ok {
-		return notify.NewPostgres(ctx, pg.Pool(), log)
+		return notify.NewPostgres(ctx, pg.Pool(), log, m)
 	}
 	return nil, nil
 }

@@ -78,9 +78,9 @@ func buildQueue(d *deps) (registrar, error) {
 	if err != nil {
 		return nil, err
 	}
-	runner := queue.New(d.DB, queue.Config{Workers: s.workers, Lease: s.lease, Poll: s.poll, Logger: d.Logger})
+	runner := queue.New(d.DB, queue.Config{Workers: s.workers, Lease: s.lease, Poll: s.poll, Logger: d.Logger, Outages: d.Outages})
 	b := &batches.Handler{GW: d.Gateway, Store: d.DB, Queue: runner, Flush: d.Meter.Flush, Log: d.Logger,
-		BodyLimit: d.Config.BodyLimit, Webhooks: batches.WebhookConfig{Retries: s.webhookRetries}}
+		BodyLimit: d.Config.BodyLimit, Webhooks: batches.WebhookConfig{Retries: s.webhookRetries}, Outages: d.Outages}
 	b.Tasks(runner)
 	q := llmendpoint.NewQueued(llmendpoint.QueuedConfig{GW: d.Gateway, Store: d.DB, Notify: runner.Notify,
 		Flush: d.Meter.Flush, Log: d.Logger, BodyLimit: d.Config.BodyLimit})

@@ -105,7 +105,7 @@ func newTeamProviders(cfg config.Config, db store, hc *http.Client, log *slog.Lo
 		}
 		return nil, fmt.Errorf("no adapter for provider family %q", family)
 	}
-	return byok.New(byok.Config{Store: db, Sealer: sealer, Build: build}), nil
+	return byok.New(byok.Config{Store: db, Sealer: sealer, Build: build, Grace: cfg.StaleKeyGrace}), nil
 }
 
 // baseURLOf is the base URL of the configured instance of a provider type

@@ -25,7 +25,11 @@ type Config struct {
 	// is trusted: a change made through another replica applies within it.
 	// Changes made through this process apply at once. Default one minute.
 	TTL time.Duration
-	Now func() time.Time
+	// Grace is how long past its TTL a cached adapter (or absence) is still
+	// used while the store is unavailable, so that a database outage does
+	// not fail the calls of teams with their own keys (0: not at all).
+	Grace time.Duration
+	Now   func() time.Time
 }
 
 // Providers hands out teams' own provider adapters. It implements the
@@ -73,10 +77,11 @@ func (p *Providers) Provider(ctx context.Context, teamID, family string) (llm.Pr
 	}
 	k := cacheKey(teamID, family)
 	now := p.cfg.Now()
+	var old *entry
 	if v, ok := p.cache.Load(k); ok {
-		e := v.(*entry)
-		if now.Sub(e.at) < p.cfg.TTL {
-			return e.p, e.p != nil, nil
+		old = v.(*entry)
+		if now.Sub(old.at) < p.cfg.TTL {
+			return old.p, old.p != nil, nil
 		}
 	}
 	gen := p.gen.Load()
@@ -84,6 +89,8 @@ func (p *Providers) Provider(ctx context.Context, teamID, family string) (llm.Pr
 	c, err := p.cfg.Store.FindProviderCredential(ctx, teamID, family)
 	switch {
 	case llmservice.ErrorKind(err) == llmservice.NotFound:
+	case llmservice.ErrorKind(err) == llmservice.Unavailable && old != nil && now.Sub(old.at) < p.cfg.TTL+p.cfg.Grace:
+		return old.p, old.p != nil, nil // the last good copy, during an outage
 	case err != nil:
 		return nil, false, err
 	default:

@@ -58,6 +58,11 @@ type Config struct {
 	// and catalog without word from the others (default 30s): the safety net
 	// behind the invalidation bus.
 	CacheRefresh time.Duration `yaml:"cache_refresh"`
+	// StaleKeyGrace is how long past its refresh a cached key (with its
+	// team) keeps working while the database is unavailable (default 15m;
+	// 0 turns it off, so that a key whose refresh fails is refused with
+	// 503). The catalog keeps its last good copy for the whole outage.
+	StaleKeyGrace time.Duration `yaml:"stale_key_grace"`
 	// UsageRetention deletes raw usage records older than this (0: keep
 	// them). Hourly and daily rollups are kept, so statistics stay whole.
 	UsageRetention time.Duration `yaml:"usage_retention"`
@@ -101,6 +106,7 @@ func Defaults() Config {
 		ShutdownTimeout: 30 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "text",
+		StaleKeyGrace:   15 * time.Minute,
 	}
 }
 
@@ -190,6 +196,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			}
 			*d.dst = t
 		}
+	}
+	if v := getenv("LLMSERVICE_STALE_KEY_GRACE"); v != "" {
+		t, err := ParseDays(v)
+		if err != nil || t < 0 {
+			return fmt.Errorf("LLMSERVICE_STALE_KEY_GRACE=%q: want a duration such as 15m, or 0 to refuse keys whose refresh fails", v)
+		}
+		c.StaleKeyGrace = t
 	}
 	if v := getenv("LLMSERVICE_REQUEST_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)

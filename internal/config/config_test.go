@@ -41,7 +41,9 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("Load() with nothing set mismatch (-want +got):\n%s", diff)
 	}
 	want := config.Config{Addr: ":8080", DatabaseURL: "./data/llmservice.db", BodyLimit: 16 << 20,
-		RequestTimeout: 10 * time.Minute, ShutdownTimeout: 30 * time.Second, LogLevel: "info", LogFormat: "text"}
+		RequestTimeout: 10 * time.Minute, ShutdownTimeout: 30 * time.Second, LogLevel: "info", LogFormat: "text",
+		StaleKeyGrace: 15 * time.Minute,
+	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults mismatch (-want +got):\n%s", diff)
 	}
@@ -82,6 +84,7 @@ func TestYAMLFileWithEnvExpansion(t *testing.T) {
 		Addr: ":7000", DatabaseURL: "/var/lib/llmservice/db.sqlite", AdminKey: "adm-1", BodyLimit: 1 << 20,
 		RequestTimeout: 90 * time.Second, ShutdownTimeout: 5 * time.Second, LogLevel: "debug", LogFormat: "json",
 		DisableMock: true, ConfigFile: path,
+		StaleKeyGrace: 15 * time.Minute,
 		Providers: []config.Provider{
 			{Name: "openai", Type: config.TypeOpenAI, APIKey: "sk-1", Models: []string{"gpt-4o-mini", "gpt-4o"}},
 			{Name: "vllm", Type: config.TypeOpenAICompatible, BaseURL: "http://gpu1:8000/v1", Headers: map[string]string{"X-Org": "team-a"}},
@@ -285,5 +288,35 @@ func TestValidateAcceptsGoodProviders(t *testing.T) {
 	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate() = %v; want nil", err)
+	}
+}
+
+func TestStaleKeyGrace(t *testing.T) {
+	for _, tc := range []struct {
+		env     string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", 15 * time.Minute, false},
+		{"1h", time.Hour, false},
+		{"1d", 24 * time.Hour, false},
+		{"0", 0, false},
+		{"-1m", 0, true},
+		{"soon", 0, true},
+	} {
+		got, err := config.Load(nil, env("LLMSERVICE_STALE_KEY_GRACE", tc.env))
+		if tc.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "LLMSERVICE_STALE_KEY_GRACE") {
+				t.Errorf("LLMSERVICE_STALE_KEY_GRACE=%q: err = %v; want one naming the variable", tc.env, err)
+			}
+			continue
+		}
+		if err != nil || got.StaleKeyGrace != tc.want {
+			t.Errorf("LLMSERVICE_STALE_KEY_GRACE=%q: %v, %v; want %v", tc.env, got.StaleKeyGrace, err, tc.want)
+		}
+	}
+	got, err := config.Load([]string{"-config", writeFile(t, "stale_key_grace: 5m\n")}, env())
+	if err != nil || got.StaleKeyGrace != 5*time.Minute {
+		t.Errorf("stale_key_grace: 5m in YAML: %v, %v", got.StaleKeyGrace, err)
 	}
 }

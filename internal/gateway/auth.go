@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/llmservice/llmservice"
 )
@@ -17,14 +16,11 @@ type Principal struct {
 	allow []netip.Prefix
 }
 
-type principalEntry struct {
-	p      *Principal
-	loaded time.Time
-}
-
 // Authenticate resolves a bearer key. Keys are cached by hash so that the
 // steady state reads no database; InvalidateKey and InvalidateTeam drop
-// entries when admins change them. Expiry is checked on every call.
+// entries when admins change them, and while the database is unavailable a
+// known key is served from its last good copy (see stale.go). Expiry is
+// checked on every call.
 func (g *Gateway) Authenticate(ctx context.Context, key string) (*Principal, error) {
 	if key == "" {
 		return nil, llmservice.Errorf(llmservice.Unauthenticated, "missing API key")
@@ -33,26 +29,11 @@ func (g *Gateway) Authenticate(ctx context.Context, key string) (*Principal, err
 		return g.authenticateToken(ctx, key)
 	}
 	hash := llmservice.HashSecret(key)
-	var p *Principal
-	if e, ok := g.keys.Load(hash); ok && !g.stale(e.(*principalEntry)) {
-		p = e.(*principalEntry).p
-	} else {
-		k, err := g.stores.Keys.FindKeyByHash(ctx, hash)
-		if err != nil {
-			if llmservice.ErrorKind(err) == llmservice.NotFound {
-				return nil, invalidKey()
-			}
-			return nil, err
-		}
-		t, err := g.stores.Teams.FindTeamByID(ctx, k.TeamID)
-		if err != nil {
-			if llmservice.ErrorKind(err) == llmservice.NotFound {
-				return nil, invalidKey()
-			}
-			return nil, err
-		}
-		p = &Principal{Key: k, Team: t, allow: parseAllowlist(k.IPAllowlist)}
-		g.keys.Store(hash, &principalEntry{p: p, loaded: g.now()})
+	p, err := g.principal(ctx, hash, func(ctx context.Context) (*llmservice.Key, error) {
+		return g.stores.Keys.FindKeyByHash(ctx, hash)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if !p.Key.Active(g.now()) {
 		if p.Key.RevokedAt != nil {
@@ -74,33 +55,20 @@ func (g *Gateway) authenticateToken(ctx context.Context, token string) (*Princip
 	// A key's hash never changes, so the ID -> hash step is cached for good
 	// and the steady state reads no database; the principal itself lives in
 	// the same cache as bearer keys, dropped by InvalidateKey/Team.
+	hash := ""
 	if h, ok := g.keyHashes.Load(keyID); ok {
-		if e, ok := g.keys.Load(h); ok && !g.stale(e.(*principalEntry)) {
-			p := e.(*principalEntry).p
-			if !p.Key.Active(g.now()) {
-				return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "token's key is no longer valid", Code: "invalid_api_key"}
-			}
-			return p, nil
-		}
+		hash = h.(string)
 	}
-	k, err := g.stores.Keys.FindKeyByID(ctx, keyID)
+	p, err := g.principal(ctx, hash, func(ctx context.Context) (*llmservice.Key, error) {
+		return g.stores.Keys.FindKeyByID(ctx, keyID)
+	})
 	if err != nil {
-		if llmservice.ErrorKind(err) == llmservice.NotFound {
-			return nil, invalidKey()
-		}
 		return nil, err
 	}
-	t, err := g.stores.Teams.FindTeamByID(ctx, k.TeamID)
-	if err != nil {
-		if llmservice.ErrorKind(err) == llmservice.NotFound {
-			return nil, invalidKey()
-		}
-		return nil, err
+	if hash == "" {
+		g.keyHashes.Store(keyID, p.Key.KeyHash)
 	}
-	p := &Principal{Key: k, Team: t, allow: parseAllowlist(k.IPAllowlist)}
-	g.keys.Store(k.KeyHash, &principalEntry{p: p, loaded: g.now()})
-	g.keyHashes.Store(keyID, k.KeyHash)
-	if !k.Active(g.now()) {
+	if !p.Key.Active(g.now()) {
 		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "token's key is no longer valid", Code: "invalid_api_key"}
 	}
 	return p, nil
@@ -169,12 +137,14 @@ func (g *Gateway) InvalidateTeam(teamID string) {
 }
 
 func (g *Gateway) dropKey(hash string) {
+	g.invalidations.Add(1)
 	if v, ok := g.keys.LoadAndDelete(hash); ok && g.budgets != nil {
 		g.budgets.Forget("key:" + v.(*principalEntry).p.Key.ID)
 	}
 }
 
 func (g *Gateway) dropTeam(teamID string) {
+	g.invalidations.Add(1)
 	g.keys.Range(func(k, v any) bool {
 		if v.(*principalEntry).p.Team.ID == teamID {
 			g.keys.Delete(k)

@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/budget"
 	"github.com/llmservice/llmservice/internal/limit"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/outage"
 	"github.com/llmservice/llmservice/internal/route"
 )
 
@@ -122,6 +124,13 @@ type Config struct {
 	// Refresh bounds how long cached keys, teams and the catalog are
 	// trusted (DefaultRefresh when zero; negative: forever).
 	Refresh time.Duration
+	// StaleGrace is how long past its refresh a cached key may be served
+	// while the database is unavailable (DefaultStaleGrace when zero;
+	// negative: never).
+	StaleGrace time.Duration
+	// Outages, when set, receives the metrics of the gateway's view of the
+	// database (internal/outage).
+	Outages *outage.Metrics
 	Now     func() time.Time
 }
 
@@ -143,11 +152,19 @@ type Gateway struct {
 	logBodies string
 	bus       Publisher
 	refresh   time.Duration
+	grace     time.Duration
+	db        *outage.Tracker // the database as key and catalog loads see it
 
 	keys      sync.Map // key hash -> *principalEntry
 	keyHashes sync.Map // key ID -> key hash, for JWT access tokens
 	catalog   catalogCache
 	prices    sync.Map // "instance/model" -> *pricedModel
+	// invalidations counts dropped keys and teams: a load that one
+	// overtook caches nothing. resyncs counts resyncs (see resync).
+	// nextProbe is when, in unix nanoseconds, the database may next be
+	// tried for a key while it is down.
+	invalidations, resyncs atomic.Uint64
+	nextProbe              atomic.Int64
 }
 
 // New builds a Gateway and loads the catalog.
@@ -168,13 +185,18 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		logBodies: cfg.LogBodies,
 		bus:       cfg.Bus,
 		refresh:   cfg.Refresh,
+		grace:     cfg.StaleGrace,
 	}
 	if g.refresh == 0 {
 		g.refresh = DefaultRefresh
 	}
+	if g.grace == 0 {
+		g.grace = DefaultStaleGrace
+	}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
+	g.db = cfg.Outages.Tracker("gateway", "database", g.log)
 	if g.now == nil {
 		g.now = time.Now
 	}

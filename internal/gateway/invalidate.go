@@ -17,12 +17,6 @@ type Publisher interface {
 // without a word from the bus: the safety net for a lost message.
 const DefaultRefresh = 30 * time.Second
 
-// stale reports whether a cached principal is older than the refresh
-// interval and must be read again.
-func (g *Gateway) stale(e *principalEntry) bool {
-	return g.refresh > 0 && g.now().Sub(e.loaded) > g.refresh
-}
-
 // announce publishes msg to the other replicas. A failure is logged, not
 // returned: the change is saved and applies here, and the others pick it up
 // at their next refresh.
@@ -51,18 +45,10 @@ func (g *Gateway) ApplyInvalidation(msg string) {
 	case "catalog":
 		g.reloadCatalogLogged()
 	case "*":
-		g.keys.Clear()
+		g.resync()
 		g.reloadCatalogLogged()
 	default:
 		g.log.Warn("unknown invalidation message ignored", "kind", kind)
-	}
-}
-
-func (g *Gateway) reloadCatalogLogged() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := g.loadCatalog(ctx); err != nil {
-		g.log.Warn("reload catalog", "err", err)
 	}
 }
 

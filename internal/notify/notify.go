@@ -4,13 +4,16 @@
 //
 // Messages are best effort: one lost while a subscription reconnects is
 // covered by Resync, which a subscriber receives after every (re)connect and
-// which must drop everything, and by the gateway's periodic refresh.
+// after which nothing cached may be trusted without a reload (the gateway
+// keeps the copies only to serve them while the database is down), and by
+// the gateway's periodic refresh.
 package notify
 
 import (
 	"context"
-	"log/slog"
 	"time"
+
+	"github.com/llmservice/llmservice/internal/outage"
 )
 
 // Resync is delivered to a subscriber when it may have missed messages: on
@@ -42,19 +45,21 @@ func (l *Local) Publish(_ context.Context, msg string) error {
 func (l *Local) Subscribe(_ context.Context, fn func(string)) { l.fns = append(l.fns, fn) }
 
 // retry runs connect-and-listen loops until ctx ends, backing off between
-// failures from 100 ms up to 5 s.
-func retry(ctx context.Context, log *slog.Logger, name string, run func(context.Context) error) {
+// failures from 100 ms up to 5 s. run calls connected once it listens. A
+// lost connection is logged once, when it is lost, and once when it is
+// back (bus), not once per attempt to reconnect.
+func retry(ctx context.Context, bus *outage.Tracker, run func(ctx context.Context, connected func()) error) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		start := time.Now()
-		err := run(ctx)
+		err := run(ctx, func() { bus.OK() })
 		if ctx.Err() != nil {
 			return
 		}
 		if time.Since(start) > time.Minute {
 			backoff = 100 * time.Millisecond
 		}
-		log.Warn("invalidation bus disconnected; reconnecting", "bus", name, "err", err, "in", backoff)
+		bus.Fail(err, "reconnecting with backoff up to 5s; until then other replicas' changes apply here at the cache refresh")
 		select {
 		case <-ctx.Done():
 			return

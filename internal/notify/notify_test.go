@@ -61,7 +61,7 @@ func TestRedis(t *testing.T) {
 	r1, r2 := redis.NewClient(opts), redis.NewClient(opts)
 	defer r1.Close()
 	defer r2.Close()
-	exchange(t, NewRedis(r1, prefix, nil), NewRedis(r2, prefix, nil))
+	exchange(t, NewRedis(r1, prefix, nil, nil), NewRedis(r2, prefix, nil, nil))
 }
 
 func TestPostgres(t *testing.T) {
@@ -74,7 +74,7 @@ func TestPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer pool.Close()
-		b, err := NewPostgres(ctx, pool, nil)
+		b, err := NewPostgres(ctx, pool, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

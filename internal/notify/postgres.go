@@ -7,21 +7,24 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/llmservice/llmservice/internal/outage"
 )
 
 // Postgres is a bus over LISTEN/NOTIFY. A listener holds one connection of
 // the pool for good.
 type Postgres struct {
 	pool    *pgxpool.Pool
-	log     *slog.Logger
+	conn    *outage.Tracker
 	channel string
 }
 
 // NewPostgres returns a bus on the pool's database. Channels are per
 // database, not per schema, so the channel is named after the schema the
 // stores live in: installations sharing a database in separate schemas
-// (and parallel tests) do not hear each other.
-func NewPostgres(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) (*Postgres, error) {
+// (and parallel tests) do not hear each other. m, when set, receives the
+// metrics of the listening connection's outages.
+func NewPostgres(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, m *outage.Metrics) (*Postgres, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -33,7 +36,7 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) (*Po
 	if schema != "public" {
 		channel += "_" + schema
 	}
-	return &Postgres{pool: pool, log: log, channel: channel}, nil
+	return &Postgres{pool: pool, conn: m.Tracker("invalidation bus", "postgres", log), channel: channel}, nil
 }
 
 func (p *Postgres) Publish(ctx context.Context, msg string) error {
@@ -42,7 +45,7 @@ func (p *Postgres) Publish(ctx context.Context, msg string) error {
 }
 
 func (p *Postgres) Subscribe(ctx context.Context, fn func(string)) {
-	go retry(ctx, p.log, "postgres", func(ctx context.Context) error {
+	go retry(ctx, p.conn, func(ctx context.Context, connected func()) error {
 		pc, err := p.pool.Acquire(ctx)
 		if err != nil {
 			return err
@@ -54,6 +57,7 @@ func (p *Postgres) Subscribe(ctx context.Context, fn func(string)) {
 		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{p.channel}.Sanitize()); err != nil {
 			return err
 		}
+		connected()
 		fn(Resync)
 		for {
 			n, err := conn.WaitForNotification(ctx)

@@ -5,21 +5,21 @@ import (
 	"log/slog"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/llmservice/llmservice/internal/outage"
 )
 
 // Redis is a bus over Redis pub/sub.
 type Redis struct {
 	rdb     redis.UniversalClient
 	channel string
-	log     *slog.Logger
+	conn    *outage.Tracker
 }
 
-// NewRedis returns a bus on channel prefix+Channel.
-func NewRedis(rdb redis.UniversalClient, prefix string, log *slog.Logger) *Redis {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Redis{rdb: rdb, channel: prefix + Channel, log: log}
+// NewRedis returns a bus on channel prefix+Channel. m, when set, receives
+// the metrics of the subscription's outages.
+func NewRedis(rdb redis.UniversalClient, prefix string, log *slog.Logger, m *outage.Metrics) *Redis {
+	return &Redis{rdb: rdb, channel: prefix + Channel, conn: m.Tracker("invalidation bus", "redis", log)}
 }
 
 func (r *Redis) Publish(ctx context.Context, msg string) error {
@@ -27,7 +27,7 @@ func (r *Redis) Publish(ctx context.Context, msg string) error {
 }
 
 func (r *Redis) Subscribe(ctx context.Context, fn func(string)) {
-	go retry(ctx, r.log, "redis", func(ctx context.Context) error {
+	go retry(ctx, r.conn, func(ctx context.Context, connected func()) error {
 		sub := r.rdb.Subscribe(ctx, r.channel)
 		defer sub.Close()
 		// Receive confirms the subscription: only then can nothing published
@@ -35,6 +35,7 @@ func (r *Redis) Subscribe(ctx context.Context, fn func(string)) {
 		if _, err := sub.Receive(ctx); err != nil {
 			return err
 		}
+		connected()
 		fn(Resync)
 		for {
 			m, err := sub.ReceiveMessage(ctx)

@@ -43,7 +43,7 @@ type DB struct {
 	// it zero. Tests replace it.
 	Now func() time.Time
 
-	pool *pgxpool.Pool
+	pool *pool  // classifies connection failures (unavailable.go)
 	url  string // for messages only; never logged with its password
 }
 
@@ -60,15 +60,15 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if cfg.MaxConns < int32(max(16, 4*runtime.NumCPU())) && !hasParam(url, "pool_max_conns") {
 		cfg.MaxConns = int32(max(16, 4*runtime.NumCPU()))
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pp, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
+	if err := pp.Ping(ctx); err != nil {
+		pp.Close()
 		return nil, fmt.Errorf("open postgres %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
 	}
-	return &DB{Now: time.Now, pool: pool, url: cfg.ConnConfig.Host + "/" + cfg.ConnConfig.Database}, nil
+	return &DB{Now: time.Now, pool: &pool{Pool: pp}, url: cfg.ConnConfig.Host + "/" + cfg.ConnConfig.Database}, nil
 }
 
 func hasParam(url, name string) bool {
@@ -81,7 +81,7 @@ func hasParam(url, name string) bool {
 }
 
 // Pool returns the connection pool, for LISTEN/NOTIFY and benchmarks.
-func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+func (db *DB) Pool() *pgxpool.Pool { return db.pool.Pool }
 
 // Migrate applies the embedded migrations the database lacks, holding a
 // session advisory lock so that replicas starting together migrate one at
@@ -107,7 +107,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	sqlDB := stdlib.OpenDBFromPool(db.pool)
+	sqlDB := stdlib.OpenDBFromPool(db.pool.Pool)
 	defer sqlDB.Close()
 	// As in SQLite: each API's tables have their own number range, so a
 	// database created before a range existed must still take it.
@@ -129,9 +129,10 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// withTx runs fn in a transaction, committing when fn returns nil.
+// withTx runs fn in a transaction, committing when fn returns nil. A
+// connection lost inside fn or at commit is Unavailable, as everywhere.
 func (db *DB) withTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, db.pool, fn)
+	return db.pool.classify(pgx.BeginFunc(ctx, db.pool, fn))
 }
 
 // now returns db.Now() at the millisecond precision every store keeps.

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/outage"
 )
 
 // Store is what the runner needs of llmservice.TaskStore.
@@ -84,6 +85,10 @@ type Config struct {
 	Retention time.Duration
 	Logger    *slog.Logger
 	Now       func() time.Time
+
+	// Outages, when set, receives the metrics of the workers' view of the
+	// store (internal/outage).
+	Outages *outage.Metrics
 }
 
 // Purger deletes old finished tasks; a Store that implements it is purged
@@ -97,6 +102,7 @@ type Runner struct {
 	store    Store
 	cfg      Config
 	log      *slog.Logger
+	db       *outage.Tracker // the store as polls see it: outages logged once
 	handlers map[string]Handler
 	kinds    []string
 	wake     chan struct{}
@@ -133,6 +139,7 @@ func New(store Store, cfg Config) *Runner {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
+	r.db = cfg.Outages.Tracker("queue", "database", r.log)
 	return r
 }
 
@@ -222,13 +229,17 @@ func (r *Runner) work(ctx context.Context) {
 	for ctx.Err() == nil {
 		t, err := r.store.ClaimTask(ctx, llmservice.TaskClaim{Kinds: r.kinds, SkipTeams: r.throttled(), Lease: rand.Text(), For: r.cfg.Lease})
 		if err == nil {
+			r.db.OK()
 			// Another idle worker may find the next task while this one works.
 			r.Notify()
 			r.run(ctx, t)
 			continue
 		}
-		if llmservice.ErrorKind(err) != llmservice.NotFound && ctx.Err() == nil {
-			r.log.Error("queue: claiming a task failed", "err", err)
+		switch {
+		case llmservice.ErrorKind(err) == llmservice.NotFound:
+			r.db.OK()
+		case ctx.Err() == nil:
+			r.db.Fail(err, "claiming tasks failed; workers keep polling every "+r.cfg.Poll.String())
 		}
 		poll.Reset(r.cfg.Poll)
 		select {
@@ -313,8 +324,11 @@ func (r *Runner) attempt(ctx context.Context, t *llmservice.Task, h Handler) att
 					cancel()
 					return
 				}
-				if err != nil && tctx.Err() == nil {
-					r.log.Warn("queue: extending a lease failed", "task", t.ID, "err", err)
+				switch {
+				case err == nil:
+					r.db.OK()
+				case tctx.Err() == nil:
+					r.db.Fail(err, "a running task's lease could not be extended; the task runs on and the next beat tries again")
 				}
 			}
 		}

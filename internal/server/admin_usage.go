@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 )
 
@@ -38,15 +40,17 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return llmservice.InvalidParam("group_by", "group_by must be model, key or day")
 	}
-	// Totals include calls still in the meter's buffer.
+	// Totals include calls still in the meter's buffer when it can write
+	// them promptly; otherwise they are what is written, marked partial.
+	var flush func(context.Context) error
 	if s.cfg.Meter != nil {
-		if err := s.cfg.Meter.Flush(r.Context()); err != nil {
-			return err
-		}
+		flush = s.cfg.Meter.Flush
 	}
+	partial := gateway.FlushUsage(r.Context(), flush)
 	totals, err := s.cfg.Stores.Usage.SumUsage(r.Context(), llmservice.UsageFilter{TeamID: q.Get("team_id"), From: from, To: to, GroupBy: groupBy})
 	if err != nil {
 		return err
 	}
-	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "usage", "team_id": q.Get("team_id"), "group_by": groupBy, "data": totals})
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "usage", "team_id": q.Get("team_id"), "group_by": groupBy,
+		"partial": partial, "data": totals})
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/llmservice/llmservice"
@@ -31,7 +30,7 @@ func (db *DB) CreateConversation(ctx context.Context, c *llmservice.Conversation
 		err = notFound("team", err)
 	}
 	if err != nil {
-		return fmt.Errorf("create conversation: %w", err)
+		return errorf("create conversation: %w", err)
 	}
 	return nil
 }
@@ -41,7 +40,7 @@ func (db *DB) FindConversation(ctx context.Context, teamID, id string) (*llmserv
 	c, err := scanConversation(db.reader.QueryRowContext(ctx,
 		`SELECT `+conversationColumns+` FROM conversations WHERE id = ? AND team_id = ?`, id, teamID))
 	if err != nil {
-		return nil, fmt.Errorf("find conversation %s: %w", id, err)
+		return nil, errorf("find conversation %s: %w", id, err)
 	}
 	return c, nil
 }
@@ -63,19 +62,19 @@ func (db *DB) FindConversations(ctx context.Context, f llmservice.ConversationFi
 	args = append(args, p.Limit+1, p.Offset)
 	rows, err := db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("find conversations: %w", err)
+		return nil, "", errorf("find conversations: %w", err)
 	}
 	defer rows.Close()
 	var out []*llmservice.Conversation
 	for rows.Next() {
 		c, err := scanConversation(rows)
 		if err != nil {
-			return nil, "", fmt.Errorf("find conversations: %w", err)
+			return nil, "", errorf("find conversations: %w", err)
 		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("find conversations: %w", err)
+		return nil, "", errorf("find conversations: %w", err)
 	}
 	out, next := p.Trim(out)
 	return out, next, nil
@@ -88,7 +87,7 @@ func (db *DB) DeleteConversation(ctx context.Context, teamID, id string) error {
 		err = mustAffect(res, "conversation")
 	}
 	if err != nil {
-		return fmt.Errorf("delete conversation %s: %w", id, err)
+		return errorf("delete conversation %s: %w", id, err)
 	}
 	return nil
 }
@@ -132,7 +131,7 @@ func (db *DB) AppendConversationMessages(ctx context.Context, teamID, id string,
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("append to conversation %s: %w", id, err)
+		return errorf("append to conversation %s: %w", id, err)
 	}
 	return nil
 }
@@ -148,7 +147,7 @@ func (db *DB) FindConversationMessages(ctx context.Context, teamID, id string, m
 		err = notFound("conversation", err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find messages of conversation %s: %w", id, err)
+		return nil, errorf("find messages of conversation %s: %w", id, err)
 	}
 	order := "ASC"
 	if maxTokens > 0 {
@@ -158,7 +157,7 @@ func (db *DB) FindConversationMessages(ctx context.Context, teamID, id string, m
 		prompt_tokens, completion_tokens, created_at FROM conversation_messages
 		WHERE conversation_id = ? ORDER BY seq `+order, id)
 	if err != nil {
-		return nil, fmt.Errorf("find messages of conversation %s: %w", id, err)
+		return nil, errorf("find messages of conversation %s: %w", id, err)
 	}
 	defer rows.Close()
 	var (
@@ -172,7 +171,7 @@ func (db *DB) FindConversationMessages(ctx context.Context, teamID, id string, m
 		)
 		if err := rows.Scan(&m.ConversationID, &m.Seq, &m.ID, &m.Role, &m.Content, &m.Tokens, &m.Model,
 			&m.PromptTokens, &m.CompletionTokens, &ms); err != nil {
-			return nil, fmt.Errorf("find messages of conversation %s: %w", id, err)
+			return nil, errorf("find messages of conversation %s: %w", id, err)
 		}
 		if maxTokens > 0 {
 			if sum += m.Tokens; sum > maxTokens {
@@ -183,7 +182,7 @@ func (db *DB) FindConversationMessages(ctx context.Context, teamID, id string, m
 		out = append(out, &m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find messages of conversation %s: %w", id, err)
+		return nil, errorf("find messages of conversation %s: %w", id, err)
 	}
 	if maxTokens > 0 {
 		slices.Reverse(out)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/llmservice/llmservice"
@@ -22,7 +21,7 @@ const fileColumns = storecodec.FileColumns
 func (db *DB) CreateFile(ctx context.Context, f *llmservice.File) error {
 	err := db.withTx(ctx, func(tx *sql.Tx) error { return db.insertFileTx(ctx, tx, f) })
 	if err != nil {
-		return fmt.Errorf("create file %s: %w", f.ID, err)
+		return errorf("create file %s: %w", f.ID, err)
 	}
 	return nil
 }
@@ -48,7 +47,7 @@ func (db *DB) insertFileTx(ctx context.Context, tx *sql.Tx, f *llmservice.File) 
 func (db *DB) FindFileByID(ctx context.Context, teamID, id string) (*llmservice.File, error) {
 	f, err := scanFile(db.reader.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM batch_files WHERE id = ? AND team_id = ?`, id, teamID))
 	if err != nil {
-		return nil, fmt.Errorf("find file %s: %w", id, err)
+		return nil, errorf("find file %s: %w", id, err)
 	}
 	return f, nil
 }
@@ -58,10 +57,10 @@ func (db *DB) FindFileContent(ctx context.Context, teamID, id string) ([]byte, e
 	var b []byte
 	err := db.reader.QueryRowContext(ctx, `SELECT content FROM batch_files WHERE id = ? AND team_id = ?`, id, teamID).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("find file content %s: %w", id, notFound("file", err))
+		return nil, errorf("find file content %s: %w", id, notFound("file", err))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find file content %s: %w", id, err)
+		return nil, errorf("find file content %s: %w", id, err)
 	}
 	return b, nil
 }
@@ -89,7 +88,7 @@ func (db *DB) FindFiles(ctx context.Context, f llmservice.FileFilter) ([]*llmser
 			return nil, false, storecodec.NoCursor("file", f.After)
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("find files: %w", err)
+			return nil, false, errorf("find files: %w", err)
 		}
 		where = append(where, "(created_at, id) "+cmp+" (?, ?)")
 		args = append(args, created, f.After)
@@ -98,19 +97,19 @@ func (db *DB) FindFiles(ctx context.Context, f llmservice.FileFilter) ([]*llmser
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+fileColumns+` FROM batch_files WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY created_at `+order+`, id `+order+` LIMIT ?`, args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("find files: %w", err)
+		return nil, false, errorf("find files: %w", err)
 	}
 	defer rows.Close()
 	var out []*llmservice.File
 	for rows.Next() {
 		file, err := scanFile(rows)
 		if err != nil {
-			return nil, false, fmt.Errorf("find files: %w", err)
+			return nil, false, errorf("find files: %w", err)
 		}
 		out = append(out, file)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("find files: %w", err)
+		return nil, false, errorf("find files: %w", err)
 	}
 	out, more := storecodec.Page(out, limit)
 	return out, more, nil
@@ -123,7 +122,7 @@ func (db *DB) DeleteFile(ctx context.Context, teamID, id string) error {
 		err = mustAffect(res, "file")
 	}
 	if err != nil {
-		return fmt.Errorf("delete file %s: %w", id, err)
+		return errorf("delete file %s: %w", id, err)
 	}
 	return nil
 }
@@ -153,7 +152,7 @@ func (db *DB) InsertWebhookDelivery(ctx context.Context, d *llmservice.WebhookDe
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		d.TeamID, d.BatchID, d.MessageID, d.Attempt, d.URL, d.StatusCode, d.Error, d.DurationMS, toMS(d.Time)).Scan(&d.ID)
 	if err != nil {
-		return fmt.Errorf("insert webhook delivery: %w", err)
+		return errorf("insert webhook delivery: %w", err)
 	}
 	return nil
 }
@@ -163,7 +162,7 @@ func (db *DB) FindWebhookDeliveries(ctx context.Context, teamID, batchID string)
 	rows, err := db.reader.QueryContext(ctx, `SELECT id, team_id, batch_id, message_id, attempt, url, status_code, error, duration_ms, time
 		FROM batch_webhook_deliveries WHERE batch_id = ? AND team_id = ? ORDER BY id`, batchID, teamID)
 	if err != nil {
-		return nil, fmt.Errorf("find webhook deliveries: %w", err)
+		return nil, errorf("find webhook deliveries: %w", err)
 	}
 	defer rows.Close()
 	var out []*llmservice.WebhookDelivery
@@ -173,7 +172,7 @@ func (db *DB) FindWebhookDeliveries(ctx context.Context, teamID, batchID string)
 			ms int64
 		)
 		if err := rows.Scan(&d.ID, &d.TeamID, &d.BatchID, &d.MessageID, &d.Attempt, &d.URL, &d.StatusCode, &d.Error, &d.DurationMS, &ms); err != nil {
-			return nil, fmt.Errorf("find webhook deliveries: %w", err)
+			return nil, errorf("find webhook deliveries: %w", err)
 		}
 		d.Time = fromMS(ms)
 		out = append(out, &d)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -27,7 +26,7 @@ func (db *DB) CreateBatch(ctx context.Context, b *llmservice.Batch, tasks []*llm
 	}
 	meta, errs, err := storecodec.EncodeBatch(b)
 	if err != nil {
-		return fmt.Errorf("create batch %s: %w", b.ID, err)
+		return errorf("create batch %s: %w", b.ID, err)
 	}
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO batches (`+batchColumns+`)
@@ -46,7 +45,7 @@ func (db *DB) CreateBatch(ctx context.Context, b *llmservice.Batch, tasks []*llm
 		return db.insertTasksTx(ctx, tx, tasks)
 	})
 	if err != nil {
-		return fmt.Errorf("create batch %s: %w", b.ID, err)
+		return errorf("create batch %s: %w", b.ID, err)
 	}
 	return nil
 }
@@ -55,7 +54,7 @@ func (db *DB) CreateBatch(ctx context.Context, b *llmservice.Batch, tasks []*llm
 func (db *DB) FindBatchByID(ctx context.Context, teamID, id string) (*llmservice.Batch, error) {
 	b, err := scanBatch(db.reader.QueryRowContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE id = ? AND team_id = ?`, id, teamID))
 	if err != nil {
-		return nil, fmt.Errorf("find batch %s: %w", id, err)
+		return nil, errorf("find batch %s: %w", id, err)
 	}
 	return b, nil
 }
@@ -86,7 +85,7 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 			return nil, false, storecodec.NoCursor("batch", f.After)
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("find batches: %w", err)
+			return nil, false, errorf("find batches: %w", err)
 		}
 		where = append(where, "(created_at, id) < (?, ?)")
 		args = append(args, created, f.After)
@@ -95,19 +94,19 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 	rows, err := db.reader.QueryContext(ctx, `SELECT `+batchColumns+` FROM batches WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY created_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("find batches: %w", err)
+		return nil, false, errorf("find batches: %w", err)
 	}
 	defer rows.Close()
 	var out []*llmservice.Batch
 	for rows.Next() {
 		b, err := scanBatch(rows)
 		if err != nil {
-			return nil, false, fmt.Errorf("find batches: %w", err)
+			return nil, false, errorf("find batches: %w", err)
 		}
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("find batches: %w", err)
+		return nil, false, errorf("find batches: %w", err)
 	}
 	out, more := storecodec.Page(out, limit)
 	return out, more, nil
@@ -136,7 +135,7 @@ func (db *DB) CancelBatch(ctx context.Context, teamID, id string) (*llmservice.B
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cancel batch %s: %w", id, err)
+		return nil, errorf("cancel batch %s: %w", id, err)
 	}
 	return b, nil
 }
@@ -158,7 +157,7 @@ func (db *DB) ExpireBatch(ctx context.Context, id string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("expire batch %s: %w", id, err)
+		return errorf("expire batch %s: %w", id, err)
 	}
 	return nil
 }
@@ -200,7 +199,7 @@ func (db *DB) FinishBatch(ctx context.Context, id string, f llmservice.BatchFini
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("finish batch %s: %w", id, err)
+		return nil, errorf("finish batch %s: %w", id, err)
 	}
 	return b, nil
 }
@@ -213,14 +212,14 @@ func (db *DB) FindBatchesToFinish(ctx context.Context, now time.Time) ([]*llmser
 			OR NOT EXISTS (SELECT 1 FROM jobs_queue WHERE grp = batches.id AND state IN ('queued', 'running')))
 		ORDER BY created_at LIMIT 100`, toMS(now))
 	if err != nil {
-		return nil, fmt.Errorf("find batches to finish: %w", err)
+		return nil, errorf("find batches to finish: %w", err)
 	}
 	defer rows.Close()
 	var out []*llmservice.Batch
 	for rows.Next() {
 		b, err := scanBatch(rows)
 		if err != nil {
-			return nil, fmt.Errorf("find batches to finish: %w", err)
+			return nil, errorf("find batches to finish: %w", err)
 		}
 		out = append(out, b)
 	}

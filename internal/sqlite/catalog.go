@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/storecodec"
@@ -38,7 +37,7 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 		m.Name, m.Provider, m.UpstreamModel, nullFloat(m.InputPerMTok), nullFloat(m.OutputPerMTok),
 		m.RPM, m.TPM, m.ContextWindow, toMS(created), storecodec.EncodeDeployments(m.Deployments), m.Strategy).Scan(&ms)
 	if err != nil {
-		return fmt.Errorf("upsert model %s: %w", m.Name, err)
+		return errorf("upsert model %s: %w", m.Name, err)
 	}
 	m.CreatedAt = fromMS(ms)
 	return nil
@@ -49,7 +48,7 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 	rows, err := db.reader.QueryContext(ctx,
 		`SELECT `+modelColumns+` FROM models ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("find models: %w", err)
+		return nil, errorf("find models: %w", err)
 	}
 	defer rows.Close()
 	var models []*llmservice.Model
@@ -62,10 +61,10 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 		)
 		if err := rows.Scan(&m.Name, &m.Provider, &m.UpstreamModel, &in, &out,
 			&m.RPM, &m.TPM, &m.ContextWindow, &createdMS, &deps, &m.Strategy); err != nil {
-			return nil, fmt.Errorf("find models: %w", err)
+			return nil, errorf("find models: %w", err)
 		}
 		if err := storecodec.DecodeDeployments(deps, &m); err != nil {
-			return nil, fmt.Errorf("find models: %w", err)
+			return nil, errorf("find models: %w", err)
 		}
 		m.InputPerMTok = fromNullFloat(in)
 		m.OutputPerMTok = fromNullFloat(out)
@@ -73,7 +72,7 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 		models = append(models, &m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find models: %w", err)
+		return nil, errorf("find models: %w", err)
 	}
 	return models, nil
 }
@@ -85,7 +84,7 @@ func (db *DB) DeleteModel(ctx context.Context, name string) error {
 		err = mustAffect(res, "model")
 	}
 	if err != nil {
-		return fmt.Errorf("delete model %s: %w", name, err)
+		return errorf("delete model %s: %w", name, err)
 	}
 	return nil
 }

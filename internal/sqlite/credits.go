@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"github.com/llmservice/llmservice"
 )
@@ -39,7 +38,7 @@ func (db *DB) AddCredits(ctx context.Context, teamID string, amount int64, reaso
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("add credits to team %s: %w", teamID, err)
+		return 0, errorf("add credits to team %s: %w", teamID, err)
 	}
 	return balance, nil
 }
@@ -53,7 +52,7 @@ func (db *DB) FindCreditMovements(ctx context.Context, teamID string, limit int)
 		`SELECT id, team_id, amount, balance_after, reason, ref, time FROM credit_movements
 		WHERE team_id = ? ORDER BY id DESC LIMIT ?`, teamID, limit)
 	if err != nil {
-		return nil, fmt.Errorf("find credit movements: %w", err)
+		return nil, errorf("find credit movements: %w", err)
 	}
 	defer rows.Close()
 	var out []*llmservice.CreditMovement
@@ -63,7 +62,7 @@ func (db *DB) FindCreditMovements(ctx context.Context, teamID string, limit int)
 			ms int64
 		)
 		if err := rows.Scan(&m.ID, &m.TeamID, &m.Amount, &m.BalanceAfter, &m.Reason, &m.Ref, &ms); err != nil {
-			return nil, fmt.Errorf("find credit movements: %w", err)
+			return nil, errorf("find credit movements: %w", err)
 		}
 		m.Time = fromMS(ms)
 		out = append(out, &m)

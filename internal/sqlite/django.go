@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/storecodec"
@@ -57,7 +56,7 @@ func (db *DB) CreateDjangoUser(ctx context.Context, u *llmservice.DjangoUser, t 
 			u.Username, u.PasswordHash, u.TeamID, u.KeyID, toMS(u.CreatedAt)).Scan(&u.ID)
 	})
 	if err != nil {
-		return fmt.Errorf("create django user %q: %w", u.Username, err)
+		return errorf("create django user %q: %w", u.Username, err)
 	}
 	return nil
 }
@@ -67,7 +66,7 @@ func (db *DB) FindDjangoUserByUsername(ctx context.Context, username string) (*l
 	u, err := scanDjangoUser(db.reader.QueryRowContext(ctx,
 		`SELECT `+djangoUserColumns+` FROM django_users WHERE username = ?`, username))
 	if err != nil {
-		return nil, fmt.Errorf("find django user %q: %w", username, err)
+		return nil, errorf("find django user %q: %w", username, err)
 	}
 	return u, nil
 }
@@ -77,7 +76,7 @@ func (db *DB) FindDjangoUserByID(ctx context.Context, id int64) (*llmservice.Dja
 	u, err := scanDjangoUser(db.reader.QueryRowContext(ctx,
 		`SELECT `+djangoUserColumns+` FROM django_users WHERE id = ?`, id))
 	if err != nil {
-		return nil, fmt.Errorf("find django user %d: %w", id, err)
+		return nil, errorf("find django user %d: %w", id, err)
 	}
 	return u, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/storecodec"
@@ -24,7 +23,7 @@ func (db *DB) UpsertModelGroup(ctx context.Context, g *llmservice.ModelGroup) er
 		ON CONFLICT (name) DO UPDATE SET models = excluded.models, strategy = excluded.strategy
 		RETURNING created_at`, g.Name, storecodec.EncodeList(g.Models), g.Strategy, toMS(created)).Scan(&ms)
 	if err != nil {
-		return fmt.Errorf("upsert model group %s: %w", g.Name, err)
+		return errorf("upsert model group %s: %w", g.Name, err)
 	}
 	g.CreatedAt = fromMS(ms)
 	return nil
@@ -34,7 +33,7 @@ func (db *DB) UpsertModelGroup(ctx context.Context, g *llmservice.ModelGroup) er
 func (db *DB) FindModelGroup(ctx context.Context, name string) (*llmservice.ModelGroup, error) {
 	g, err := scanGroup(db.reader.QueryRowContext(ctx, `SELECT name, models, strategy, created_at FROM model_groups WHERE name = ?`, name))
 	if err != nil {
-		return nil, fmt.Errorf("find model group %s: %w", name, err)
+		return nil, errorf("find model group %s: %w", name, err)
 	}
 	return g, nil
 }
@@ -43,14 +42,14 @@ func (db *DB) FindModelGroup(ctx context.Context, name string) (*llmservice.Mode
 func (db *DB) FindModelGroups(ctx context.Context) ([]*llmservice.ModelGroup, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT name, models, strategy, created_at FROM model_groups ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("find model groups: %w", err)
+		return nil, errorf("find model groups: %w", err)
 	}
 	defer rows.Close()
 	var out []*llmservice.ModelGroup
 	for rows.Next() {
 		g, err := scanGroup(rows)
 		if err != nil {
-			return nil, fmt.Errorf("find model groups: %w", err)
+			return nil, errorf("find model groups: %w", err)
 		}
 		out = append(out, g)
 	}
@@ -64,7 +63,7 @@ func (db *DB) DeleteModelGroup(ctx context.Context, name string) error {
 		err = mustAffect(res, "model group")
 	}
 	if err != nil {
-		return fmt.Errorf("delete model group %s: %w", name, err)
+		return errorf("delete model group %s: %w", name, err)
 	}
 	return nil
 }

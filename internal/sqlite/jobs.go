@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -22,17 +21,17 @@ func (db *DB) CreateCreditJob(ctx context.Context, j *llmservice.CreditJob) erro
 	}
 	meta, err := storecodec.EncodeCreditJobMeta(j.Metadata)
 	if err != nil {
-		return fmt.Errorf("create job: %w", err)
+		return errorf("create job: %w", err)
 	}
 	_, err = db.writer.ExecContext(ctx,
 		`INSERT INTO credit_jobs (`+creditJobColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.TeamID, j.UserID, j.JobType, j.Status, meta, j.ErrorMessage, j.CreditApplied,
 		toMS(j.CreatedAt), toNullMS(j.StartedAt), toNullMS(j.CompletedAt))
 	if isUnique(err) {
-		return fmt.Errorf("create job %s: %w", j.ID, conflict("job", err))
+		return errorf("create job %s: %w", j.ID, conflict("job", err))
 	}
 	if err != nil {
-		return fmt.Errorf("create job %s: %w", j.ID, err)
+		return errorf("create job %s: %w", j.ID, err)
 	}
 	return nil
 }
@@ -43,7 +42,7 @@ func (db *DB) CreateCreditJob(ctx context.Context, j *llmservice.CreditJob) erro
 func (db *DB) FindCreditJob(ctx context.Context, teamID, id string) (*llmservice.CreditJob, error) {
 	j, err := findCreditJob(ctx, db.reader, teamID, id)
 	if err != nil {
-		return nil, fmt.Errorf("find job %s: %w", id, err)
+		return nil, errorf("find job %s: %w", id, err)
 	}
 	return j, nil
 }
@@ -89,7 +88,7 @@ func (db *DB) AddCreditJobCall(ctx context.Context, c *llmservice.CreditJobCall)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("add call to job %s: %w", c.JobID, err)
+		return errorf("add call to job %s: %w", c.JobID, err)
 	}
 	return nil
 }
@@ -101,7 +100,7 @@ func (db *DB) FindCreditJobCalls(ctx context.Context, teamID, jobID string) ([]*
 		cost, latency_ms, error, created_at FROM credit_job_calls WHERE job_id = ? AND team_id = ? ORDER BY rowid`,
 		jobID, teamID)
 	if err != nil {
-		return nil, fmt.Errorf("find calls of job %s: %w", jobID, err)
+		return nil, errorf("find calls of job %s: %w", jobID, err)
 	}
 	defer rows.Close()
 	var out []*llmservice.CreditJobCall
@@ -113,7 +112,7 @@ func (db *DB) FindCreditJobCalls(ctx context.Context, teamID, jobID string) ([]*
 		)
 		if err := rows.Scan(&c.ID, &c.JobID, &c.TeamID, &c.ModelGroup, &c.Model, &c.Purpose, &c.Stream,
 			&c.PromptTokens, &c.CompletionTokens, &cost, &c.LatencyMS, &c.Error, &created); err != nil {
-			return nil, fmt.Errorf("find calls of job %s: %w", jobID, err)
+			return nil, errorf("find calls of job %s: %w", jobID, err)
 		}
 		c.Cost = llmservice.Nanos(cost)
 		c.CreatedAt = fromMS(created)
@@ -164,7 +163,7 @@ func (db *DB) CompleteCreditJob(ctx context.Context, teamID, id string, c llmser
 		return err
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("complete job %s: %w", id, err)
+		return nil, 0, errorf("complete job %s: %w", id, err)
 	}
 	return j, balance, nil
 }

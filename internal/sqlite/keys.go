@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -36,7 +35,7 @@ func (db *DB) CreateKey(ctx context.Context, k *llmservice.Key) error {
 		err = notFound("team", err)
 	}
 	if err != nil {
-		return fmt.Errorf("create key %s: %w", k.ID, err)
+		return errorf("create key %s: %w", k.ID, err)
 	}
 	return nil
 }
@@ -48,7 +47,7 @@ func (db *DB) FindKeyByHash(ctx context.Context, hash string) (*llmservice.Key, 
 		`SELECT `+keyColumns+` FROM keys WHERE key_hash = ?`, hash)
 	k, err := scanKey(row)
 	if err != nil {
-		return nil, fmt.Errorf("find key by hash: %w", err)
+		return nil, errorf("find key by hash: %w", err)
 	}
 	return k, nil
 }
@@ -59,7 +58,7 @@ func (db *DB) FindKeyByID(ctx context.Context, id string) (*llmservice.Key, erro
 		`SELECT `+keyColumns+` FROM keys WHERE id = ?`, id)
 	k, err := scanKey(row)
 	if err != nil {
-		return nil, fmt.Errorf("find key %s: %w", id, err)
+		return nil, errorf("find key %s: %w", id, err)
 	}
 	return k, nil
 }
@@ -75,19 +74,19 @@ func (db *DB) FindKeys(ctx context.Context, f llmservice.KeyFilter) ([]*llmservi
 	q += ` ORDER BY created_at, id`
 	rows, err := db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("find keys: %w", err)
+		return nil, errorf("find keys: %w", err)
 	}
 	defer rows.Close()
 	var keys []*llmservice.Key
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			return nil, fmt.Errorf("find keys: %w", err)
+			return nil, errorf("find keys: %w", err)
 		}
 		keys = append(keys, k)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find keys: %w", err)
+		return nil, errorf("find keys: %w", err)
 	}
 	return keys, nil
 }
@@ -111,7 +110,7 @@ func (db *DB) UpdateKey(ctx context.Context, id string, fn func(*llmservice.Key)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("update key %s: %w", id, err)
+		return nil, errorf("update key %s: %w", id, err)
 	}
 	return out, nil
 }
@@ -126,7 +125,7 @@ func (db *DB) RevokeKey(ctx context.Context, id string, now time.Time) error {
 		err = mustAffect(res, "key")
 	}
 	if err != nil {
-		return fmt.Errorf("revoke key %s: %w", id, err)
+		return errorf("revoke key %s: %w", id, err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -27,7 +26,7 @@ func (db *DB) EnqueueTasks(ctx context.Context, tasks []*llmservice.Task, charge
 		return db.insertTasksTx(ctx, tx, tasks)
 	})
 	if err != nil {
-		return fmt.Errorf("enqueue tasks: %w", err)
+		return errorf("enqueue tasks: %w", err)
 	}
 	return nil
 }
@@ -56,7 +55,7 @@ func (db *DB) insertTasksTx(ctx context.Context, tx *sql.Tx, tasks []*llmservice
 			if isUnique(err) {
 				return conflict("task "+t.ID, err)
 			}
-			return fmt.Errorf("task %s: %w", t.ID, err)
+			return errorf("task %s: %w", t.ID, err)
 		}
 	}
 	return nil
@@ -97,7 +96,7 @@ func (db *DB) ClaimTask(ctx context.Context, c llmservice.TaskClaim) (*llmservic
 		if llmservice.ErrorKind(err) == llmservice.NotFound {
 			return nil, err
 		}
-		return nil, fmt.Errorf("claim task: %w", err)
+		return nil, errorf("claim task: %w", err)
 	}
 	return task, nil
 }
@@ -115,7 +114,7 @@ func (db *DB) ExtendTaskLease(ctx context.Context, id, lease string, d time.Dura
 		err = leaseHeld(res, id)
 	}
 	if err != nil {
-		return fmt.Errorf("extend lease of task %s: %w", id, err)
+		return errorf("extend lease of task %s: %w", id, err)
 	}
 	return nil
 }
@@ -154,7 +153,7 @@ func (db *DB) CompleteTask(ctx context.Context, id, lease string, c llmservice.T
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("complete task %s: %w", id, err)
+		return errorf("complete task %s: %w", id, err)
 	}
 	return nil
 }
@@ -179,7 +178,7 @@ func (db *DB) RetryTask(ctx context.Context, id, lease string, r llmservice.Task
 		err = leaseHeld(res, id)
 	}
 	if err != nil {
-		return fmt.Errorf("retry task %s: %w", id, err)
+		return errorf("retry task %s: %w", id, err)
 	}
 	return nil
 }
@@ -188,7 +187,7 @@ func (db *DB) RetryTask(ctx context.Context, id, lease string, r llmservice.Task
 func (db *DB) FindTaskByID(ctx context.Context, teamID, id string) (*llmservice.Task, error) {
 	t, err := scanTask(db.reader.QueryRowContext(ctx, `SELECT `+taskColumns+` FROM jobs_queue WHERE id = ? AND team_id = ?`, id, teamID))
 	if err != nil {
-		return nil, fmt.Errorf("find task %s: %w", id, err)
+		return nil, errorf("find task %s: %w", id, err)
 	}
 	return t, nil
 }
@@ -213,14 +212,14 @@ func (db *DB) FindTasks(ctx context.Context, f llmservice.TaskFilter) ([]*llmser
 	}
 	rows, err := db.reader.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("find tasks: %w", err)
+		return nil, errorf("find tasks: %w", err)
 	}
 	defer rows.Close()
 	var out []*llmservice.Task
 	for rows.Next() {
 		t, err := scanTask(rows)
 		if err != nil {
-			return nil, fmt.Errorf("find tasks: %w", err)
+			return nil, errorf("find tasks: %w", err)
 		}
 		out = append(out, t)
 	}
@@ -232,7 +231,7 @@ func (db *DB) CountTasks(ctx context.Context, teamID, group string) (llmservice.
 	var c llmservice.TaskCounts
 	rows, err := db.reader.QueryContext(ctx, `SELECT state, count(*) FROM jobs_queue WHERE grp = ? AND team_id = ? GROUP BY state`, group, teamID)
 	if err != nil {
-		return c, fmt.Errorf("count tasks: %w", err)
+		return c, errorf("count tasks: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -241,7 +240,7 @@ func (db *DB) CountTasks(ctx context.Context, teamID, group string) (llmservice.
 			n     int
 		)
 		if err := rows.Scan(&state, &n); err != nil {
-			return c, fmt.Errorf("count tasks: %w", err)
+			return c, errorf("count tasks: %w", err)
 		}
 		storecodec.AddTaskCount(&c, state, n)
 	}
@@ -258,7 +257,7 @@ func (db *DB) GroupOpen(ctx context.Context, teamID, group string) (bool, error)
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("group open: %w", err)
+		return false, errorf("group open: %w", err)
 	}
 	return true, nil
 }
@@ -272,7 +271,7 @@ func (db *DB) CancelTasks(ctx context.Context, teamID, group, reason string) (in
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("cancel tasks of %s: %w", group, err)
+		return 0, errorf("cancel tasks of %s: %w", group, err)
 	}
 	return n, nil
 }
@@ -303,7 +302,7 @@ func (db *DB) PurgeTasks(ctx context.Context, before time.Time) (int, error) {
 	res, err := db.writer.ExecContext(ctx, `DELETE FROM jobs_queue
 		WHERE grp = '' AND state <> 'queued' AND state <> 'running' AND finished_at < ?`, toMS(before))
 	if err != nil {
-		return 0, fmt.Errorf("purge tasks: %w", err)
+		return 0, errorf("purge tasks: %w", err)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"github.com/llmservice/llmservice"
 )
@@ -20,7 +19,7 @@ func (db *DB) Setting(ctx context.Context, name string) (string, error) {
 		err = notFound("setting", err)
 	}
 	if err != nil {
-		return "", fmt.Errorf("setting %s: %w", name, err)
+		return "", errorf("setting %s: %w", name, err)
 	}
 	return v, nil
 }
@@ -40,7 +39,7 @@ func (db *DB) SetSettingIfAbsent(ctx context.Context, name, value string) (strin
 			`SELECT value FROM settings WHERE name = ?`, name).Scan(&stored)
 	})
 	if err != nil {
-		return "", fmt.Errorf("set setting %s: %w", name, err)
+		return "", errorf("set setting %s: %w", name, err)
 	}
 	return stored, nil
 }

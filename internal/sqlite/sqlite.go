@@ -152,16 +152,17 @@ func (db *DB) Close() error {
 }
 
 // withTx runs fn in a write transaction, committing when fn returns nil.
+// A database that cannot be used is Unavailable, as in errorf.
 func (db *DB) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return unavailable(err)
 	}
-	return tx.Commit()
+	return unavailable(tx.Commit())
 }
 
 // now returns db.Now() at the precision the database keeps.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/storecodec"
@@ -30,7 +29,7 @@ func (db *DB) UpsertProviderCredential(ctx context.Context, c *llmservice.Provid
 		err = notFound("team", err)
 	}
 	if err != nil {
-		return fmt.Errorf("upsert %s credential of team %s: %w", c.ProviderType, c.TeamID, err)
+		return errorf("upsert %s credential of team %s: %w", c.ProviderType, c.TeamID, err)
 	}
 	c.CreatedAt = fromMS(created)
 	return nil
@@ -43,7 +42,7 @@ func (db *DB) FindProviderCredential(ctx context.Context, teamID, providerType s
 		`SELECT `+credentialColumns+` FROM provider_credentials WHERE team_id = ? AND provider_type = ?`,
 		teamID, providerType))
 	if err != nil {
-		return nil, fmt.Errorf("find %s credential of team %s: %w", providerType, teamID, err)
+		return nil, errorf("find %s credential of team %s: %w", providerType, teamID, err)
 	}
 	return c, nil
 }
@@ -53,14 +52,14 @@ func (db *DB) FindProviderCredentials(ctx context.Context, teamID string) ([]*ll
 	rows, err := db.reader.QueryContext(ctx,
 		`SELECT `+credentialColumns+` FROM provider_credentials WHERE team_id = ? ORDER BY provider_type`, teamID)
 	if err != nil {
-		return nil, fmt.Errorf("find credentials of team %s: %w", teamID, err)
+		return nil, errorf("find credentials of team %s: %w", teamID, err)
 	}
 	defer rows.Close()
 	var out []*llmservice.ProviderCredential
 	for rows.Next() {
 		c, err := scanCredential(rows)
 		if err != nil {
-			return nil, fmt.Errorf("find credentials of team %s: %w", teamID, err)
+			return nil, errorf("find credentials of team %s: %w", teamID, err)
 		}
 		out = append(out, c)
 	}
@@ -75,7 +74,7 @@ func (db *DB) DeleteProviderCredential(ctx context.Context, teamID, providerType
 		err = mustAffect(res, "provider credential")
 	}
 	if err != nil {
-		return fmt.Errorf("delete %s credential of team %s: %w", providerType, teamID, err)
+		return errorf("delete %s credential of team %s: %w", providerType, teamID, err)
 	}
 	return nil
 }

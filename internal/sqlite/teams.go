@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/storecodec"
@@ -29,7 +28,7 @@ func (db *DB) CreateTeam(ctx context.Context, t *llmservice.Team) error {
 		err = conflict("team", err)
 	}
 	if err != nil {
-		return fmt.Errorf("create team %s: %w", t.ID, err)
+		return errorf("create team %s: %w", t.ID, err)
 	}
 	return nil
 }
@@ -40,7 +39,7 @@ func (db *DB) FindTeamByID(ctx context.Context, id string) (*llmservice.Team, er
 		`SELECT `+teamColumns+` FROM teams WHERE id = ?`, id)
 	t, err := scanTeam(row)
 	if err != nil {
-		return nil, fmt.Errorf("find team %s: %w", id, err)
+		return nil, errorf("find team %s: %w", id, err)
 	}
 	return t, nil
 }
@@ -50,19 +49,19 @@ func (db *DB) FindTeams(ctx context.Context) ([]*llmservice.Team, error) {
 	rows, err := db.reader.QueryContext(ctx,
 		`SELECT `+teamColumns+` FROM teams ORDER BY created_at, id`)
 	if err != nil {
-		return nil, fmt.Errorf("find teams: %w", err)
+		return nil, errorf("find teams: %w", err)
 	}
 	defer rows.Close()
 	var teams []*llmservice.Team
 	for rows.Next() {
 		t, err := scanTeam(rows)
 		if err != nil {
-			return nil, fmt.Errorf("find teams: %w", err)
+			return nil, errorf("find teams: %w", err)
 		}
 		teams = append(teams, t)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find teams: %w", err)
+		return nil, errorf("find teams: %w", err)
 	}
 	return teams, nil
 }
@@ -86,7 +85,7 @@ func (db *DB) UpdateTeam(ctx context.Context, id string, fn func(*llmservice.Tea
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("update team %s: %w", id, err)
+		return nil, errorf("update team %s: %w", id, err)
 	}
 	return out, nil
 }
@@ -99,7 +98,7 @@ func (db *DB) DeleteTeam(ctx context.Context, id string) error {
 		err = mustAffect(res, "team")
 	}
 	if err != nil {
-		return fmt.Errorf("delete team %s: %w", id, err)
+		return errorf("delete team %s: %w", id, err)
 	}
 	return nil
 }

@@ -232,7 +232,7 @@ var usageDialect = storecodec.UsageDialect{
 func (db *DB) SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmservice.UsageTotal, error) {
 	totals, err := storecodec.SumUsage(db.usageQuery(ctx), usageDialect, f)
 	if err != nil {
-		return nil, fmt.Errorf("sum usage: %w", err)
+		return nil, errorf("sum usage: %w", err)
 	}
 	return totals, nil
 }
@@ -242,7 +242,7 @@ func (db *DB) SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmserv
 func (db *DB) FindUsageRecords(ctx context.Context, f llmservice.RecordFilter) ([]llmservice.UsageRecord, string, error) {
 	out, next, err := storecodec.FindUsageRecords(db.usageQuery(ctx), usageDialect, f, fromMS)
 	if err != nil {
-		return nil, "", fmt.Errorf("find usage records: %w", err)
+		return nil, "", errorf("find usage records: %w", err)
 	}
 	return out, next, nil
 }

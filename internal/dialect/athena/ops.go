@@ -232,17 +232,13 @@ func (h *Handler) usageOf(ctx context.Context, c *caller, from, to time.Time, gr
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
 		return nil, llmservice.InvalidParam("to", "to must be after from")
 	}
-	if h.Flush != nil {
-		if err := h.Flush(ctx); err != nil {
-			return nil, err
-		}
-	}
+	partial := gateway.FlushUsage(ctx, h.Flush)
 	f := llmservice.UsageFilter{TeamID: c.p.Team.ID, From: from, To: to}
 	totals, err := h.Usage.SumUsage(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	out := &usageReport{Object: "usage", Data: []usageTotal{}}
+	out := &usageReport{Object: "usage", Data: []usageTotal{}, Partial: partial}
 	if len(totals) > 0 {
 		out.Total = newUsageTotal(totals[0])
 	}

@@ -394,6 +394,7 @@ type usageReportResolver struct{ v *usageReport }
 func (u *usageReportResolver) From() *string    { return u.v.From }
 func (u *usageReportResolver) To() *string      { return u.v.To }
 func (u *usageReportResolver) GroupBy() *string { return u.v.GroupBy }
+func (u *usageReportResolver) Partial() bool    { return u.v.Partial }
 func (u *usageReportResolver) Total() *usageTotalResolver {
 	return &usageTotalResolver{u.v.Total}
 }

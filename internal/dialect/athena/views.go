@@ -182,4 +182,7 @@ type usageReport struct {
 	GroupBy *string      `json:"group_by"`
 	Total   usageTotal   `json:"total"`
 	Data    []usageTotal `json:"data"`
+	// Partial says the newest calls may be missing: the ledger could not
+	// be written within gateway.UsageFlushWait.
+	Partial bool `json:"partial,omitempty"`
 }

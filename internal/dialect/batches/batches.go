@@ -19,6 +19,7 @@ import (
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/outage"
 	"github.com/llmservice/llmservice/internal/queue"
 )
 
@@ -76,6 +77,9 @@ type Handler struct {
 	// Webhooks configures StackForDevs' completion webhooks.
 	Webhooks WebhookConfig
 	Now      func() time.Time
+	// Outages, when set, receives the metrics of the sweep's view of the
+	// store (internal/outage).
+	Outages *outage.Metrics
 
 	principals sync.Map // key ID -> *cachedPrincipal
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/outage"
 )
 
 // outputLine is one line of an output or error file.
@@ -132,8 +133,10 @@ func newFileID() string { return "file-" + rand.Text() }
 func (h *Handler) Sweep(ctx context.Context, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	// A sweep that cannot read the store is logged once per outage.
+	db := h.Outages.Tracker("batches sweep", "database", h.log())
 	for {
-		h.sweepOnce(ctx)
+		h.sweepOnce(ctx, db)
 		select {
 		case <-ctx.Done():
 			return
@@ -142,14 +145,15 @@ func (h *Handler) Sweep(ctx context.Context, every time.Duration) {
 	}
 }
 
-func (h *Handler) sweepOnce(ctx context.Context) {
+func (h *Handler) sweepOnce(ctx context.Context, db *outage.Tracker) {
 	bs, err := h.Store.FindBatchesToFinish(ctx, h.now())
 	if err != nil {
 		if ctx.Err() == nil {
-			h.log().Error("batches: sweeping failed", "err", err)
+			db.Fail(err, "batches are swept again every interval")
 		}
 		return
 	}
+	db.OK()
 	for _, b := range bs {
 		if !b.ExpiresAt.IsZero() && !h.now().Before(b.ExpiresAt) && b.ExpiredAt.IsZero() {
 			if err := h.Store.ExpireBatch(ctx, b.ID); err != nil {

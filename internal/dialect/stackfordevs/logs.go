@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 )
 
@@ -16,26 +17,23 @@ const AllProjects = "*"
 
 // scope checks the {tenant}/{project} of a logs or stats path. A tenant reads
 // only its own: another tenant's ID is 403 whether or not it exists, so the
-// answer tells nothing about other tenants.
-func (h *Handler) scope(r *http.Request) (*Caller, string, error) {
-	c, err := h.authenticate(r)
+// answer tells nothing about other tenants. It writes the meter's buffered
+// records first, waiting a bounded time; partial reports that some may not
+// be written yet (the answer then says so).
+func (h *Handler) scope(r *http.Request) (c *Caller, project string, partial bool, err error) {
+	c, err = h.authenticate(r)
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
 	if r.PathValue("tenant") != c.Tenant {
-		return nil, "", &llmservice.Error{Kind: llmservice.Forbidden, Code: "forbidden",
+		return nil, "", false, &llmservice.Error{Kind: llmservice.Forbidden, Code: "forbidden",
 			Message: "you may only read your own tenant's logs and stats"}
 	}
-	project := r.PathValue("project")
+	project = r.PathValue("project")
 	if project == AllProjects {
 		project = ""
 	}
-	if h.Flush != nil {
-		if err := h.Flush(r.Context()); err != nil {
-			return nil, "", err
-		}
-	}
-	return c, project, nil
+	return c, project, gateway.FlushUsage(r.Context(), h.Flush), nil
 }
 
 // Message is one turn of a logged prompt.
@@ -75,6 +73,9 @@ type LogPage struct {
 	Logs       []LogEntry `json:"logs"`
 	NextCursor string     `json:"next_cursor,omitempty"`
 	HasMore    bool       `json:"has_more"`
+	// Partial says the newest calls may be missing: the ledger could not
+	// be written within gateway.UsageFlushWait.
+	Partial bool `json:"partial,omitempty"`
 }
 
 func toLogEntry(r *llmservice.UsageRecord) LogEntry {
@@ -105,7 +106,7 @@ func promptMessages(s string) []Message {
 const maxLogLimit = 500
 
 func (h *Handler) logs(w http.ResponseWriter, r *http.Request) error {
-	c, project, err := h.scope(r)
+	c, project, partial, err := h.scope(r)
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,7 @@ func (h *Handler) logs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := LogPage{Logs: make([]LogEntry, len(recs)), NextCursor: next, HasMore: next != ""}
+	page := LogPage{Logs: make([]LogEntry, len(recs)), NextCursor: next, HasMore: next != "", Partial: partial}
 	for i := range recs {
 		page.Logs[i] = toLogEntry(&recs[i])
 	}
@@ -187,6 +188,8 @@ type Stats struct {
 	ProjectID string `json:"project_id"`
 	Totals
 	ByModel []ModelStats `json:"by_model"`
+	// Partial says the newest calls may be missing from the totals.
+	Partial bool `json:"partial,omitempty"`
 }
 
 func toTotals(t llmservice.UsageTotal) Totals {
@@ -201,7 +204,7 @@ func toTotals(t llmservice.UsageTotal) Totals {
 }
 
 func (h *Handler) stats(w http.ResponseWriter, r *http.Request) error {
-	c, project, err := h.scope(r)
+	c, project, partial, err := h.scope(r)
 	if err != nil {
 		return err
 	}
@@ -220,7 +223,7 @@ func (h *Handler) stats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := Stats{TenantID: c.Tenant, ProjectID: r.PathValue("project"), ByModel: make([]ModelStats, len(byModel))}
+	out := Stats{TenantID: c.Tenant, ProjectID: r.PathValue("project"), ByModel: make([]ModelStats, len(byModel)), Partial: partial}
 	if len(all) > 0 {
 		out.Totals = toTotals(all[0])
 	}

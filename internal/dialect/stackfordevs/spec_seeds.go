@@ -32,10 +32,10 @@ func stackForDevsAPI() api {
 				Description: "project '*' selects every project. Prompts and responses appear when the tenant's log_bodies is full or redacted.",
 				Params: []param{query("limit", "Page size, 1 to 500 (default 50)."), query("cursor", "next_cursor of the previous page."),
 					query("from", "RFC 3339 time, YYYY-MM-DD or unix seconds (inclusive)."), query("to", "Exclusive end.")},
-				Response: ref("LogPage"), Errors: []int{400, 401, 403}},
+				Response: ref("LogPage"), Errors: []int{400, 401, 403, 503}},
 			{Method: "GET", Path: "/v1/stats/{tenant}/{project}", Auth: "sfd", Summary: "Usage statistics: requests, tokens, cost by model, success rate",
 				Params:   []param{query("from", "RFC 3339 time, YYYY-MM-DD or unix seconds (inclusive)."), query("to", "Exclusive end.")},
-				Response: ref("Stats"), Errors: []int{400, 401, 403}},
+				Response: ref("Stats"), Errors: []int{400, 401, 403, 503}},
 		}}
 }
 
