@@ -161,7 +161,7 @@ func testUsageRandom(t *testing.T, open func(t *testing.T) Stores) {
 	for range 300 {
 		f := llmservice.UsageFilter{
 			TeamID: pick("", "a", "a", "b", "c", "nobody"), From: bound(), To: bound(),
-			GroupBy: pick("", "model", "key", "day"),
+			GroupBy: pick("", "model", "key", "day", "project", "team"),
 		}
 		if rng.IntN(4) == 0 {
 			f.KeyID = pick("a1", "b2")
@@ -193,8 +193,8 @@ func scanTotals(recs []llmservice.UsageRecord, f llmservice.UsageFilter) []llmse
 			(!f.From.IsZero() && r.Time.Before(f.From)) || (!f.To.IsZero() && !r.Time.Before(f.To)) {
 			continue
 		}
-		g := map[string]string{"": "", "model": r.RequestedModel, "key": r.KeyID,
-			"day": r.Time.UTC().Format(time.DateOnly)}[f.GroupBy]
+		g := map[string]string{"": "", "model": r.RequestedModel, "key": r.KeyID, "project": r.Project,
+			"team": r.TeamID, "day": r.Time.UTC().Format(time.DateOnly)}[f.GroupBy]
 		s := groups[g]
 		if s == nil {
 			s = &sums{}
