@@ -34,6 +34,8 @@ type store interface {
 	llmservice.FileStore
 	llmservice.WebhookStore
 	llmservice.UsagePurger
+	llmservice.UsageStatsStore
+	llmservice.TaskBrowser
 	Close() error
 }
 

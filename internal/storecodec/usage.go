@@ -332,13 +332,21 @@ const UsageTeamsQuery = `WITH RECURSIVE ` + UsageTeams + ` SELECT id FROM teams 
 // usageGroups are the valid UsageFilter.GroupBy values, the column they
 // group a raw record by and a rollup row by (rollups call the requested
 // model "model"), and the dimension of the all-teams rollups holding them.
-var usageGroups = map[string]struct{ raw, rollup, dim string }{
+var usageGroups = map[string]usageGroup{
 	"":        {},
 	"model":   {"requested_model", "model", "model"},
 	"key":     {"key_id", "key_id", "key"},
 	"day":     {"time", "bucket", ""},
 	"project": {"project", "project", "project"},
 	"team":    {"team_id", "team_id", "team"},
+}
+
+// column is the grouping's column in a piece read from src.
+func (g usageGroup) column(src UsageSource) string {
+	if src == UsageRaw {
+		return g.raw
+	}
+	return g.rollup
 }
 
 // SumUsageQuery builds the query that totals the records f selects: one
@@ -390,12 +398,14 @@ const (
 	sum(cost) AS cost, sum(latency_ms_sum) AS latency`
 )
 
+type usageGroup struct{ raw, rollup, dim string }
+
 // allTeams reports whether f reads every team with no key or project
 // filter: then its rollup pieces come from the all-teams rollups, whose rows
 // per bucket are a handful per dimension instead of one per team, key,
 // project and model.
 func allTeams(f llmservice.UsageFilter) bool {
-	return f.TeamID == "" && f.KeyID == "" && f.Project == ""
+	return f.TeamID == "" && f.KeyID == "" && f.Project == "" && f.Model == ""
 }
 
 // usageSumQuery is a SumUsageQuery being written.
@@ -437,6 +447,9 @@ func (q *usageSumQuery) piece(p UsagePiece) {
 	}
 	if q.f.Project != "" {
 		where = append(where, "project = "+q.arg(q.f.Project))
+	}
+	if q.f.Model != "" {
+		where = append(where, usageGroups["model"].column(p.Source)+" = "+q.arg(q.f.Model))
 	}
 	if !p.From.IsZero() {
 		where = append(where, timeCol+" >= "+q.arg(q.d.Time(p.From)))

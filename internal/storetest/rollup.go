@@ -169,6 +169,9 @@ func testUsageRandom(t *testing.T, open func(t *testing.T) Stores) {
 		if rng.IntN(4) == 0 {
 			f.Project = pick("", "web", "api")
 		}
+		if rng.IntN(5) == 0 {
+			f.Model = pick("gpt", "llama")
+		}
 		got, err := s.Usage.SumUsage(ctx, f)
 		must(t, err)
 		if diff := gocmp.Diff(scanTotals(recs, f), got, opts); diff != "" {
@@ -189,7 +192,7 @@ func scanTotals(recs []llmservice.UsageRecord, f llmservice.UsageFilter) []llmse
 	}
 	for _, r := range recs {
 		if (f.TeamID != "" && r.TeamID != f.TeamID) || (f.KeyID != "" && r.KeyID != f.KeyID) ||
-			(f.Project != "" && r.Project != f.Project) ||
+			(f.Project != "" && r.Project != f.Project) || (f.Model != "" && r.RequestedModel != f.Model) ||
 			(!f.From.IsZero() && r.Time.Before(f.From)) || (!f.To.IsZero() && !r.Time.Before(f.To)) {
 			continue
 		}
