@@ -183,3 +183,22 @@ func (s *Server) cancelQueued(w http.ResponseWriter, r *http.Request, sc scope) 
 	s.cfg.Gateway.InvalidateTeam(t.TeamID) // its credits changed
 	return httpx.WriteJSON(w, http.StatusOK, newQueuedView(t))
 }
+
+// getBatch is GET /admin/batches/{id}?team_id= and GET
+// /v1/team/batches/{id}: one batch with its counts (the CLI's batches
+// wait follows it).
+func (s *Server) getBatch(w http.ResponseWriter, r *http.Request, sc scope) error {
+	team, err := teamParam(r, sc)
+	if err != nil {
+		return err
+	}
+	b, err := s.cfg.Stores.Jobs.FindBatchByID(r.Context(), team, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c, err := s.cfg.Stores.Jobs.CountTasks(r.Context(), b.TeamID, b.ID)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, newBatchView(b, c))
+}
