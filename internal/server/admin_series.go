@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -85,27 +86,38 @@ func (s *Server) series(w http.ResponseWriter, r *http.Request, sc scope) error 
 	if err := s.flushUsage(r.Context()); err != nil {
 		return err
 	}
-	points, total, err := s.cfg.Stores.Stats.UsageSeries(r.Context(), f)
+	from, to, step, err := seriesBounds(f)
 	if err != nil {
 		return err
 	}
-	step := map[string]time.Duration{"hour": time.Hour, "day": 24 * time.Hour}[f.Bucket]
-	from, to := total.Time, f.To.UTC().Truncate(step)
-	if !to.Equal(f.To.UTC()) {
-		to = to.Add(step)
+	// The series and each breakdown are separate reads of the rollups:
+	// run side by side, the overview waits for the slowest, not the sum.
+	var (
+		wg     sync.WaitGroup
+		points []llmservice.UsagePoint
+		total  llmservice.UsagePoint
+		errs   = make([]error, len(groups)+1)
+		totals = make([][]llmservice.UsageTotal, len(groups))
+	)
+	wg.Go(func() { points, total, errs[0] = s.cfg.Stores.Stats.UsageSeries(r.Context(), f) })
+	for i, g := range groups {
+		bf := uf
+		bf.From, bf.To, bf.GroupBy = from, to, g
+		wg.Go(func() { totals[i], errs[i+1] = s.cfg.Stores.Usage.SumUsage(r.Context(), bf) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	v := seriesView{Object: "usage.series", TeamID: sc.team, Bucket: f.Bucket, From: from, To: to,
 		Data: fillSeries(points, from, to, step), Total: total}
 	if len(groups) > 0 {
 		v.Breakdowns = map[string][]llmservice.UsageTotal{}
 	}
-	for _, g := range groups {
-		uf.From, uf.To, uf.GroupBy = from, to, g
-		ts, err := s.cfg.Stores.Usage.SumUsage(r.Context(), uf)
-		if err != nil {
-			return err
-		}
-		v.Breakdowns[g] = topTotals(ts, top)
+	for i, g := range groups {
+		v.Breakdowns[g] = topTotals(totals[i], top)
 		if g == "key" {
 			if v.KeyNames, err = s.keyNames(r, sc, v.Breakdowns[g]); err != nil {
 				return err
@@ -113,6 +125,27 @@ func (s *Server) series(w http.ResponseWriter, r *http.Request, sc scope) error 
 		}
 	}
 	return httpx.WriteJSON(w, http.StatusOK, v)
+}
+
+// seriesBounds rounds a series' range outwards to whole buckets, as the
+// store does.
+func seriesBounds(f llmservice.UsageSeriesFilter) (from, to time.Time, step time.Duration, err error) {
+	switch f.Bucket {
+	case "hour":
+		step = time.Hour
+	case "day":
+		step = 24 * time.Hour
+	default:
+		return from, to, 0, llmservice.InvalidParam("bucket", "bucket must be hour or day")
+	}
+	if f.From.IsZero() || f.To.IsZero() {
+		return from, to, 0, llmservice.InvalidParam("from", "a series needs from and to, or a range")
+	}
+	from, to = f.From.UTC().Truncate(step), f.To.UTC().Truncate(step)
+	if !to.Equal(f.To.UTC()) {
+		to = to.Add(step)
+	}
+	return from, to, step, nil
 }
 
 // fillSeries returns one point per bucket of [from, to), zero where the

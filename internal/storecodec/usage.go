@@ -400,12 +400,16 @@ const (
 
 type usageGroup struct{ raw, rollup, dim string }
 
-// allTeams reports whether f reads every team with no key or project
-// filter: then its rollup pieces come from the all-teams rollups, whose rows
-// per bucket are a handful per dimension instead of one per team, key,
-// project and model.
+// allTeams reports whether f's rollup pieces can come from the all-teams
+// rollups, whose rows per bucket are a handful per dimension instead of one
+// per team, key, project and model: every team with no key, project or
+// model filter, or one team's totals (by day, or by team), which are the
+// rows of its "team" dimension.
 func allTeams(f llmservice.UsageFilter) bool {
-	return f.TeamID == "" && f.KeyID == "" && f.Project == "" && f.Model == ""
+	if f.KeyID != "" || f.Project != "" || f.Model != "" {
+		return false
+	}
+	return f.TeamID == "" || f.GroupBy == "" || f.GroupBy == "day" || f.GroupBy == "team"
 }
 
 // usageSumQuery is a SumUsageQuery being written.
@@ -467,20 +471,25 @@ func (q *usageSumQuery) piece(p UsagePiece) {
 	}
 }
 
-// allPiece writes the SELECT that sums one rollup piece of a query over
-// every team from the all-teams rollups: the rows of the grouping's
-// dimension (the totals' for none or by day).
+// allPiece writes the SELECT that sums one rollup piece from the all-teams
+// rollups: over every team, the rows of the grouping's dimension (the
+// totals' for none or by day); for one team, the rows of its "team"
+// dimension.
 func (q *usageSumQuery) allPiece(p UsagePiece) {
 	table := "usage_daily_all"
 	if p.Source == UsageHourly {
 		table = "usage_hourly_all"
 	}
-	g := usageGroups[q.f.GroupBy]
-	col := "value"
+	dim, col := usageGroups[q.f.GroupBy].dim, "value"
 	if q.f.GroupBy == "day" {
 		col = q.d.Day("bucket")
 	}
-	where := []string{"dim = " + q.arg(g.dim)}
+	var where []string
+	if q.f.TeamID != "" {
+		where = []string{"dim = " + q.arg("team"), "value = " + q.arg(q.f.TeamID)}
+	} else {
+		where = []string{"dim = " + q.arg(dim)}
+	}
 	if !p.From.IsZero() {
 		where = append(where, "bucket >= "+q.arg(q.d.Time(p.From)))
 	}

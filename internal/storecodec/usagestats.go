@@ -53,9 +53,9 @@ func SeriesRange(f llmservice.UsageSeriesFilter) (from, to time.Time, step time.
 }
 
 // UsageSeriesQuery builds the query of a series: one row per bucket with
-// usage (the bucket, then the columns of UsageSums), from the per-team
-// rollups for one team or for several filters at once, and from the
-// all-teams rollups for every team with at most one filter.
+// usage (the bucket, then the columns of UsageSums), from the all-teams
+// rollups for every team with at most one filter or for one team with
+// none, and from the per-team rollups otherwise.
 func UsageSeriesQuery(d UsageDialect, f llmservice.UsageSeriesFilter) (string, []any, error) {
 	from, to, step, err := SeriesRange(f)
 	if err != nil {
@@ -79,10 +79,15 @@ func UsageSeriesQuery(d UsageDialect, f llmservice.UsageSeriesFilter) (string, [
 	var where []string
 	prefix := ""
 	switch {
-	case f.TeamID == "" && len(set) <= 1:
+	case f.TeamID == "" && len(set) <= 1, len(set) == 0:
+		// The all-teams rollups: the totals, one dimension's value, or
+		// one team's rows of the "team" dimension.
 		table += "_all"
 		dim, value := "", ""
-		if len(set) == 1 {
+		switch {
+		case f.TeamID != "":
+			dim, value = "team", f.TeamID
+		case len(set) == 1:
 			dim, value = filters[set[0]].dim, filters[set[0]].value
 		}
 		where = append(where, "dim = "+arg(dim), "value = "+arg(value))
@@ -177,9 +182,18 @@ const LogScanBudget = 2000
 // MaxLogLimit is the largest page of the request log.
 const MaxLogLimit = 200
 
-// logColumns are the record columns of a log scan; the bodies come in a
-// second query, for the page's records only.
-var logColumns = strings.Replace(UsageRecordColumns, "coalesce(b.prompt, ''), coalesce(b.response, '')", "'', ''", 1)
+// logScanColumns are what a log scan reads of each record: its place in
+// the order and what the filters look at. The page's records are then read
+// whole, with their bodies, by ID: a scan of a few thousand records costs
+// what those six columns cost.
+const logScanColumns = `u.id, u.time, u.team_id, u.key_id, u.requested_model, u.status`
+
+// logCandidate is one scanned record.
+type logCandidate struct {
+	pos              logPosition
+	team, key, model string
+	status           int
+}
 
 // logPosition is a place in the log's order (time, then ID, descending).
 type logPosition struct {
@@ -211,9 +225,9 @@ func decodeLogCursor(s string) (logPosition, error) {
 
 // logMatch reports whether a scanned record passes the filters the scan
 // did not apply.
-func logMatch(f *llmservice.LogFilter, r *llmservice.UsageRecord) bool {
-	return (f.KeyID == "" || r.KeyID == f.KeyID) && (f.Model == "" || r.RequestedModel == f.Model) &&
-		(f.StatusMin == 0 || r.Status >= f.StatusMin) && (f.StatusMax == 0 || r.Status <= f.StatusMax)
+func logMatch(f *llmservice.LogFilter, c *logCandidate) bool {
+	return (f.KeyID == "" || c.key == f.KeyID) && (f.Model == "" || c.model == f.Model) &&
+		(f.StatusMin == 0 || c.status >= f.StatusMin) && (f.StatusMax == 0 || c.status <= f.StatusMax)
 }
 
 // FindUsageLogs is a store's FindUsageLogs. One team's records are read
@@ -250,16 +264,10 @@ func FindUsageLogs[T any](query UsageQuery, d UsageDialect, f llmservice.LogFilt
 		per = max(per, LogScanBudget/len(teams))
 	}
 	q, args := logScanQuery(d, f, teams, per, after)
-	rows, done, err := query(q, args)
+	cands, err := scanLogCandidates(query, q, args, toTime)
 	if err != nil {
 		return nil, err
 	}
-	recs, err := ScanUsageRecords(rows, toTime)
-	done()
-	if err != nil {
-		return nil, err
-	}
-	pos := func(r *llmservice.UsageRecord) logPosition { return logPosition{r.Time.UnixMilli(), r.ID} }
 	// The newest place where a team's share ran out: older records of
 	// other teams may be missing, so the page stops there.
 	type share struct {
@@ -267,11 +275,11 @@ func FindUsageLogs[T any](query UsageQuery, d UsageDialect, f llmservice.LogFilt
 		oldest logPosition
 	}
 	shares := map[string]*share{}
-	for i := range recs {
-		s, p := shares[recs[i].TeamID], pos(&recs[i])
+	for i := range cands {
+		s, p := shares[cands[i].team], cands[i].pos
 		if s == nil {
 			s = &share{oldest: p}
-			shares[recs[i].TeamID] = s
+			shares[cands[i].team] = s
 		}
 		s.n++
 		if p.before(s.oldest) {
@@ -284,31 +292,59 @@ func FindUsageLogs[T any](query UsageQuery, d UsageDialect, f llmservice.LogFilt
 			frontier = &s.oldest
 		}
 	}
-	slices.SortFunc(recs, func(a, b llmservice.UsageRecord) int {
-		return cmp.Or(-cmp.Compare(a.Time.UnixMilli(), b.Time.UnixMilli()), -strings.Compare(a.ID, b.ID))
+	slices.SortFunc(cands, func(a, b logCandidate) int {
+		return cmp.Or(-cmp.Compare(a.pos.ms, b.pos.ms), -strings.Compare(a.pos.id, b.pos.id))
 	})
 	page := &llmservice.LogPage{}
-	for i := range recs {
-		r := &recs[i]
-		if frontier != nil && pos(r).before(*frontier) {
+	var (
+		ids  []string
+		last logPosition // the page's last record
+	)
+	for i := range cands {
+		c := &cands[i]
+		if frontier != nil && c.pos.before(*frontier) {
 			break
 		}
 		page.Scanned++
-		if !logMatch(&f, r) {
+		if !logMatch(&f, c) {
 			continue
 		}
-		if len(page.Records) == limit {
+		if len(ids) == limit {
 			// A match beyond the page: the next page starts after the
 			// page's last record.
-			page.Next = encodeLogCursor(pos(&page.Records[limit-1]))
+			page.Next = encodeLogCursor(last)
 			break
 		}
-		page.Records = append(page.Records, *r)
+		ids, last = append(ids, c.pos.id), c.pos
 	}
 	if page.Next == "" && frontier != nil {
 		page.Next = encodeLogCursor(*frontier)
 	}
-	return page, logBodies(query, d, page.Records)
+	if page.Records, err = logRecords(query, d, ids, toTime); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+func scanLogCandidates[T any](query UsageQuery, q string, args []any, toTime func(T) time.Time) ([]logCandidate, error) {
+	rows, done, err := query(q, args)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	var out []logCandidate
+	for rows.Next() {
+		var (
+			c  logCandidate
+			tm T
+		)
+		if err := rows.Scan(&c.pos.id, &tm, &c.team, &c.key, &c.model, &c.status); err != nil {
+			return nil, err
+		}
+		c.pos.ms = toTime(tm).UnixMilli()
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // logScanQuery reads up to per records of each team, newest first, older
@@ -336,7 +372,7 @@ func logScanQuery(d UsageDialect, f llmservice.LogFilter, teams []string, per in
 		if after.id != "" {
 			where = append(where, "(u.time, u.id) < ("+arg(d.Time(time.UnixMilli(after.ms)))+", "+arg(after.id)+")")
 		}
-		parts = append(parts, "SELECT * FROM (SELECT "+logColumns+" FROM usage u WHERE "+strings.Join(where, " AND ")+
+		parts = append(parts, "SELECT * FROM (SELECT "+logScanColumns+" FROM usage u WHERE "+strings.Join(where, " AND ")+
 			" ORDER BY u.time DESC, u.id DESC LIMIT "+arg(per)+") AS t"+strconv.Itoa(i))
 	}
 	return strings.Join(parts, "\nUNION ALL\n"), args
@@ -360,32 +396,28 @@ func usageTeams(query UsageQuery) ([]string, error) {
 	return teams, rows.Err()
 }
 
-// logBodies fills in the kept prompts and responses of recs.
-func logBodies(query UsageQuery, d UsageDialect, recs []llmservice.UsageRecord) error {
-	if len(recs) == 0 {
-		return nil
+// logRecords reads the records of ids whole, with their bodies, in the
+// order of ids.
+func logRecords[T any](query UsageQuery, d UsageDialect, ids []string, toTime func(T) time.Time) ([]llmservice.UsageRecord, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	args := make([]any, len(recs))
-	ps := make([]string, len(recs))
-	at := make(map[string]int, len(recs))
-	for i := range recs {
-		args[i] = recs[i].ID
-		ps[i] = d.Param(i + 1)
-		at[recs[i].ID] = i
+	args := make([]any, len(ids))
+	ps := make([]string, len(ids))
+	at := make(map[string]int, len(ids))
+	for i, id := range ids {
+		args[i], ps[i], at[id] = id, d.Param(i+1), i
 	}
-	rows, done, err := query("SELECT id, prompt, response FROM usage_bodies WHERE id IN ("+strings.Join(ps, ", ")+")", args)
+	rows, done, err := query(`SELECT `+UsageRecordColumns+`
+		FROM usage u LEFT JOIN usage_bodies b ON b.id = u.id WHERE u.id IN (`+strings.Join(ps, ", ")+`)`, args)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer done()
-	for rows.Next() {
-		var id, prompt, response string
-		if err := rows.Scan(&id, &prompt, &response); err != nil {
-			return err
-		}
-		if i, ok := at[id]; ok {
-			recs[i].Prompt, recs[i].Response = prompt, response
-		}
+	recs, err := ScanUsageRecords(rows, toTime)
+	if err != nil {
+		return nil, err
 	}
-	return rows.Err()
+	slices.SortFunc(recs, func(a, b llmservice.UsageRecord) int { return cmp.Compare(at[a.ID], at[b.ID]) })
+	return recs, nil
 }
