@@ -228,11 +228,15 @@ func teams(e *env, sub string, args []string) error {
 	return usageErr("unknown command: teams %s", sub)
 }
 
+// progressUSD draws how much of a budget is used, in percent.
 func progressUSD(used, limit float64) string {
-	if limit <= 0 {
-		return progress(1, 1)
+	frac := 1.0
+	if limit > 0 {
+		frac = min(used/limit, 1)
 	}
-	return progress(int(min(used/limit, 1)*1000), 1000)
+	const width = 30
+	n := int(frac * width)
+	return fmt.Sprintf("[%s%s] %.0f%% used", strings.Repeat("#", n), strings.Repeat(".", width-n), frac*100)
 }
 
 func teamTable(e *env, ts []team) {
