@@ -112,6 +112,15 @@ func TextMessage(role, text string) Message {
 const (
 	PartText  = "text"
 	PartImage = "image_url"
+	// PartThinking is the model's visible reasoning: Text holds it, and
+	// Signature, when the provider issued one, authenticates it. A thinking
+	// part goes back to a provider only with its signature intact, and only
+	// to the family that signed it; toward other families it is dropped.
+	PartThinking = "thinking"
+	// PartRedactedThinking is reasoning the provider hands out only
+	// encrypted (Anthropic redacted_thinking, OpenAI encrypted reasoning):
+	// Data holds it verbatim, and only its own family can read it back.
+	PartRedactedThinking = "redacted_thinking"
 )
 
 // Part is one piece of message content.
@@ -121,6 +130,18 @@ type Part struct {
 	// ImageURL is an http(s) URL or a data: URL with base64 data.
 	ImageURL string
 	Detail   string
+	// Signature authenticates a thinking part; it travels byte for byte.
+	Signature string
+	// Data is the opaque payload of a redacted thinking part.
+	Data string
+	// Family is the provider family that produced a thinking part
+	// (anthropic, openai, gemini), so that adapters of another family
+	// know to drop it rather than send a signature they cannot verify.
+	Family string
+	// CacheControl is a prompt-caching breakpoint as the client wrote it
+	// (Anthropic's cache_control object), kept verbatim for adapters that
+	// understand it.
+	CacheControl json.RawMessage
 }
 
 // Tool is a function the model may call.
@@ -168,12 +189,23 @@ type ResponseFormat struct {
 }
 
 // Usage counts tokens. Estimated is true when the gateway counted them itself.
+//
+// It follows OpenAI's accounting whatever the provider: PromptTokens is the
+// whole input, cache reads and cache writes included, and CompletionTokens
+// includes ReasoningTokens. Adapters of providers that count otherwise
+// (Anthropic's input_tokens excludes both cache reads and writes) convert.
 type Usage struct {
 	PromptTokens     int
 	CompletionTokens int
-	CachedTokens     int
-	ReasoningTokens  int
-	Estimated        bool
+	// CachedTokens are prompt tokens read from the provider's prompt cache.
+	CachedTokens int
+	// CacheWriteTokens are prompt tokens written to the prompt cache with
+	// the default lifetime (Anthropic: 5 minutes); CacheWrite1hTokens with
+	// the one-hour lifetime. Both are part of PromptTokens.
+	CacheWriteTokens   int
+	CacheWrite1hTokens int
+	ReasoningTokens    int
+	Estimated          bool
 }
 
 // Total returns prompt + completion tokens.
@@ -208,6 +240,17 @@ type Chunk struct {
 	ToolCalls    []ToolCallDelta
 	FinishReason string
 	Usage        *Usage
+	// Thinking is a fragment of the model's reasoning; Signature, when set,
+	// closes the current thinking block with its signature (Anthropic's
+	// signature_delta). RedactedThinking carries a whole redacted block.
+	// Dialects that frame content in blocks (Anthropic, Responses) open a
+	// new block whenever the kind of content changes, so a flat sequence of
+	// chunks is enough to rebuild well-formed, non-overlapping blocks.
+	Thinking         string
+	Signature        string
+	RedactedThinking string
+	// ThinkingFamily is the provider family that produced Thinking.
+	ThinkingFamily string
 }
 
 // ToolCallDelta is a fragment of a tool call in a stream. The first fragment
