@@ -141,6 +141,17 @@ try {
     check(!(await page.content()).includes(key), 'the key is still on the page after Done');
   });
 
+  await step('models: a group created, the live deployments listed', async () => {
+    await nav('Models').click();
+    await page.getByRole('button', { name: 'Add model group' }).click();
+    const form = page.getByRole('form', { name: 'New model group' });
+    await form.getByLabel('Name', { exact: true }).fill('chat');
+    await form.getByLabel('Models', { exact: true }).fill('mock/echo, mock/backup');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('table', { name: 'Model groups' }).getByRole('cell', { name: 'mock/echo → mock/backup' }).waitFor();
+    await page.getByRole('table', { name: 'Deployments, live' }).getByText('healthy').first().waitFor();
+  });
+
   await step('logs: one request per page view, the /v1 call with its prompt', async () => {
     apiCalls.length = 0;
     await nav('Logs').click();
