@@ -1,7 +1,5 @@
 package server
 
-import "net/http"
-
 // routes lists the whole API surface.
 func (s *Server) routes() {
 	m := s.mux
@@ -56,8 +54,7 @@ func (s *Server) routes() {
 
 	// The dashboard (internal/ui).
 	if s.cfg.UI != nil {
-		m.Handle("GET /ui/", s.cfg.UI)
-		m.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
+		m.Handle("GET /ui/", s.cfg.UI) // the mux redirects /ui here
 	}
 	if s.cfg.Metrics != nil {
 		m.Handle("GET /metrics", s.cfg.Metrics)
