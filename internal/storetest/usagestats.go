@@ -67,7 +67,7 @@ func testUsageSeries(t *testing.T, open func(t *testing.T) Stores) {
 	start := day0.Add(-24 * time.Hour)
 	recs := randomLedger(t, s, rng, 2000, []string{"a", "b", "c"}, start, 3*24*time.Hour)
 	pick := func(l ...string) string { return l[rng.IntN(len(l))] }
-	for i := range 150 {
+	for i := range 80 {
 		f := llmservice.UsageSeriesFilter{TeamID: pick("", "", "a", "b", "nobody"), Bucket: pick("hour", "day"),
 			From: start.Add(time.Duration(rng.Int64N(int64(36 * time.Hour)))), To: start.Add(36*time.Hour + time.Duration(rng.Int64N(int64(40*time.Hour))))}
 		switch rng.IntN(4) {
@@ -167,20 +167,20 @@ func testUsageLogs(t *testing.T, open func(t *testing.T) Stores) {
 	st := statsStore(t, s)
 	rng := rand.New(rand.NewPCG(5, 6))
 	var teams []string
-	for i := range 30 {
+	for i := range 12 {
 		teams = append(teams, fmt.Sprintf("t%02d", i))
 	}
 	// Teams of very different sizes: each team's share of a page's scan
 	// runs out at a different place.
-	recs := randomLedger(t, s, rng, 3000, append(teams, "t00", "t00", "t00", "t00", "t01", "t01"), day0, 48*time.Hour)
+	recs := randomLedger(t, s, rng, 1200, append(teams, "t00", "t00", "t00", "t00", "t01", "t01"), day0, 48*time.Hour)
 	pick := func(l ...string) string { return l[rng.IntN(len(l))] }
-	for i := range 60 {
-		f := llmservice.LogFilter{TeamID: pick("", "", "t00", "t01", "t17", "nobody"), Limit: 1 + rng.IntN(60)}
+	for i := range 24 {
+		f := llmservice.LogFilter{TeamID: pick("", "", "t00", "t01", "t07", "nobody"), Limit: 10 + rng.IntN(40)}
 		switch rng.IntN(6) {
 		case 0:
 			f.Model = pick("gpt", "llama")
 		case 1:
-			f.KeyID = pick("t001", "t172")
+			f.KeyID = pick("t001", "t072")
 		case 2:
 			f.StatusMin, f.StatusMax = 400, 599
 		case 3:
