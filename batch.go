@@ -76,7 +76,11 @@ type BatchError struct {
 
 // BatchFilter selects a team's batches, newest first.
 type BatchFilter struct {
-	TeamID   string // required
+	TeamID string // required, unless AllTeams
+	// AllTeams lists every team's batches when TeamID is empty (the
+	// operator's dashboard). It must be said: a forgotten TeamID is an
+	// error, never every team's batches.
+	AllTeams bool
 	API      string
 	Statuses []BatchStatus
 	After    string // cursor: the ID of the last batch of the previous page

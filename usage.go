@@ -57,9 +57,10 @@ type UsageFilter struct {
 	TeamID  string
 	KeyID   string
 	Project string // optional: one project's records (StackForDevs' x-project-id)
+	Model   string // optional: one requested model's records
 	From    time.Time
 	To      time.Time
-	GroupBy string // "", "model", "key", "day"
+	GroupBy string // "", "model", "key", "project", "team", "day"
 }
 
 // UsageTotal is one group of summed records.

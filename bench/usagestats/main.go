@@ -189,6 +189,33 @@ func httpQueries(ctx context.Context, base, adminKey string, teams []string, pro
 		qs = append(qs,
 			query{"GET /v1/stats/" + team + "/" + project, get("/v1/stats/"+team+"/"+project, tenant)},
 			query{"GET /v1/logs/" + team + "/" + project, get("/v1/logs/"+team+"/"+project, tenant)})
+		qs = append(qs, dashboardQueries(get, admin, map[string]string{"Authorization": "Bearer " + key.Key}, team)...)
 	}
-	return qs, nil
+	return append(qs, dashboardQueries(get, admin, nil, "")...), nil
+}
+
+// dashboardQueries are the dashboard's requests for one team (with its
+// key's self-service twins) or, for team "", for every team: the overview
+// of each range (series and breakdowns in one request) and the first page
+// of the request log, unfiltered and filtered.
+func dashboardQueries(get func(string, map[string]string) func(context.Context) (int, error), admin, teamKey map[string]string, team string) []query {
+	who, scope, breakdown := "every team", "", "model,key,project,team"
+	if team != "" {
+		who, scope, breakdown = team, "team_id="+team+"&", "model,key,project"
+	}
+	var qs []query
+	for _, r := range []string{"24h", "7d", "30d"} {
+		qs = append(qs, query{fmt.Sprintf("GET /admin/usage/series %s range=%s +breakdowns", who, r),
+			get("/admin/usage/series?"+scope+"range="+r+"&breakdown="+breakdown, admin)})
+	}
+	for _, f := range []string{"", "status=error&", "model=model-5&", "key_id=key-000-03&"} {
+		qs = append(qs, query{fmt.Sprintf("GET /admin/logs %s %s", who, strings.TrimSuffix(f, "&")), get("/admin/logs?"+scope+f+"limit=50", admin)})
+	}
+	if teamKey != nil {
+		qs = append(qs,
+			query{"GET /v1/usage (team key) " + team + " group_by=model", get("/v1/usage?group_by=model", teamKey)},
+			query{"GET /v1/usage/series (team key) " + team + " range=30d", get("/v1/usage/series?range=30d&breakdown=model,key,project", teamKey)},
+			query{"GET /v1/usage/logs (team key) " + team, get("/v1/usage/logs?limit=50", teamKey)})
+	}
+	return qs
 }

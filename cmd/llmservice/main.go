@@ -1,5 +1,6 @@
 // Command llmservice is a self-hosted LLM gateway. Subcommands: serve
-// (default), migrate, version.
+// (default), migrate, version, and the admin commands of internal/cli
+// (teams, keys, models, groups, usage, batches) against a running server.
 package main
 
 import (
@@ -8,7 +9,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
+
+	"github.com/llmservice/llmservice/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -38,13 +42,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "llmservice", version)
 		return nil
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage+"\n"+cli.Usage)
 		return nil
+	}
+	if slices.Contains(cli.Commands, cmd) {
+		return cli.Run(ctx, cmd, args, getenv, stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 }
 
 const usage = `usage: llmservice [serve|migrate|version] [flags]
+       llmservice teams|keys|models|groups|usage|batches ... (admin commands, below)
 
   serve     run the gateway (default)
   migrate   apply database migrations and exit

@@ -29,6 +29,7 @@ import (
 	"github.com/llmservice/llmservice/internal/provider/upstream"
 	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/server"
+	"github.com/llmservice/llmservice/internal/ui"
 )
 
 // adminKeySetting names the stored hash of a generated admin key.
@@ -244,9 +245,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		mounts = append(mounts, d)
 	}
 	srv := server.New(server.Config{
-		Dialects:       mounts,
-		Gateway:        gw,
-		Stores:         server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db, Groups: db, Credits: db},
+		Dialects: mounts,
+		Gateway:  gw,
+		Stores: server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db, Groups: db, Credits: db,
+			Stats: db, Jobs: db},
+		UI:             ui.Handler(),
+		Batches:        batchCanceller(dialects),
 		Meter:          mw,
 		AdminKeyHash:   adminHash,
 		BodyLimit:      cfg.BodyLimit,

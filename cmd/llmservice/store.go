@@ -35,6 +35,8 @@ type store interface {
 	llmservice.FileStore
 	llmservice.WebhookStore
 	llmservice.UsagePurger
+	llmservice.UsageStatsStore
+	llmservice.TaskBrowser
 	Close() error
 }
 

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/dialect/batches"
 	"github.com/llmservice/llmservice/internal/dialect/llmendpoint"
 	"github.com/llmservice/llmservice/internal/queue"
+	"github.com/llmservice/llmservice/internal/server"
 )
 
 // The durable queue and the APIs that run on it: OpenAI files and batches,
@@ -88,4 +90,25 @@ func buildQueue(d *deps) (registrar, error) {
 	d.Background.Go(runner.Run)
 	d.Background.Go(func(ctx context.Context) { b.Sweep(ctx, s.sweep) })
 	return queueAPIs{b, q}, nil
+}
+
+// CancelBatch cancels a batch through the batches API among q, for the
+// dashboard.
+func (q queueAPIs) CancelBatch(ctx context.Context, teamID, id string) (*llmservice.Batch, error) {
+	for _, r := range q {
+		if c, ok := r.(server.BatchCanceller); ok {
+			return c.CancelBatch(ctx, teamID, id)
+		}
+	}
+	return nil, llmservice.Errorf(llmservice.Unavailable, "batches are not served")
+}
+
+// batchCanceller finds the batch API among the mounted ones.
+func batchCanceller(rs []registrar) server.BatchCanceller {
+	for _, r := range rs {
+		if c, ok := r.(server.BatchCanceller); ok {
+			return c
+		}
+	}
+	return nil
 }

@@ -62,12 +62,15 @@ func (db *DB) FindBatchByID(ctx context.Context, teamID, id string) (*llmservice
 // FindBatches lists a team's batches newest first. The cursor is a batch
 // ID; the page continues after that batch's (created_at, id).
 func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llmservice.Batch, bool, error) {
-	if f.TeamID == "" {
+	if f.TeamID == "" && !f.AllTeams {
 		return nil, false, llmservice.Errorf(llmservice.Invalid, "find batches: team is required")
 	}
 	limit := storecodec.PageLimit(f.Limit, storecodec.BatchPageSize)
 	var q sqlBuilder
-	q.sql = `SELECT ` + batchColumns + ` FROM batches WHERE team_id = ` + q.arg(f.TeamID)
+	q.sql = `SELECT ` + batchColumns + ` FROM batches WHERE true`
+	if f.TeamID != "" {
+		q.and("team_id = " + q.arg(f.TeamID))
+	}
 	if f.API != "" {
 		q.and("api = " + q.arg(f.API))
 	}
@@ -93,11 +96,12 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 }
 
 // afterCursor adds the condition of a page that continues after the
-// team's row id of table, in (created_at, id) order: cmp is "<" for newest
-// first. An id that names no such row is the caller's InvalidParam.
+// team's row id of table (any team's for teamID ""), in (created_at, id)
+// order: cmp is "<" for newest first. An id that names no such row is the
+// caller's InvalidParam.
 func (db *DB) afterCursor(ctx context.Context, q *sqlBuilder, table, what, teamID, id, cmp string) error {
 	var created time.Time
-	err := db.pool.QueryRow(ctx, `SELECT created_at FROM `+table+` WHERE id = $1 AND team_id = $2`, id, teamID).Scan(&created)
+	err := db.pool.QueryRow(ctx, `SELECT created_at FROM `+table+` WHERE id = $1 AND ($2 = '' OR team_id = $2)`, id, teamID).Scan(&created)
 	if isNoRows(err) {
 		return storecodec.NoCursor(what, id)
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -164,23 +165,72 @@ func (u usageTx) UpsertRollups(table string, us []storecodec.UsageRollup) error 
 	var (
 		teams, keys, projects, models []string
 		buckets                       []time.Time
-		sums                          [6][]int64
+		sums                          sumColumns
 	)
-	for _, r := range us {
+	for i := range us {
+		r := &us[i]
 		teams, buckets, keys = append(teams, r.TeamID), append(buckets, r.Bucket), append(keys, r.KeyID)
 		projects, models = append(projects, r.Project), append(models, r.Model)
-		for i, v := range [6]int64{r.Requests, r.Errors, r.PromptTokens, r.CompletionTokens, r.Cost, r.LatencyMS} {
-			sums[i] = append(sums[i], v)
-		}
+		sums.add(&r.UsageSums)
 	}
 	_, err := u.tx.Exec(u.ctx, `INSERT INTO `+table+` AS r (`+storecodec.UsageRollupColumns+`)
-		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
-			$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[])`+storecodec.UsageRollupUpsert,
-		teams, buckets, keys, projects, models, sums[0], sums[1], sums[2], sums[3], sums[4], sums[5])
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], `+unnestSums(6)+`)`+
+		storecodec.UsageRollupUpsert, sums.args(teams, buckets, keys, projects, models)...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", table, err)
 	}
 	return nil
+}
+
+// UpsertAllRollups adds us to table's all-teams rollups in one statement,
+// in the order of us.
+func (u usageTx) UpsertAllRollups(table string, us []storecodec.UsageAllRollup) error {
+	if len(us) == 0 {
+		return nil
+	}
+	var (
+		dims, values []string
+		buckets      []time.Time
+		sums         sumColumns
+	)
+	for i := range us {
+		r := &us[i]
+		dims, buckets, values = append(dims, r.Dim), append(buckets, r.Bucket), append(values, r.Value)
+		sums.add(&r.UsageSums)
+	}
+	_, err := u.tx.Exec(u.ctx, `INSERT INTO `+table+` AS r (`+storecodec.UsageAllRollupColumns+`)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], `+unnestSums(4)+`)`+
+		storecodec.UsageAllRollupUpsert, sums.args(dims, buckets, values)...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", table, err)
+	}
+	return nil
+}
+
+// sumColumns are the summed columns of rollup rows, an array a column.
+type sumColumns [storecodec.UsageSumColumns][]int64
+
+func (c *sumColumns) add(s *storecodec.UsageSums) {
+	for i, v := range s.AppendSums(make([]any, 0, storecodec.UsageSumColumns)) {
+		c[i] = append(c[i], v.(int64))
+	}
+}
+
+// args are the key columns' arrays, then the sums'.
+func (c *sumColumns) args(keys ...any) []any {
+	for i := range c {
+		keys = append(keys, c[i])
+	}
+	return keys
+}
+
+// unnestSums lists the sums' array parameters from $first on.
+func unnestSums(first int) string {
+	ps := make([]string, storecodec.UsageSumColumns)
+	for i := range ps {
+		ps[i] = fmt.Sprintf("$%d::bigint[]", first+i)
+	}
+	return strings.Join(ps, ", ")
 }
 
 // usageDialect spells the totals query for Postgres: timestamptz times, and

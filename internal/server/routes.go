@@ -30,8 +30,32 @@ func (s *Server) routes() {
 	m.Handle("GET /admin/model-groups/{name}", s.admin(s.getGroup))
 	m.Handle("PUT /admin/model-groups/{name}", s.admin(s.putGroup))
 	m.Handle("DELETE /admin/model-groups/{name}", s.admin(s.deleteGroup))
-	m.Handle("GET /admin/usage", s.admin(s.usage))
+	m.Handle("GET /admin/usage", s.adminScoped(s.usage))
 	m.Handle("GET /admin/deployments", s.admin(s.deployments))
+	m.Handle("GET /admin/usage/series", s.adminScoped(s.series))
+	m.Handle("GET /admin/logs", s.adminScoped(s.logs))
+	m.Handle("GET /admin/batches", s.adminScoped(s.batches))
+	m.Handle("GET /admin/batches/{id}", s.adminScoped(s.getBatch))
+	m.Handle("POST /admin/batches/{id}/cancel", s.adminScoped(s.cancelBatch))
+	m.Handle("GET /admin/qcompletions", s.adminScoped(s.queued))
+	m.Handle("POST /admin/qcompletions/{id}/cancel", s.adminScoped(s.cancelQueued))
+
+	// Self-service for a team's virtual keys: the same reads, confined
+	// to the key's team (selfservice.go).
+	m.Handle("GET /v1/usage", s.keyScoped(s.usage))
+	m.Handle("GET /v1/usage/series", s.keyScoped(s.series))
+	m.Handle("GET /v1/usage/logs", s.keyScoped(s.logs))
+	m.Handle("GET /v1/team", s.keyScoped(s.ownTeam))
+	m.Handle("GET /v1/team/batches", s.keyScoped(s.batches))
+	m.Handle("GET /v1/team/batches/{id}", s.keyScoped(s.getBatch))
+	m.Handle("POST /v1/team/batches/{id}/cancel", s.keyScoped(s.cancelBatch))
+	m.Handle("GET /v1/team/qcompletions", s.keyScoped(s.queued))
+	m.Handle("POST /v1/team/qcompletions/{id}/cancel", s.keyScoped(s.cancelQueued))
+
+	// The dashboard (internal/ui).
+	if s.cfg.UI != nil {
+		m.Handle("GET /ui/", s.cfg.UI) // the mux redirects /ui here
+	}
 	if s.cfg.Metrics != nil {
 		m.Handle("GET /metrics", s.cfg.Metrics)
 	}

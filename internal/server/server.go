@@ -25,6 +25,9 @@ type Stores struct {
 	Usage   llmservice.UsageStore
 	Groups  llmservice.ModelGroupStore
 	Credits llmservice.CreditStore
+	// Stats and Jobs serve the dashboard.
+	Stats llmservice.UsageStatsStore
+	Jobs  JobStore
 }
 
 // Flusher writes buffered usage, so that admin totals include the latest calls.
@@ -50,6 +53,11 @@ type Config struct {
 	Dialects []Registrar
 	// Metrics serves /metrics when set.
 	Metrics http.Handler
+	// UI serves the dashboard under /ui/ when set.
+	UI http.Handler
+	// Batches cancels batches as their API does; without it the
+	// dashboard's cancel leaves a batch cancelling until the sweep.
+	Batches BatchCanceller
 	Logger  *slog.Logger
 	Now     func() time.Time
 }

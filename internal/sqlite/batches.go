@@ -62,12 +62,12 @@ func (db *DB) FindBatchByID(ctx context.Context, teamID, id string) (*llmservice
 // FindBatches lists a team's batches newest first. The cursor is a batch
 // ID; the page continues after that batch's (created_at, id).
 func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llmservice.Batch, bool, error) {
-	if f.TeamID == "" {
+	if f.TeamID == "" && !f.AllTeams {
 		return nil, false, llmservice.Errorf(llmservice.Invalid, "find batches: team is required")
 	}
 	limit := storecodec.PageLimit(f.Limit, storecodec.BatchPageSize)
-	where := []string{"team_id = ?"}
-	args := []any{f.TeamID}
+	where := []string{"(? = '' OR team_id = ?)"}
+	args := []any{f.TeamID, f.TeamID}
 	if f.API != "" {
 		where = append(where, "api = ?")
 		args = append(args, f.API)
@@ -80,7 +80,8 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 	}
 	if f.After != "" {
 		var created int64
-		err := db.reader.QueryRowContext(ctx, `SELECT created_at FROM batches WHERE id = ? AND team_id = ?`, f.After, f.TeamID).Scan(&created)
+		err := db.reader.QueryRowContext(ctx, `SELECT created_at FROM batches WHERE id = ? AND (? = '' OR team_id = ?)`,
+			f.After, f.TeamID, f.TeamID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, false, storecodec.NoCursor("batch", f.After)
 		}

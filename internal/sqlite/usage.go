@@ -31,7 +31,7 @@ const usageColumns = `id, time, team_id, key_id, project, endpoint, requested_mo
 // 32766 bound parameters).
 const usageRowsPerInsert = 32
 
-// rollupRowsPerUpsert is the same for the rollups' 11 columns.
+// rollupRowsPerUpsert is the same for the rollups' 31 columns.
 const rollupRowsPerUpsert = 64
 
 var usageInsertFull = usageInsertSQL(usageRowsPerInsert)
@@ -46,7 +46,13 @@ func usageInsertSQL(rows int) string {
 // rollupUpsertSQL adds rows increments to table's rollups.
 func rollupUpsertSQL(table string, rows int) string {
 	return "INSERT INTO " + table + " AS r (" + storecodec.UsageRollupColumns + ") VALUES " +
-		valueRows(rows, 11) + storecodec.UsageRollupUpsert
+		valueRows(rows, 5+storecodec.UsageSumColumns) + storecodec.UsageRollupUpsert
+}
+
+// allRollupUpsertSQL adds rows increments to table's all-teams rollups.
+func allRollupUpsertSQL(table string, rows int) string {
+	return "INSERT INTO " + table + " AS r (" + storecodec.UsageAllRollupColumns + ") VALUES " +
+		valueRows(rows, 3+storecodec.UsageSumColumns) + storecodec.UsageAllRollupUpsert
 }
 
 // valueRows returns rows parenthesised lists of cols placeholders.
@@ -63,8 +69,7 @@ func usageArgs(args []any, r *llmservice.UsageRecord) []any {
 }
 
 func rollupArgs(args []any, u *storecodec.UsageRollup) []any {
-	return append(args, u.TeamID, toMS(u.Bucket), u.KeyID, u.Project, u.Model,
-		u.Requests, u.Errors, u.PromptTokens, u.CompletionTokens, u.Cost, u.LatencyMS)
+	return u.AppendSums(append(args, u.TeamID, toMS(u.Bucket), u.KeyID, u.Project, u.Model))
 }
 
 // InsertUsage appends recs in one transaction, 32 records per statement,
@@ -133,6 +138,19 @@ func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]*llmservice.Usa
 func (u usageTx) UpsertRollups(table string, us []storecodec.UsageRollup) error {
 	err := chunked(u, len(us), rollupRowsPerUpsert, func(rows int) string { return rollupUpsertSQL(table, rows) },
 		func(args []any, i int) []any { return rollupArgs(args, &us[i]) }, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", table, err)
+	}
+	return nil
+}
+
+// UpsertAllRollups adds us to table's all-teams rollups, 64 rows per
+// statement in the order of us.
+func (u usageTx) UpsertAllRollups(table string, us []storecodec.UsageAllRollup) error {
+	err := chunked(u, len(us), rollupRowsPerUpsert, func(rows int) string { return allRollupUpsertSQL(table, rows) },
+		func(args []any, i int) []any {
+			return us[i].AppendSums(append(args, us[i].Dim, toMS(us[i].Bucket), us[i].Value))
+		}, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", table, err)
 	}

@@ -151,3 +151,23 @@ const (
 func NoCursor(what, after string) error {
 	return llmservice.InvalidParam("after", "no %s '%s' to list after", what, after)
 }
+
+// MaxStandalonePage is the largest page of FindStandaloneTasks.
+const MaxStandalonePage = 100
+
+// StandaloneLimit checks a StandaloneTaskFilter and returns its page size.
+func StandaloneLimit(f llmservice.StandaloneTaskFilter) (int, error) {
+	if f.Kind == "" {
+		return 0, llmservice.InvalidParam("kind", "kind is required")
+	}
+	if f.Limit < 0 || f.Limit > MaxStandalonePage {
+		return 0, llmservice.InvalidParam("limit", "limit must be from 1 to %d", MaxStandalonePage)
+	}
+	return PageLimit(f.Limit, BatchPageSize), nil
+}
+
+// TaskNotCancellable is CancelTask's error for a task found but not queued.
+func TaskNotCancellable(t *llmservice.Task) error {
+	return &llmservice.Error{Kind: llmservice.Conflict, Code: "not_cancellable",
+		Message: "task " + t.ID + " is " + string(t.State) + "; only a queued task can be cancelled"}
+}

@@ -98,6 +98,9 @@ type UsageTx interface {
 	InsertBodies(recs []*llmservice.UsageRecord) error
 	// UpsertRollups adds us, in their order, to table's rows.
 	UpsertRollups(table string, us []UsageRollup) error
+	// UpsertAllRollups adds us, in their order, to the all-teams rollup
+	// table's rows.
+	UpsertAllRollups(table string, us []UsageAllRollup) error
 }
 
 // CheckUsage rejects a batch with a record without an ID: it would collide
@@ -126,7 +129,16 @@ func WriteUsage(tx UsageTx, recs []llmservice.UsageRecord) error {
 	if err := tx.UpsertRollups("usage_hourly", hourly); err != nil {
 		return err
 	}
-	return tx.UpsertRollups("usage_daily", daily)
+	if err := tx.UpsertRollups("usage_daily", daily); err != nil {
+		return err
+	}
+	// The all-teams rollups come last in every transaction, in key order
+	// too, so that concurrent flushes take their locks in one order.
+	hourlyAll, dailyAll := UsageAllRollups(fresh)
+	if err := tx.UpsertAllRollups("usage_hourly_all", hourlyAll); err != nil {
+		return err
+	}
+	return tx.UpsertAllRollups("usage_daily_all", dailyAll)
 }
 
 // DefaultPurgeBatch is PurgeUsage's batch when the caller gives none: a few
@@ -156,6 +168,42 @@ func PurgeUsage(teams []string, batch int, purge func(team string, batch int) (i
 	return deleted, nil
 }
 
+// UsageSums are what a rollup row adds up.
+type UsageSums struct {
+	Requests         int64
+	Errors           int64 // status >= 400
+	PromptTokens     int64
+	CompletionTokens int64
+	Cost             int64 // nanos
+	LatencyMS        int64 // sum
+	Latency          LatencyHistogram
+}
+
+func (s *UsageSums) add(r *llmservice.UsageRecord) {
+	s.Requests++
+	if r.Status >= 400 {
+		s.Errors++
+	}
+	s.PromptTokens += int64(r.PromptTokens)
+	s.CompletionTokens += int64(r.CompletionTokens)
+	s.Cost += int64(r.Cost)
+	s.LatencyMS += int64(r.LatencyMS)
+	s.Latency.Add(r.LatencyMS)
+}
+
+// AppendSums appends the sums to args in column order: the six sums, then
+// the histogram's buckets.
+func (s *UsageSums) AppendSums(args []any) []any {
+	args = append(args, s.Requests, s.Errors, s.PromptTokens, s.CompletionTokens, s.Cost, s.LatencyMS)
+	for _, c := range s.Latency {
+		args = append(args, c)
+	}
+	return args
+}
+
+// UsageSumColumns is the number of columns AppendSums fills.
+const UsageSumColumns = 6 + LatencyBuckets
+
 // UsageRollup is one row of usage_hourly or usage_daily, or the increment
 // a batch of records adds to it.
 type UsageRollup struct {
@@ -164,29 +212,29 @@ type UsageRollup struct {
 	KeyID   string
 	Project string
 	Model   string // the requested model
-
-	Requests         int64
-	Errors           int64 // status >= 400
-	PromptTokens     int64
-	CompletionTokens int64
-	Cost             int64 // nanos
-	LatencyMS        int64 // sum
+	UsageSums
 }
+
+// usageSumColumns are the summed columns of every rollup table.
+var usageSumColumns = `requests, errors, prompt_tokens, completion_tokens, cost, latency_ms_sum, ` + LatencyColumns
 
 // UsageRollupColumns are the rollup tables' columns in UsageRollup order;
 // the first five are the primary key.
-const UsageRollupColumns = `team_id, bucket, key_id, project, model,
-	requests, errors, prompt_tokens, completion_tokens, cost, latency_ms_sum`
+var UsageRollupColumns = `team_id, bucket, key_id, project, model, ` + usageSumColumns
 
-// UsageRollupUpsert ends the INSERT INTO usage_hourly AS r (or usage_daily)
-// that adds a batch's increments to the rollups.
-const UsageRollupUpsert = ` ON CONFLICT (team_id, bucket, key_id, project, model) DO UPDATE SET
-	requests = r.requests + excluded.requests,
+// usageSumsUpsert adds every summed column of excluded to r's.
+var usageSumsUpsert = `requests = r.requests + excluded.requests,
 	errors = r.errors + excluded.errors,
 	prompt_tokens = r.prompt_tokens + excluded.prompt_tokens,
 	completion_tokens = r.completion_tokens + excluded.completion_tokens,
 	cost = r.cost + excluded.cost,
-	latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum`
+	latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum,
+	` + latencyUpsert
+
+// UsageRollupUpsert ends the INSERT INTO usage_hourly AS r (or usage_daily)
+// that adds a batch's increments to the rollups.
+var UsageRollupUpsert = ` ON CONFLICT (team_id, bucket, key_id, project, model) DO UPDATE SET
+	` + usageSumsUpsert
 
 type usageRollupKey struct {
 	team, key, project, model string
@@ -247,15 +295,7 @@ func usageRollupOf(recs []*llmservice.UsageRecord, d time.Duration) []UsageRollu
 			out = append(out, UsageRollup{TeamID: r.TeamID, Bucket: bucket, KeyID: r.KeyID,
 				Project: r.Project, Model: r.RequestedModel})
 		}
-		u := &out[i]
-		u.Requests++
-		if r.Status >= 400 {
-			u.Errors++
-		}
-		u.PromptTokens += int64(r.PromptTokens)
-		u.CompletionTokens += int64(r.CompletionTokens)
-		u.Cost += int64(r.Cost)
-		u.LatencyMS += int64(r.LatencyMS)
+		out[i].add(r)
 	}
 	slices.SortFunc(out, func(a, b UsageRollup) int {
 		return cmp.Or(strings.Compare(a.TeamID, b.TeamID), a.Bucket.Compare(b.Bucket),
@@ -289,13 +329,24 @@ const UsageTeams = `teams(id) AS (
 // UsageTeamsQuery lists the team ids of the rollups.
 const UsageTeamsQuery = `WITH RECURSIVE ` + UsageTeams + ` SELECT id FROM teams WHERE id IS NOT NULL`
 
-// usageGroups are the valid UsageFilter.GroupBy values and the column they
-// group a raw record by (rollups call the requested model "model").
-var usageGroups = map[string]struct{ raw, rollup string }{
-	"":      {},
-	"model": {"requested_model", "model"},
-	"key":   {"key_id", "key_id"},
-	"day":   {"time", "bucket"},
+// usageGroups are the valid UsageFilter.GroupBy values, the column they
+// group a raw record by and a rollup row by (rollups call the requested
+// model "model"), and the dimension of the all-teams rollups holding them.
+var usageGroups = map[string]usageGroup{
+	"":        {},
+	"model":   {"requested_model", "model", "model"},
+	"key":     {"key_id", "key_id", "key"},
+	"day":     {"time", "bucket", ""},
+	"project": {"project", "project", "project"},
+	"team":    {"team_id", "team_id", "team"},
+}
+
+// column is the grouping's column in a piece read from src.
+func (g usageGroup) column(src UsageSource) string {
+	if src == UsageRaw {
+		return g.raw
+	}
+	return g.rollup
 }
 
 // SumUsageQuery builds the query that totals the records f selects: one
@@ -306,7 +357,7 @@ var usageGroups = map[string]struct{ raw, rollup string }{
 // unknown grouping.
 func SumUsageQuery(d UsageDialect, f llmservice.UsageFilter) (string, []any, error) {
 	if _, ok := usageGroups[f.GroupBy]; !ok {
-		return "", nil, llmservice.InvalidParam("group_by", "unknown group_by %q: use model, key or day", f.GroupBy)
+		return "", nil, llmservice.InvalidParam("group_by", "unknown group_by %q: use model, key, project, team or day", f.GroupBy)
 	}
 	q := &usageSumQuery{d: d, f: f}
 	if f.TeamID == "" {
@@ -347,6 +398,20 @@ const (
 	sum(cost) AS cost, sum(latency_ms_sum) AS latency`
 )
 
+type usageGroup struct{ raw, rollup, dim string }
+
+// allTeams reports whether f's rollup pieces can come from the all-teams
+// rollups, whose rows per bucket are a handful per dimension instead of one
+// per team, key, project and model: every team with no key, project or
+// model filter, or one team's totals (by day, or by team), which are the
+// rows of its "team" dimension.
+func allTeams(f llmservice.UsageFilter) bool {
+	if f.KeyID != "" || f.Project != "" || f.Model != "" {
+		return false
+	}
+	return f.TeamID == "" || f.GroupBy == "" || f.GroupBy == "day" || f.GroupBy == "team"
+}
+
 // usageSumQuery is a SumUsageQuery being written.
 type usageSumQuery struct {
 	d    UsageDialect
@@ -370,6 +435,10 @@ func (q *usageSumQuery) piece(p UsagePiece) {
 			table = "usage_hourly"
 		}
 	}
+	if p.Source != UsageRaw && allTeams(q.f) {
+		q.allPiece(p)
+		return
+	}
 	if q.f.GroupBy == "day" {
 		col = q.d.Day(col)
 	}
@@ -383,6 +452,9 @@ func (q *usageSumQuery) piece(p UsagePiece) {
 	if q.f.Project != "" {
 		where = append(where, "project = "+q.arg(q.f.Project))
 	}
+	if q.f.Model != "" {
+		where = append(where, usageGroups["model"].column(p.Source)+" = "+q.arg(q.f.Model))
+	}
 	if !p.From.IsZero() {
 		where = append(where, timeCol+" >= "+q.arg(q.d.Time(p.From)))
 	}
@@ -394,6 +466,41 @@ func (q *usageSumQuery) piece(p UsagePiece) {
 		q.b.WriteString(col + " AS g, ")
 	}
 	q.b.WriteString(sums + "\n\tFROM " + table + " WHERE " + strings.Join(where, " AND "))
+	if q.f.GroupBy != "" {
+		q.b.WriteString(" GROUP BY " + col)
+	}
+}
+
+// allPiece writes the SELECT that sums one rollup piece from the all-teams
+// rollups: over every team, the rows of the grouping's dimension (the
+// totals' for none or by day); for one team, the rows of its "team"
+// dimension.
+func (q *usageSumQuery) allPiece(p UsagePiece) {
+	table := "usage_daily_all"
+	if p.Source == UsageHourly {
+		table = "usage_hourly_all"
+	}
+	dim, col := usageGroups[q.f.GroupBy].dim, "value"
+	if q.f.GroupBy == "day" {
+		col = q.d.Day("bucket")
+	}
+	var where []string
+	if q.f.TeamID != "" {
+		where = []string{"dim = " + q.arg("team"), "value = " + q.arg(q.f.TeamID)}
+	} else {
+		where = []string{"dim = " + q.arg(dim)}
+	}
+	if !p.From.IsZero() {
+		where = append(where, "bucket >= "+q.arg(q.d.Time(p.From)))
+	}
+	if !p.To.IsZero() {
+		where = append(where, "bucket < "+q.arg(q.d.Time(p.To)))
+	}
+	q.b.WriteString("\nSELECT ")
+	if q.f.GroupBy != "" {
+		q.b.WriteString(col + " AS g, ")
+	}
+	q.b.WriteString(usageRollupSums + "\n\tFROM " + table + " WHERE " + strings.Join(where, " AND "))
 	if q.f.GroupBy != "" {
 		q.b.WriteString(" GROUP BY " + col)
 	}

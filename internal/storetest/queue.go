@@ -39,6 +39,8 @@ func RunQueue(t *testing.T, open func(t *testing.T) QueueStores) {
 	t.Run("Batches", func(t *testing.T) { testBatches(t, open) })
 	t.Run("Files", func(t *testing.T) { testFiles(t, open(t)) })
 	t.Run("WebhookDeliveries", func(t *testing.T) { testWebhookDeliveries(t, open(t)) })
+	t.Run("BatchesAllTeams", func(t *testing.T) { testBatchesAllTeams(t, open(t)) })
+	t.Run("StandaloneTasks", func(t *testing.T) { testStandaloneTasks(t, open(t)) })
 }
 
 func task(id, team string) *llmservice.Task {

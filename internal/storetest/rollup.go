@@ -161,13 +161,16 @@ func testUsageRandom(t *testing.T, open func(t *testing.T) Stores) {
 	for range 300 {
 		f := llmservice.UsageFilter{
 			TeamID: pick("", "a", "a", "b", "c", "nobody"), From: bound(), To: bound(),
-			GroupBy: pick("", "model", "key", "day"),
+			GroupBy: pick("", "model", "key", "day", "project", "team"),
 		}
 		if rng.IntN(4) == 0 {
 			f.KeyID = pick("a1", "b2")
 		}
 		if rng.IntN(4) == 0 {
 			f.Project = pick("", "web", "api")
+		}
+		if rng.IntN(5) == 0 {
+			f.Model = pick("gpt", "llama")
 		}
 		got, err := s.Usage.SumUsage(ctx, f)
 		must(t, err)
@@ -189,12 +192,12 @@ func scanTotals(recs []llmservice.UsageRecord, f llmservice.UsageFilter) []llmse
 	}
 	for _, r := range recs {
 		if (f.TeamID != "" && r.TeamID != f.TeamID) || (f.KeyID != "" && r.KeyID != f.KeyID) ||
-			(f.Project != "" && r.Project != f.Project) ||
+			(f.Project != "" && r.Project != f.Project) || (f.Model != "" && r.RequestedModel != f.Model) ||
 			(!f.From.IsZero() && r.Time.Before(f.From)) || (!f.To.IsZero() && !r.Time.Before(f.To)) {
 			continue
 		}
-		g := map[string]string{"": "", "model": r.RequestedModel, "key": r.KeyID,
-			"day": r.Time.UTC().Format(time.DateOnly)}[f.GroupBy]
+		g := map[string]string{"": "", "model": r.RequestedModel, "key": r.KeyID, "project": r.Project,
+			"team": r.TeamID, "day": r.Time.UTC().Format(time.DateOnly)}[f.GroupBy]
 		s := groups[g]
 		if s == nil {
 			s = &sums{}

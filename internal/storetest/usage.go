@@ -150,10 +150,12 @@ func testUsage(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Pieces", func(t *testing.T) { testUsagePieces(t, open) })
 	t.Run("RandomAgainstScan", func(t *testing.T) { testUsageRandom(t, open) })
 	t.Run("Purge", func(t *testing.T) { testUsagePurge(t, open) })
+	t.Run("Series", func(t *testing.T) { testUsageSeries(t, open) })
+	t.Run("Logs", func(t *testing.T) { testUsageLogs(t, open) })
 
 	t.Run("UnknownGroupByInvalid", func(t *testing.T) {
 		s := open(t)
-		_, err := s.Usage.SumUsage(ctx, llmservice.UsageFilter{GroupBy: "team"})
+		_, err := s.Usage.SumUsage(ctx, llmservice.UsageFilter{GroupBy: "colour"})
 		wantKind(t, err, llmservice.Invalid)
 		if e := llmservice.AsError(err); e.Param != "group_by" {
 			t.Errorf("Param = %q; want group_by", e.Param)

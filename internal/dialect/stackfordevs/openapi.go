@@ -107,7 +107,7 @@ type api struct {
 
 // apis is the whole API, in the order /docs shows it.
 func apis() []api {
-	return []api{coreAPI(), openAIAPI(), adminAPI(), stackForDevsAPI(), llmEndpointAPI(), athenaAPI(), djangoAPI(), jobsAPI(), batchesAPI()}
+	return []api{coreAPI(), openAIAPI(), adminAPI(), stackForDevsAPI(), llmEndpointAPI(), athenaAPI(), djangoAPI(), jobsAPI(), batchesAPI(), dashboardAPI()}
 }
 
 var securitySchemes = S{

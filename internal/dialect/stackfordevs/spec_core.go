@@ -68,8 +68,9 @@ func adminAPI() api {
 			{Method: "PUT", Path: "/admin/model-groups/{name}", Summary: "Replace a model group", Auth: "admin", Body: ref("ModelGroup"), Response: ref("ModelGroup"), Errors: e},
 			{Method: "DELETE", Path: "/admin/model-groups/{name}", Summary: "Delete a model group", Auth: "admin", Response: S{"type": "object"}, Errors: e},
 			{Method: "GET", Path: "/admin/usage", Summary: "Usage totals", Auth: "admin", Params: []param{
-				query("team_id", "Only this team."), query("from", "RFC 3339 time or YYYY-MM-DD (inclusive)."), query("to", "Exclusive end."),
-				query("group_by", "model, key or day.")}, Response: object("", "object", str(""), "data", array(ref("UsageTotal")),
+				query("team_id", "Only this team."), query("key_id", "Only this key."), query("project", "Only this project."),
+				query("model", "Only this requested model."), query("from", "RFC 3339 time or YYYY-MM-DD (inclusive)."), query("to", "Exclusive end."),
+				query("group_by", "model, key, project, team or day.")}, Response: object("", "object", str(""), "data", array(ref("UsageTotal")),
 				"partial", boolean("True when the newest calls may be missing: the ledger could not be written within 1.5 s (a database outage).")),
 				Errors: []int{400, 401, 503}},
 			{Method: "GET", Path: "/admin/deployments", Summary: "Router state of every provider host", Auth: "admin", Response: list, Errors: []int{401}},
