@@ -82,7 +82,7 @@ func TestRedisScenarios(t *testing.T) {
 			defer l.Close()
 			// Windows 60 times longer make the time between calls (well
 			// under a second) negligible next to the smallest unit.
-			runScenario(t, l, sc, nil, 60, "", time.Second)
+			runScenario(t, l, sc, nil, 60, "")
 			if got := l.Backend(); got != BackendRedis {
 				t.Errorf("Backend() = %q after the scenario; want %q", got, BackendRedis)
 			}
@@ -108,8 +108,8 @@ func TestRedisRefill(t *testing.T) {
 		t.Fatalf("third take = %v, %v; want refused", ok, err)
 	}
 	wait := st[0].RetryAfter
-	if wait <= 0 || wait > time.Second {
-		t.Fatalf("RetryAfter = %v; want in (0, 1s]", wait)
+	if wait <= 0 || wait > 2*time.Second+time.Second/Buckets*2 {
+		t.Fatalf("RetryAfter = %v; want in (0, window + one bucket]", wait)
 	}
 	time.Sleep(wait)
 	if _, ok, err := l.Take(ctx, r, one(1)); !ok || err != nil {
@@ -147,7 +147,8 @@ func TestRedisConcurrentTwoReplicas(t *testing.T) {
 	}
 }
 
-// The stored state is one TAT per key that expires once it has passed.
+// The stored state is a hash of live buckets that expires once the newest
+// has left the window; a full refund deletes its bucket.
 func TestRedisKeyState(t *testing.T) {
 	url := redisURL(t)
 	c := newClient(t, url, "")
@@ -155,37 +156,41 @@ func TestRedisKeyState(t *testing.T) {
 	l := NewRedis(c, RedisOptions{Prefix: prefix, Timeout: testTimeout})
 	defer l.Close()
 	ctx := context.Background()
-	r := rule("state", 10, 10*time.Second)
-	if _, ok, err := l.Take(ctx, []Rule{r}, one(3)); !ok || err != nil {
+	r := rule("state", 10, 6*time.Second)
+	st, ok, err := l.Take(ctx, []Rule{r}, one(3))
+	if !ok || err != nil {
 		t.Fatalf("Take = %v, %v", ok, err)
 	}
-	v, err := c.Get(ctx, prefix+r.Key).Result()
+	h, err := c.HGetAll(ctx, prefix+r.Key).Result()
 	if err != nil {
 		t.Fatal(err)
-	}
-	tat, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		t.Fatalf("stored TAT %q: %v", v, err)
 	}
 	now, err := c.Time(ctx).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ahead := time.Duration(tat - now.UnixNano()); ahead <= 0 || ahead > 3*time.Second {
-		t.Errorf("TAT is %v ahead of Redis's clock; want in (0, 3s]", ahead)
+	g := int64(6 * time.Second / time.Microsecond / Buckets)
+	if len(h) != 1 {
+		t.Fatalf("hash = %v; want one bucket", h)
+	}
+	for k, n := range h {
+		b, _ := strconv.ParseInt(k, 10, 64)
+		if cur := now.UnixMicro() / g; n != "3" || b > cur || b < cur-10 {
+			t.Errorf("bucket %s = %s; want 3 units in a bucket near %d", k, n, cur)
+		}
 	}
 	ttl, err := c.PTTL(ctx, prefix+r.Key).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ttl <= 0 || ttl > 3*time.Second+time.Millisecond {
-		t.Errorf("PTTL = %v; want in (0, 3.001s]", ttl)
+	if ttl <= 5*time.Second || ttl > 6100*time.Millisecond+time.Millisecond {
+		t.Errorf("PTTL = %v; want in (5s, 6.101s]", ttl)
 	}
-	if err := l.Adjust(ctx, r, -3); err != nil {
+	if err := l.Adjust(ctx, st[0], -3); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := c.Exists(ctx, prefix+r.Key).Result(); err != nil || n != 0 {
-		t.Errorf("Exists after a full refund = %d, %v; want 0", n, err)
+	if n, err := c.HLen(ctx, prefix+r.Key).Result(); err != nil || n != 0 {
+		t.Errorf("HLen after a full refund = %d, %v; want 0", n, err)
 	}
 }
 
@@ -243,17 +248,20 @@ func TestRedisFallbackAndRecovery(t *testing.T) {
 	}
 
 	proxy.down()
+	var st []Status
 	for i := range 3 {
-		st, ok, err := l.Take(ctx, r, one(1))
+		var ok bool
+		var err error
+		st, ok, err = l.Take(ctx, r, one(1))
 		if !ok || err != nil {
 			t.Fatalf("Take %d during the outage = %v, %v; want admitted locally", i, ok, err)
 		}
-		// The local limiter starts empty: 10 - (i+1) left.
-		if want := int64(9 - i); st[0].Remaining != want {
+		// The local limiter holds a copy of the take made on Redis: 10 - 1 - (i+1) left.
+		if want := int64(8 - i); st[0].Remaining != want {
 			t.Errorf("Take %d during the outage: Remaining = %d; want %d (from the local limiter)", i, st[0].Remaining, want)
 		}
 	}
-	if err := l.Adjust(ctx, r[0], -1); err != nil {
+	if err := l.Adjust(ctx, st[0], -1); err != nil {
 		t.Errorf("Adjust during the outage = %v; want nil", err)
 	}
 	if got := l.Backend(); got != BackendLocal {
@@ -277,10 +285,11 @@ func TestRedisFallbackAndRecovery(t *testing.T) {
 	if got := testutil.ToFloat64(l.metrics.backend.WithLabelValues(BackendRedis)); got != 1 {
 		t.Errorf("backend{redis} gauge = %v; want 1", got)
 	}
-	// Back on Redis, whose state still holds the one take from before.
+	// Back on Redis, whose state holds the take from before and the two
+	// (three, one refunded) admitted locally, replayed before the switch.
 	st, ok, err := l.Take(ctx, r, one(1))
-	if !ok || err != nil || st[0].Remaining != 8 {
-		t.Errorf("Take after recovery = %v, %v, Remaining %d; want admitted with 8 left", ok, err, st[0].Remaining)
+	if !ok || err != nil || st[0].Remaining != 6 {
+		t.Errorf("Take after recovery = %v, %v, Remaining %d; want admitted with 6 left", ok, err, st[0].Remaining)
 	}
 	if n, err := testutil.GatherAndCount(reg, "llmservice_ratelimit_fallbacks_total", "llmservice_ratelimit_backend"); err != nil || n != 3 {
 		t.Errorf("registered series = %d, %v; want 3", n, err)
