@@ -392,8 +392,8 @@ func TestRedisCancelledContext(t *testing.T) {
 }
 
 // startRedisServer runs a private redis-server, for tests that would disturb
-// the shared one, and returns its address.
-func startRedisServer(t *testing.T) string {
+// the shared one, and returns its address and its process.
+func startRedisServer(t *testing.T) (string, *os.Process) {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -421,14 +421,14 @@ func startRedisServer(t *testing.T) string {
 			t.Fatalf("redis-server on %s did not start", addr)
 		}
 	}
-	return addr
+	return addr, cmd.Process
 }
 
 // A Redis that lost its scripts (restart, SCRIPT FLUSH) answers EVALSHA with
 // NOSCRIPT; the call is retried with EVAL and stays on Redis.
 func TestRedisScriptFlushed(t *testing.T) {
 	url := redisURL(t)
-	addr := startRedisServer(t)
+	addr, _ := startRedisServer(t)
 	c := newClient(t, url, addr)
 	l := NewRedis(c, RedisOptions{Timeout: testTimeout})
 	defer l.Close()
@@ -447,5 +447,84 @@ func TestRedisScriptFlushed(t *testing.T) {
 	}
 	if got := l.Backend(); got != BackendRedis {
 		t.Errorf("Backend() = %q after NOSCRIPT; want %q", got, BackendRedis)
+	}
+}
+
+// Issue 11: during a Redis outage each replica enforces its share of a
+// limit (the limit divided by the replicas it saw), counting what it
+// charged on Redis before, so two replicas together admit at most the
+// limit. Before, each fell back to the whole limit: twice as many.
+func TestRedisOutageEachReplicaTakesItsShare(t *testing.T) {
+	url := redisURL(t)
+	addr, proc := startRedisServer(t)
+	var replicas []*Redis
+	for range 2 {
+		l := NewRedis(newClient(t, url, addr), RedisOptions{
+			Timeout:       testTimeout,
+			Heartbeat:     20 * time.Millisecond,
+			ProbeInterval: 20 * time.Millisecond,
+			Registry:      prometheus.NewRegistry(),
+			Logger:        slog.New(slog.NewTextHandler(&syncBuffer{}, nil)),
+		})
+		defer l.Close()
+		replicas = append(replicas, l)
+	}
+	for deadline := time.Now().Add(30 * time.Second); replicas[0].Replicas() != 2 || replicas[1].Replicas() != 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas see %d and %d replicas; want 2", replicas[0].Replicas(), replicas[1].Replicas())
+		}
+	}
+	ctx := context.Background()
+	r := []Rule{rule("team:outage:rpm", 50, time.Minute)}
+	// Before the outage, 10 through each replica on Redis.
+	for i := range 20 {
+		if _, ok, err := replicas[i%2].Take(ctx, r, one(1)); !ok || err != nil {
+			t.Fatalf("take %d on redis = %v, %v", i, ok, err)
+		}
+	}
+	if err := proc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	proc.Wait()
+	var admitted [2]atomic.Int64
+	race(200, func(i int) {
+		_, ok, err := replicas[i%2].Take(ctx, r, one(1))
+		if err != nil {
+			t.Error(err)
+		}
+		if ok {
+			admitted[i%2].Add(1)
+		}
+	})
+	a, b := admitted[0].Load(), admitted[1].Load()
+	if a != 15 || b != 15 {
+		t.Errorf("during the outage the replicas admitted %d and %d; want 15 each (a share of 25, 10 used)", a, b)
+	}
+	for i, l := range replicas {
+		if got := l.Backend(); got != BackendLocal {
+			t.Errorf("replica %d Backend() = %q; want %q", i, got, BackendLocal)
+		}
+	}
+}
+
+func TestShare(t *testing.T) {
+	tests := []struct {
+		limit   int64
+		n, rank int
+		want    int64
+	}{
+		{60, 1, 0, 60},
+		{60, 2, 0, 30},
+		{60, 2, 1, 30},
+		{10, 3, 0, 4},
+		{10, 3, 1, 3},
+		{10, 3, 2, 3},
+		{1, 2, 0, 1},
+		{1, 2, 1, 0},
+	}
+	for _, tt := range tests {
+		if got := share(tt.limit, &presence{n: tt.n, rank: tt.rank}); got != tt.want {
+			t.Errorf("share(%d, %d replicas, rank %d) = %d; want %d", tt.limit, tt.n, tt.rank, got, tt.want)
+		}
 	}
 }
