@@ -4,9 +4,12 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // fire sends n chat requests at once, spread round-robin over bases, and
@@ -51,6 +54,68 @@ func TestRPMHoldsExactlyUnderConcurrency(t *testing.T) {
 	}
 	if h.Get("X-Ratelimit-Limit-Requests") != "50" || h.Get("X-Ratelimit-Remaining-Requests") != "0" || h.Get("X-Ratelimit-Reset-Requests") == "" {
 		t.Errorf("x-ratelimit headers = %v", h)
+	}
+}
+
+// Issue 15: "60 per minute" is 60 in any rolling minute. Under GCRA the
+// 61st of 60 calls spread over a few seconds passed (one refill a second).
+func TestAthenaSixtyPerMinuteMeansSixty(t *testing.T) {
+	srv, _, key := athenaStart(t) // gpt-5: 60 RPM per key, as the seed says
+	body := map[string]any{"model": "gpt-5", "messages": []map[string]string{{"role": "user", "content": "count me"}}}
+	for i := range 60 {
+		if st := do(t, "POST", srv.URL+"/api/v1/chat/completions", key, body, nil); st != http.StatusOK {
+			t.Fatalf("call %d of 60: status %d", i+1, st)
+		}
+		time.Sleep(50 * time.Millisecond) // the calls span seconds: GCRA refilled in between
+	}
+	var h http.Header
+	if st := doH(t, "POST", srv.URL+"/api/v1/chat/completions", key, body, nil, &h); st != http.StatusTooManyRequests {
+		t.Fatalf("61st call: status %d; want 429", st)
+	}
+	if ra, err := strconv.Atoi(h.Get("Retry-After")); err != nil || ra < 1 || ra > 61 {
+		t.Errorf("Retry-After = %q; want the seconds until the first call leaves the minute", h.Get("Retry-After"))
+	}
+}
+
+// Issue 15: a key that used 3 requests under rpm 100 and is PATCHed to
+// rpm 3 has used its minute.
+func TestLoweringALimitCountsWhatWasUsed(t *testing.T) {
+	srv := startServer(t, nil)
+	id, key, _ := newKey(t, srv.URL, "acme", map[string]any{"rpm": 100})
+	for i := range 3 {
+		if st, _ := chatRaw(t, srv.URL, key, "mock/echo", nil); st != 200 {
+			t.Fatalf("call %d under rpm 100: %d", i+1, st)
+		}
+	}
+	if st := do(t, "PATCH", srv.URL+"/admin/keys/"+id, testAdminKey, map[string]any{"rpm": 3}, nil); st != 200 {
+		t.Fatalf("PATCH: %d", st)
+	}
+	if st, _ := chatRaw(t, srv.URL, key, "mock/echo", nil); st != 429 {
+		t.Errorf("4th call after PATCH to rpm 3: %d; want 429", st)
+	}
+}
+
+// Issue 15: TPM 120 and calls of 50 true tokens (40 words of prompt, which
+// the mock counts as 40 tokens, and max_tokens 10): two fit. Estimated at
+// characters/4 the second was refused.
+func TestTPMEstimateAdmitsWhatFits(t *testing.T) {
+	srv := startServer(t, nil)
+	_, key, _ := newKey(t, srv.URL, "acme", map[string]any{"tpm": 120})
+	prompt := strings.TrimSpace(strings.Repeat("gateways measure accurate estimates carefully before admitting requests ", 5))
+	req := map[string]any{"model": "mock/echo", "max_tokens": 10, "messages": []map[string]string{{"role": "user", "content": prompt}}}
+	for i, want := range []int{200, 200, 429} {
+		var body struct {
+			Usage struct {
+				TotalTokens int `json:"total_tokens"`
+			}
+		}
+		st := do(t, "POST", srv.URL+"/v1/chat/completions", key, req, &body)
+		if st != want {
+			t.Fatalf("call %d: %d; want %d", i+1, st, want)
+		}
+		if st == 200 && body.Usage.TotalTokens != 50 {
+			t.Fatalf("call %d used %d tokens; the test wants 50", i+1, body.Usage.TotalTokens)
+		}
 	}
 }
 
