@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/limit"
+	"github.com/llmservice/llmservice/internal/redisfallback/redistest"
 )
 
 // testTimeout replaces the 100ms production timeout in tests that must not
@@ -364,26 +364,7 @@ func TestRedisReloadKeepsWhatIsHeld(t *testing.T) {
 // reserve is cancelled as soon as Redis answers again.
 func TestRedisFrozenReserveIsReleased(t *testing.T) {
 	url := redisURL(t)
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_, port, _ := net.SplitHostPort(addr)
-	ln.Close()
-	srv := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		srv.Process.Signal(syscall.SIGCONT)
-		srv.Process.Kill()
-		srv.Wait()
-	})
+	addr, proc := redistest.StartServer(t)
 	o, err := limit.RedisClientOptions(url)
 	if err != nil {
 		t.Fatal(err)
@@ -392,11 +373,6 @@ func TestRedisFrozenReserveIsReleased(t *testing.T) {
 	c := redis.NewClient(o)
 	defer c.Close()
 	ctx := context.Background()
-	for deadline := time.Now().Add(30 * time.Second); c.Ping(ctx).Err() != nil; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not start", addr)
-		}
-	}
 	a := newTestRedis(t, c, fixedSource(0), RedisOptions{Timeout: 300 * time.Millisecond, ProbeInterval: 20 * time.Millisecond})
 	s := Scope{Key: "team:frozen", Limit: 1000, Period: "monthly", TeamID: "frozen"}
 	res, err := a.Reserve(ctx, []Scope{s}, 100) // loads the scope
@@ -405,7 +381,7 @@ func TestRedisFrozenReserveIsReleased(t *testing.T) {
 	}
 	res.Settle(10)
 
-	if err := srv.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	res, err = a.Reserve(ctx, []Scope{s}, 300) // times out, answered locally
@@ -413,7 +389,7 @@ func TestRedisFrozenReserveIsReleased(t *testing.T) {
 		t.Fatalf("reserve during the freeze = %v on %s; want a local reservation", err, a.Backend())
 	}
 	res.Settle(20)
-	if err := srv.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := proc.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); a.Backend() != BackendRedis; time.Sleep(10 * time.Millisecond) {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/llmservice/llmservice/internal/redisfallback/redistest"
 )
 
 // testTimeout replaces the 100ms production timeout in tests that must not
@@ -349,9 +350,13 @@ func TestRedisUnreachable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := tt.client(t)
+			timeout := 50 * time.Millisecond
+			if tt.midRun { // Redis must answer at first, even under load
+				timeout = testTimeout
+			}
 			l := NewRedis(c, RedisOptions{
 				Prefix:   testPrefix(t, url),
-				Timeout:  50 * time.Millisecond,
+				Timeout:  timeout,
 				Registry: prometheus.NewRegistry(),
 				Logger:   slog.New(slog.NewTextHandler(&syncBuffer{}, nil)),
 			})
@@ -391,44 +396,11 @@ func TestRedisCancelledContext(t *testing.T) {
 	}
 }
 
-// startRedisServer runs a private redis-server, for tests that would disturb
-// the shared one, and returns its address and its process.
-func startRedisServer(t *testing.T) (string, *os.Process) {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_, port, _ := net.SplitHostPort(addr)
-	ln.Close()
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	defer c.Close()
-	for deadline := time.Now().Add(30 * time.Second); c.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not start", addr)
-		}
-	}
-	return addr, cmd.Process
-}
-
 // A Redis that lost its scripts (restart, SCRIPT FLUSH) answers EVALSHA with
 // NOSCRIPT; the call is retried with EVAL and stays on Redis.
 func TestRedisScriptFlushed(t *testing.T) {
 	url := redisURL(t)
-	addr, _ := startRedisServer(t)
+	addr, _ := redistest.StartServer(t)
 	c := newClient(t, url, addr)
 	l := NewRedis(c, RedisOptions{Timeout: testTimeout})
 	defer l.Close()
@@ -456,7 +428,7 @@ func TestRedisScriptFlushed(t *testing.T) {
 // limit. Before, each fell back to the whole limit: twice as many.
 func TestRedisOutageEachReplicaTakesItsShare(t *testing.T) {
 	url := redisURL(t)
-	addr, proc := startRedisServer(t)
+	addr, proc := redistest.StartServer(t)
 	var replicas []*Redis
 	for range 2 {
 		l := NewRedis(newClient(t, url, addr), RedisOptions{
