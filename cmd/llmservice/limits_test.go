@@ -119,6 +119,27 @@ func TestTPMEstimateAdmitsWhatFits(t *testing.T) {
 	}
 }
 
+// A call the budget refuses counts nothing against the rate limits either.
+func TestBudgetRefusalCountsNothing(t *testing.T) {
+	srv := startServer(t, nil)
+	do(t, "POST", srv.URL+"/admin/models", testAdminKey, map[string]any{"name": "priced", "provider": "mock", "upstream_model": "echo", "input_per_mtok": 1000, "output_per_mtok": 1000}, nil)
+	do(t, "POST", srv.URL+"/admin/teams", testAdminKey, map[string]any{"id": "broke", "max_budget_usd": 0.000001}, nil)
+	_, key, _ := newKey(t, srv.URL, "broke", map[string]any{"rpm": 2})
+	for i := range 3 {
+		if st, _ := chatRaw(t, srv.URL, key, "priced", nil); st != 429 {
+			t.Fatalf("call %d over the budget: %d; want 429", i+1, st)
+		}
+	}
+	if st := do(t, "PATCH", srv.URL+"/admin/teams/broke", testAdminKey, map[string]any{"max_budget_usd": 10}, nil); st != 200 {
+		t.Fatalf("PATCH: %d", st)
+	}
+	for i := range 2 {
+		if st, _ := chatRaw(t, srv.URL, key, "priced", nil); st != 200 {
+			t.Errorf("call %d within the budget and rpm 2: %d; want 200 (the refusals counted nothing)", i+1, st)
+		}
+	}
+}
+
 func TestRPMHoldsAcrossTwoReplicasSharingRedis(t *testing.T) {
 	url := os.Getenv("LLMSERVICE_TEST_REDIS_URL")
 	if url == "" {
