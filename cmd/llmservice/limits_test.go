@@ -52,6 +52,11 @@ func TestRPMHoldsExactlyUnderConcurrency(t *testing.T) {
 	if st != 429 || body.Error.Code != "rate_limit_exceeded" || h.Get("Retry-After") == "" {
 		t.Errorf("refusal: status %d, body %+v, Retry-After %q", st, body, h.Get("Retry-After"))
 	}
+	// The 50 hold their places until the first has left the minute (GCRA
+	// freed one every 1.2 s: Retry-After 2).
+	if ra, err := strconv.Atoi(h.Get("Retry-After")); err != nil || ra <= 2 || ra > 61 {
+		t.Errorf("Retry-After = %q; want the seconds until the burst leaves the minute", h.Get("Retry-After"))
+	}
 	if h.Get("X-Ratelimit-Limit-Requests") != "50" || h.Get("X-Ratelimit-Remaining-Requests") != "0" || h.Get("X-Ratelimit-Reset-Requests") == "" {
 		t.Errorf("x-ratelimit headers = %v", h)
 	}
