@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/llmservice/llmservice/internal/redisfallback/redistest"
 )
 
 // fire sends n chat requests at once, spread round-robin over bases, and
@@ -161,6 +163,36 @@ func TestRPMHoldsAcrossTwoReplicasSharingRedis(t *testing.T) {
 	if counts[200] != 50 || counts[429] != 150 {
 		t.Fatalf("two replicas: answers by status = %v; want exactly 50 admitted", counts)
 	}
+}
+
+// Issue 11: during a Redis outage two replicas together admit at most the
+// limit (each its half, counting what it admitted through Redis before).
+// Before, each fell back to the whole limit.
+func TestRedisOutageKeepsTheLimitAcrossReplicas(t *testing.T) {
+	if os.Getenv("LLMSERVICE_TEST_REDIS_URL") == "" {
+		t.Skip("LLMSERVICE_TEST_REDIS_URL is not set; .ci/run sets it to this machine's Redis")
+	}
+	addr, redisProc := redistest.StartServer(t) // a private one: the test kills it
+	bin := buildBinary(t)
+	env := []string{"LLMSERVICE_DATABASE_URL=" + testDatabaseURL(t, "shared.db"), "LLMSERVICE_REDIS_URL=redis://" + addr + "/0", "LLMSERVICE_ADMIN_KEY=" + testAdminKey}
+	_, a, _ := startProcess(t, bin, env)
+	_, b, _ := startProcess(t, bin, env)
+	do(t, "POST", a+"/admin/teams", testAdminKey, map[string]any{"id": "acme"}, nil)
+	_, key, _ := newKey(t, a, "acme", map[string]any{"rpm": 50})
+	for _, base := range []string{a, b} { // each replica caches the key: 2 of the 50
+		if st, _ := chatRaw(t, base, key, "mock/echo", nil); st != 200 {
+			t.Fatalf("%s before the outage: %d", base, st)
+		}
+	}
+	time.Sleep(5 * time.Second) // a few heartbeats (every 2 s): each replica has seen the other
+	if err := redisProc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	counts := fire(t, []string{a, b}, key, "mock/echo", 200, nil)
+	if counts[200]+counts[429] != 200 || counts[200] > 48 || counts[200] == 0 {
+		t.Fatalf("during the outage: answers by status = %v; want at most 48 admitted (50 - 2) over both replicas", counts)
+	}
+	t.Logf("during the outage: %v", counts)
 }
 
 func TestBudgetIsNeverOverspent(t *testing.T) {
