@@ -27,6 +27,7 @@ import (
 	"github.com/llmservice/llmservice/internal/provider"
 	"github.com/llmservice/llmservice/internal/provider/mock"
 	"github.com/llmservice/llmservice/internal/provider/upstream"
+	"github.com/llmservice/llmservice/internal/redisfallback"
 	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/server"
 	"github.com/llmservice/llmservice/internal/ui"
@@ -175,6 +176,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		opts.PoolSize = max(opts.PoolSize, 128)
 		rdb = redis.NewClient(opts)
 		defer rdb.Close()
+		// One structured line when Redis stops answering and one when it
+		// is back, not go-redis's own line at every dial.
+		redisfallback.Quiet(rdb, log, outages)
 		rl := limit.NewRedis(rdb, limit.RedisOptions{Registry: reg, Logger: log, Timeout: 500 * time.Millisecond})
 		defer rl.Close()
 		limiter = rl
