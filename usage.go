@@ -34,7 +34,15 @@ type UsageRecord struct {
 	UpstreamModel    string
 	PromptTokens     int
 	CompletionTokens int
-	TokensEstimated  bool // counted locally because upstream gave no usage
+	// CacheReadTokens, CacheWriteTokens (5-minute lifetime) and
+	// CacheWrite1hTokens are the parts of PromptTokens the provider's prompt
+	// cache served or stored; ReasoningTokens the part of CompletionTokens
+	// spent thinking. Each is priced on its own (see Cost).
+	CacheReadTokens    int
+	CacheWriteTokens   int
+	CacheWrite1hTokens int
+	ReasoningTokens    int
+	TokensEstimated    bool // counted locally because upstream gave no usage
 	Cost             Nanos
 	LatencyMS        int
 	TTFTMS           int // time to first token, streams only
@@ -71,6 +79,11 @@ type UsageTotal struct {
 	PromptTokens     int64   `json:"prompt_tokens"`
 	CompletionTokens int64   `json:"completion_tokens"`
 	TotalTokens      int64   `json:"total_tokens"`
+	// Parts of the prompt and completion counts, kept apart for pricing.
+	CacheReadTokens    int64 `json:"cache_read_tokens"`
+	CacheWriteTokens   int64 `json:"cache_write_tokens"`
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+	ReasoningTokens    int64 `json:"reasoning_tokens"`
 	Cost             Nanos   `json:"-"`
 	CostUSD          float64 `json:"cost_usd"`
 	AvgLatencyMS     float64 `json:"avg_latency_ms"`
