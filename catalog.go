@@ -19,9 +19,9 @@ type Model struct {
 	// provider family's multipliers of the input price.
 	CacheReadPerMTok  *float64 `json:"cache_read_per_mtok,omitempty"`
 	CacheWritePerMTok *float64 `json:"cache_write_per_mtok,omitempty"`
-	RPM           int      `json:"rpm,omitempty"`
-	TPM           int      `json:"tpm,omitempty"`
-	ContextWindow int      `json:"context_window,omitempty"`
+	RPM               int      `json:"rpm,omitempty"`
+	TPM               int      `json:"tpm,omitempty"`
+	ContextWindow     int      `json:"context_window,omitempty"`
 	// Deployments, when set, serve the model instead of Provider and
 	// UpstreamModel alone: several providers or hosts share its traffic.
 	Deployments []Deployment `json:"deployments,omitempty"`

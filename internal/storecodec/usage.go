@@ -420,7 +420,7 @@ func SumUsageQuery(d UsageDialect, f llmservice.UsageFilter) (string, []any, err
 	if len(pieces) == 0 {
 		// An empty range reads nothing, yet its total row must come back.
 		q.b.WriteString("\nSELECT " + strings.ReplaceAll(g, "g", "'' AS g") +
-			"0 AS requests, 0 AS errors, 0 AS prompt_tokens, 0 AS completion_tokens, 0 AS cost, 0 AS latency, "+
+			"0 AS requests, 0 AS errors, 0 AS prompt_tokens, 0 AS completion_tokens, 0 AS cost, 0 AS latency, " +
 			"0 AS cache_read_tokens, 0 AS cache_write_tokens, 0 AS cache_write_1h_tokens, 0 AS reasoning_tokens WHERE 1 = 0")
 	}
 	for i, p := range pieces {
