@@ -90,7 +90,10 @@ func adminSchemas() S {
 		"CreditMovement": object("", "id", integer(""), "team_id", str(""), "amount", integer(""), "balance_after", integer(""),
 			"reason", str(""), "ref", str(""), "time", str("")),
 		"UsageTotal": object("", "group", str(""), "requests", integer(""), "errors", integer(""), "prompt_tokens", integer(""),
-			"completion_tokens", integer(""), "total_tokens", integer(""), "cost_usd", number(""), "avg_latency_ms", number("")),
+			"completion_tokens", integer(""), "total_tokens", integer(""), "cache_read_tokens", integer("Prompt tokens read from the provider's prompt cache."),
+			"cache_write_tokens", integer("Prompt tokens written to the prompt cache (5-minute lifetime)."),
+			"cache_write_1h_tokens", integer("Prompt tokens written to the prompt cache (1-hour lifetime)."),
+			"reasoning_tokens", integer("Completion tokens spent reasoning."), "cost_usd", number(""), "avg_latency_ms", number("")),
 		"List": object("A list answer.", "object*", enum("", "list"), "data*", array(S{"type": "object"})),
 	}
 }
