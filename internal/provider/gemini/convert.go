@@ -205,6 +205,11 @@ func toParts(p string, content []llm.Part) ([]geminiwire.Part, error) {
 				return nil, err
 			}
 			parts = append(parts, part)
+		case llm.PartThinking, llm.PartRedactedThinking:
+			// Another family's reasoning cannot be verified here, and
+			// Gemini's own earlier thoughts are not read back: dropped.
+			// Function calls carry Google's documented placeholder
+			// signature instead (see skipThoughtSignature).
 		default:
 			return nil, llmservice.InvalidParam(fmt.Sprintf("%s.content[%d].type", p, j), "unsupported content part type %q", c.Type)
 		}

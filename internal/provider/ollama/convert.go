@@ -173,6 +173,8 @@ func contentToWire(i int, parts []llm.Part) (string, []string, error) {
 				return "", nil, llmservice.InvalidParam(fmt.Sprintf("messages[%d].content[%d].image_url", i, j), "%s", err)
 			}
 			images = append(images, img)
+		case llm.PartThinking, llm.PartRedactedThinking:
+			// Reasoning is not sent back to local models: dropped.
 		default:
 			return "", nil, llmservice.InvalidParam(fmt.Sprintf("messages[%d].content[%d].type", i, j), "ollama does not accept %q content parts", p.Type)
 		}

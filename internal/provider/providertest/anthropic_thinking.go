@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/llmservice/llmservice/internal/llm"
 	wire "github.com/llmservice/llmservice/internal/wire/anthropic"
 )
 
@@ -197,4 +198,21 @@ func (c *promptCache) usage(req *wire.MessagesRequest) wire.Usage {
 		u.CacheCreation = &wire.CacheCreation{Ephemeral1hInputTokens: cached}
 	}
 	return u
+}
+
+// ThinkingHistory is a conversation whose assistant turns carry thinking
+// parts of family, for translation tables: their text, signature and data
+// all contain "SECRET", which no translation toward another family may
+// send, while the turn's text "Hello" must go through.
+func ThinkingHistory(family string) []llm.Message {
+	return []llm.Message{
+		llm.TextMessage(llm.RoleUser, "Hi"),
+		{Role: llm.RoleAssistant, Content: []llm.Part{
+			{Type: llm.PartThinking, Text: "SECRET-THOUGHT", Signature: "SECRET-SIG", Family: family},
+			{Type: llm.PartRedactedThinking, Data: "SECRET-DATA", Family: family},
+			{Type: llm.PartText, Text: "Hello"},
+		}},
+		{Role: llm.RoleAssistant, Content: []llm.Part{{Type: llm.PartThinking, Text: "SECRET-ONLY", Family: family}}},
+		llm.TextMessage(llm.RoleUser, "Again"),
+	}
 }

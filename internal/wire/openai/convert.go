@@ -226,10 +226,15 @@ func FromLLM(r *llm.ChatRequest) *ChatRequest {
 	return out
 }
 
-// MessageFromLLM converts one canonical message to OpenAI's shape.
+// MessageFromLLM converts one canonical message to OpenAI's shape. Chat
+// Completions has no place for thinking parts: they are dropped, never sent
+// as text (another family's reasoning is not the user's or the model's words).
 func MessageFromLLM(m llm.Message) Message {
 	om := Message{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID}
 	onlyText := true
+	if hasThinking(m.Content) {
+		m.Content = withoutThinking(m.Content)
+	}
 	for _, p := range m.Content {
 		if p.Type != llm.PartText {
 			onlyText = false
@@ -253,6 +258,26 @@ func MessageFromLLM(m llm.Message) Message {
 		om.ToolCalls = append(om.ToolCalls, ToolCall{ID: tc.ID, Type: "function", Function: FunctionCall{Name: tc.Name, Arguments: tc.Arguments}})
 	}
 	return om
+}
+
+func hasThinking(parts []llm.Part) bool {
+	for _, p := range parts {
+		if p.Type == llm.PartThinking || p.Type == llm.PartRedactedThinking {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutThinking returns a copy of parts without the thinking parts.
+func withoutThinking(parts []llm.Part) []llm.Part {
+	out := make([]llm.Part, 0, len(parts))
+	for _, p := range parts {
+		if p.Type != llm.PartThinking && p.Type != llm.PartRedactedThinking {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // UsageFromLLM converts usage to OpenAI's shape.
