@@ -129,12 +129,12 @@ func MessagesToLLM(in []Message) ([]llm.Message, error) {
 		for j, p := range m.Content.Parts {
 			switch p.Type {
 			case "text":
-				lm.Content = append(lm.Content, llm.Part{Type: llm.PartText, Text: p.Text})
+				lm.Content = append(lm.Content, llm.Part{Type: llm.PartText, Text: p.Text, CacheControl: cacheControl(p.CacheControl)})
 			case "image_url":
 				if p.ImageURL == nil || p.ImageURL.URL == "" {
 					return nil, llmservice.InvalidParam(field(fmt.Sprintf("content[%d].image_url.url", j)), "image_url.url is required")
 				}
-				lm.Content = append(lm.Content, llm.Part{Type: llm.PartImage, ImageURL: p.ImageURL.URL, Detail: p.ImageURL.Detail})
+				lm.Content = append(lm.Content, llm.Part{Type: llm.PartImage, ImageURL: p.ImageURL.URL, Detail: p.ImageURL.Detail, CacheControl: cacheControl(p.CacheControl)})
 			default:
 				return nil, llmservice.InvalidParam(field(fmt.Sprintf("content[%d].type", j)), "unsupported content part type %q; expected text or image_url", p.Type)
 			}
@@ -260,6 +260,16 @@ func MessageFromLLM(m llm.Message) Message {
 	return om
 }
 
+// cacheControl keeps a part's cache_control object; null and other
+// non-objects say nothing.
+func cacheControl(v json.RawMessage) json.RawMessage {
+	if b := bytes.TrimSpace(v); len(b) > 0 && b[0] == '{' {
+		return b
+	}
+	return nil
+}
+
+// hasThinking reports whether parts hold a thinking part of any family.
 func hasThinking(parts []llm.Part) bool {
 	for _, p := range parts {
 		if p.Type == llm.PartThinking || p.Type == llm.PartRedactedThinking {
