@@ -319,7 +319,7 @@ func CompletionFromLLM(resp *llm.ChatResponse, id, model string) *ChatCompletion
 	for i, c := range resp.Choices {
 		m := MessageFromLLM(c.Message)
 		rm := RespMessage{Role: llm.RoleAssistant, ToolCalls: m.ToolCalls}
-		if len(c.Message.Content) > 0 || len(m.ToolCalls) == 0 {
+		if c.Message.HasContent() || len(m.ToolCalls) == 0 {
 			t := c.Message.Text()
 			rm.Content = &t
 		}
