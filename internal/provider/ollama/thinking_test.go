@@ -5,8 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/provider/providertest"
+	ollamawire "github.com/llmservice/llmservice/internal/wire/ollama"
 )
 
 // TestToWireDropsThinking is the translation table of thinking parts toward
@@ -23,5 +26,19 @@ func TestToWireDropsThinking(t *testing.T) {
 		if strings.Contains(string(b), "SECRET") || !strings.Contains(string(b), "Hello") {
 			t.Errorf("toWire(thinking of %q) = %s; want the text without the thinking", family, b)
 		}
+	}
+}
+
+// TestFromWireThinking checks that a thinking model's reasoning comes back
+// as a thinking part of the ollama family, before the text.
+func TestFromWireThinking(t *testing.T) {
+	var r ollamawire.ChatResponse
+	if err := json.Unmarshal([]byte(`{"model":"qwen3","message":{"role":"assistant","content":"Hello","thinking":"The user says hi."},"done":true,"done_reason":"stop"}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	got := fromWire(&r).Choices[0].Message.Content
+	want := []llm.Part{{Type: llm.PartThinking, Text: "The user says hi.", Family: "ollama"}, {Type: llm.PartText, Text: "Hello"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("fromWire content mismatch (-want +got):\n%s", diff)
 	}
 }
