@@ -197,6 +197,8 @@ func (g *Gateway) noteAttempts(rec *llmservice.UsageRecord, plan *Plan, out rout
 // record completes rec and hands it to the meter.
 func (g *Gateway) record(rec *llmservice.UsageRecord, u llm.Usage, cost llmservice.Nanos, ttft time.Duration, err error) {
 	rec.PromptTokens, rec.CompletionTokens, rec.TokensEstimated = u.PromptTokens, u.CompletionTokens, u.Estimated
+	rec.CacheReadTokens, rec.CacheWriteTokens, rec.CacheWrite1hTokens = u.CachedTokens, u.CacheWriteTokens, u.CacheWrite1hTokens
+	rec.ReasoningTokens = u.ReasoningTokens
 	rec.Cost = cost
 	rec.LatencyMS = int(g.now().Sub(rec.Time).Milliseconds())
 	rec.TTFTMS = int(ttft.Milliseconds())

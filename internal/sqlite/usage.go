@@ -22,16 +22,17 @@ const dayMS = 24 * 60 * 60 * 1000
 // usageColumns are the ledger's columns in insert order.
 const usageColumns = `id, time, team_id, key_id, project, endpoint, requested_model, provider,
 	upstream_model, prompt_tokens, completion_tokens, tokens_estimated, cost,
-	latency_ms, ttft_ms, stream, status, error_type, purpose, attempts, attempt_log`
+	latency_ms, ttft_ms, stream, status, error_type, purpose, attempts, attempt_log,
+	cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens`
 
 // usageRowsPerInsert is how many records one INSERT statement carries. One
 // multi-row statement per 32 records instead of one Exec per record cuts
 // database/sql's and the driver's per-call work, which dominated the cost of
-// the ledger on the hot path (21 columns x 32 rows stays far below SQLite's
+// the ledger on the hot path (25 columns x 32 rows stays far below SQLite's
 // 32766 bound parameters).
 const usageRowsPerInsert = 32
 
-// rollupRowsPerUpsert is the same for the rollups' 31 columns.
+// rollupRowsPerUpsert is the same for the rollups' 35 columns.
 const rollupRowsPerUpsert = 64
 
 var usageInsertFull = usageInsertSQL(usageRowsPerInsert)
@@ -40,7 +41,7 @@ var usageInsertFull = usageInsertSQL(usageRowsPerInsert)
 // (primary key) and a queue task's second successful record
 // (usage_job_once); neither may count in the rollups.
 func usageInsertSQL(rows int) string {
-	return "INSERT OR IGNORE INTO usage (" + usageColumns + ") VALUES " + valueRows(rows, 21)
+	return "INSERT OR IGNORE INTO usage (" + usageColumns + ") VALUES " + valueRows(rows, 25)
 }
 
 // rollupUpsertSQL adds rows increments to table's rollups.
@@ -65,7 +66,7 @@ func usageArgs(args []any, r *llmservice.UsageRecord) []any {
 	return append(args, r.ID, toMS(r.Time), r.TeamID, r.KeyID, r.Project, r.Endpoint, r.RequestedModel,
 		r.Provider, r.UpstreamModel, r.PromptTokens, r.CompletionTokens, r.TokensEstimated,
 		int64(r.Cost), r.LatencyMS, r.TTFTMS, r.Stream, r.Status, r.ErrorType, r.Purpose,
-		r.Attempts, r.AttemptLog)
+		r.Attempts, r.AttemptLog, r.CacheReadTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, r.ReasoningTokens)
 }
 
 func rollupArgs(args []any, u *storecodec.UsageRollup) []any {
