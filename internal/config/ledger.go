@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -12,8 +14,9 @@ import (
 // take the defaults of the methods below.
 type Ledger struct {
 	// JournalDir is where usage records wait while the database cannot
-	// be written (default: usage-journal beside a SQLite file, or in the
-	// working directory with PostgreSQL).
+	// be written (default: usage-journal beside a SQLite file; with
+	// PostgreSQL, usage-journal/<hash of the database URL> in the working
+	// directory).
 	JournalDir string `yaml:"journal_dir"`
 	// JournalMaxBytes bounds the journal (default 256 MiB). When it is
 	// full too, new calls are refused with 503.
@@ -40,7 +43,10 @@ func (c *Config) JournalDir() string {
 	}
 	url := c.DatabaseURL
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
-		return "usage-journal"
+		// One directory per database: a process must never replay into
+		// its database what another wrote for a different one.
+		sum := sha256.Sum256([]byte(url))
+		return filepath.Join("usage-journal", hex.EncodeToString(sum[:6]))
 	}
 	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite://"), "sqlite:")
 	if i := strings.IndexByte(path, '?'); i >= 0 {

@@ -18,7 +18,7 @@ func TestLedgerSettings(t *testing.T) {
 		{name: "defaults beside the SQLite file", env: map[string]string{"LLMSERVICE_DATABASE_URL": "sqlite:///var/db/x.db"},
 			dir: "/var/db/usage-journal", max: DefaultJournalMaxBytes, flush: DefaultFlushInterval, buffer: DefaultLedgerBuffer},
 		{name: "PostgreSQL: the working directory", env: map[string]string{"LLMSERVICE_DATABASE_URL": "postgres://h/db"},
-			dir: "usage-journal", max: DefaultJournalMaxBytes, flush: DefaultFlushInterval, buffer: DefaultLedgerBuffer},
+			dir: "usage-journal/7e1046ffb29d", max: DefaultJournalMaxBytes, flush: DefaultFlushInterval, buffer: DefaultLedgerBuffer},
 		{name: "set", env: map[string]string{"LLMSERVICE_JOURNAL_DIR": "/j", "LLMSERVICE_JOURNAL_MAX_BYTES": "1000",
 			"LLMSERVICE_USAGE_FLUSH_INTERVAL": "50ms", "LLMSERVICE_USAGE_BUFFER": "64"},
 			dir: "/j", max: 1000, flush: 50 * time.Millisecond, buffer: 64},
