@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/storecodec"
@@ -108,9 +110,27 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 		return storecodec.WriteUsage(usageTx{ctx, tx}, recs)
 	})
 	if err != nil {
-		return fmt.Errorf("insert usage: %w", err)
+		return fmt.Errorf("insert usage: %w", refused(err))
 	}
 	return nil
+}
+
+// refused returns err as an Invalid *llmservice.Error when PostgreSQL
+// refused the data itself (SQLSTATE class 22, data exception, such as
+// 22021 for a NUL byte or 22003 for a number out of range; class 23,
+// integrity constraint violation): sending the same records again cannot
+// succeed, so the meter sets the records at fault aside instead of
+// retrying. Anything else is returned unchanged.
+func refused(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || len(pe.Code) != 5 || (pe.Code[:2] != "22" && pe.Code[:2] != "23") {
+		return err
+	}
+	if llmservice.ErrorKind(err) != llmservice.Internal {
+		return err // classified already
+	}
+	return &llmservice.Error{Kind: llmservice.Invalid, Code: "usage_record_refused",
+		Message: "the database refused a usage record: SQLSTATE " + pe.Code, Err: err}
 }
 
 // usageTx writes the ledger within a transaction.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/storecodec"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 var (
@@ -88,9 +89,27 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 		return storecodec.WriteUsage(usageTx{ctx, tx}, recs)
 	})
 	if err != nil {
-		return fmt.Errorf("insert usage: %w", err)
+		return fmt.Errorf("insert usage: %w", refused(err))
 	}
 	return nil
+}
+
+// refused returns err as an Invalid *llmservice.Error when SQLite refused
+// the data itself (a constraint, a datatype mismatch, a value too big):
+// sending the same records again cannot succeed, so the meter sets the
+// records at fault aside instead of retrying. Anything else is returned
+// unchanged.
+func refused(err error) error {
+	switch code(err) & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_RANGE:
+	default:
+		return err
+	}
+	if llmservice.ErrorKind(err) != llmservice.Internal {
+		return err // classified already
+	}
+	return &llmservice.Error{Kind: llmservice.Invalid, Code: "usage_record_refused",
+		Message: "the database refused a usage record", Err: err}
 }
 
 // usageTx writes the ledger within a transaction.
