@@ -65,10 +65,10 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	mux    *http.ServeMux
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	mux       *http.ServeMux
 	openai    *dopenai.Handler
 	anthropic *danthropic.Handler
 }
