@@ -21,7 +21,14 @@ const AgentCommand = "touch created-by-tool && echo made-file"
 // turn: after a tool result, quote it; when the prompt holds "TOOLTEST"
 // and a Bash tool is declared, call it with AgentCommand; otherwise answer
 // "pong: <prompt>".
+//
+// Claude Code puts <system-reminder> blocks before the prompt; a
+// translated request joins them into one text, so the prompt is what
+// follows the last reminder.
 func AgentReply(lastUser string, toolResult *string, tools []string) Answer {
+	if i := strings.LastIndex(lastUser, "</system-reminder>"); i >= 0 {
+		lastUser = strings.TrimSpace(lastUser[i+len("</system-reminder>"):])
+	}
 	var a Answer
 	hasBash := false
 	for _, t := range tools {
