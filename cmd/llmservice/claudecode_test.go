@@ -191,3 +191,56 @@ func TestClaudeCode(t *testing.T) {
 		t.Errorf("ledger requests per model = %v; upstream requests: cc-alias %d, gpt-4o-mini %d", byModel, len(an.Requests()), len(oa.Requests()))
 	}
 }
+
+// TestAnthropicSDK runs the official @anthropic-ai/sdk's scenarios
+// (test/agents/anthropic-sdk.mjs) through llmservice against every
+// upstream family: pass-through to the Anthropic fake, translation to the
+// others.
+func TestAnthropicSDK(t *testing.T) {
+	script := agentBinary(t, filepath.Join("..", "anthropic-sdk.mjs"))
+	agentBinary(t, filepath.Join("@anthropic-ai", "sdk", "package.json"))
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	an := providertest.NewAnthropicMessages(t)
+	oa := providertest.NewOpenAI(t)
+	ge := providertest.NewGemini(t)
+	ol := providertest.NewOllama(t)
+	srv := startServer(t, map[string]string{
+		"ANTHROPIC_API_KEY": "sk-upstream-anthropic", "ANTHROPIC_BASE_URL": an.URL,
+		"OPENAI_API_KEY": "sk-upstream-openai", "OPENAI_BASE_URL": oa.URL + "/v1",
+		"GEMINI_API_KEY": "upstream-gemini", "GEMINI_BASE_URL": ge.URL,
+		"OLLAMA_BASE_URL": ol.URL,
+	})
+	_, key, _ := newKey(t, srv.URL, "acme", nil)
+	runs := []struct{ name, model, auth string }{
+		{"anthropic", "claude-sonnet-4-5", "bearer"},
+		{"anthropic/x-api-key", "claude-sonnet-4-5", "x-api-key"},
+		{"openai", "gpt-4o-mini", "bearer"},
+		{"openai/x-api-key", "gpt-4o-mini", "x-api-key"},
+		{"gemini", "gemini-2.0-flash", "bearer"},
+		{"ollama", "ollama/llama3.1", "bearer"},
+		{"mock", "mock/echo", "bearer"},
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, node, script, srv.URL, key, r.model, r.auth)
+			cmd.Dir = filepath.Dir(script)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+				if !strings.Contains(line, `"ok":true`) {
+					t.Errorf("scenario failed: %s", line)
+				}
+			}
+			if err != nil {
+				t.Errorf("node anthropic-sdk.mjs: %v\n%s", err, stderr.String())
+			}
+		})
+	}
+}

@@ -143,7 +143,7 @@ func (mf *MessagesFake) serve(w http.ResponseWriter, r *http.Request, body []byt
 		anthropicError(w, http.StatusBadRequest, "invalid_request_error", msg)
 		return
 	}
-	prompt := len(strings.Fields(string(body))) / 4
+	prompt := 1 + len(strings.Fields(string(body)))/4
 	if r.URL.Path == "/v1/messages/count_tokens" {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"input_tokens":%d}`, prompt)
