@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -269,4 +270,48 @@ func TestMessagesTranslation(t *testing.T) {
 			t.Errorf("upstream's last message = %v", last)
 		}
 	})
+}
+
+// TestMessagesCountTokens: an Anthropic model's count comes from the
+// upstream's count_tokens (a local count when that fails); any other
+// model is counted locally, and its upstream sees no request at all.
+func TestMessagesCountTokens(t *testing.T) {
+	srv, key, an, oa := messagesEnv(t)
+	body := func(model string) string {
+		return `{"model":"` + model + `","system":"be brief","tools":[{"name":"Bash","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"count these words please"}]}`
+	}
+	count := func(model string) int {
+		t.Helper()
+		resp, b := postMessages(t, srv.URL+"/v1/messages/count_tokens?beta=true", "x-api-key", key, body(model))
+		var out struct {
+			InputTokens int `json:"input_tokens"`
+		}
+		if resp.StatusCode != 200 || json.Unmarshal(b, &out) != nil || out.InputTokens <= 0 {
+			t.Fatalf("count_tokens %s: %d %s", model, resp.StatusCode, b)
+		}
+		return out.InputTokens
+	}
+
+	n := count("cc-alias")
+	last := an.Last(t)
+	if last.Path != "/v1/messages/count_tokens" {
+		t.Errorf("upstream path = %s; want its count_tokens", last.Path)
+	}
+	if want := strings.Replace(body("cc-alias"), "cc-alias", "claude-fake-upstream", 1); string(last.Body) != want {
+		t.Errorf("upstream count body = %s; want %s", last.Body, want)
+	}
+	if sent := an.Sent(); !strings.Contains(string(sent[len(sent)-1]), `"input_tokens":`+strconv.Itoa(n)) {
+		t.Errorf("count = %d; the upstream said %s", n, sent[len(sent)-1])
+	}
+
+	an.FailNext(providertest.Failure{Status: 500, Body: `{"type":"error","error":{"type":"api_error","message":"boom"}}`})
+	if got := count("cc-alias"); got == n {
+		t.Logf("local count equals the upstream's (%d)", got)
+	}
+
+	before := len(oa.Requests())
+	count("gpt-4o-mini")
+	if got := len(oa.Requests()) - before; got != 0 {
+		t.Errorf("counting tokens for an OpenAI model sent %d requests upstream; want none", got)
+	}
 }
