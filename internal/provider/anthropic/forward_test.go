@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -70,4 +71,29 @@ func TestForwardFirstEventError(t *testing.T) {
 	if err == nil || !upstream.Retryable(err) {
 		t.Errorf("Forward = %v; want a retryable error", err)
 	}
+}
+
+// FuzzForwardStream: any upstream stream passes through without a panic,
+// byte for byte when there is no model to rewrite.
+func FuzzForwardStream(f *testing.F) {
+	f.Add([]byte("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"x\",\"usage\":{\"input_tokens\":3}}}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":2}}\n\n"))
+	f.Add([]byte("data: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"hi\"}}\r\n\r\ndata: broken\n\n: comment\n\n"))
+	f.Add([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, reply := range []string{"", "public"} {
+			s := &sseBody{ctx: context.Background(), body: io.NopCloser(bytes.NewReader(in)), reply: reply}
+			s.r = bufio.NewReader(s.body)
+			if err := s.first(); err != nil {
+				continue
+			}
+			out, err := io.ReadAll(s)
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if reply == "" && !bytes.Equal(out, in) {
+				t.Fatalf("stream changed in passing:\n in %q\nout %q", in, out)
+			}
+			s.Usage()
+		}
+	})
 }

@@ -35,6 +35,9 @@ func setRaw(doc []byte, path []string, value []byte) ([]byte, bool, error) {
 		repl := value
 		if len(path) > 1 {
 			sub, ok, err := setRaw(doc[s[0]:s[1]], path[1:], value)
+			if errors.Is(err, errNotObject) {
+				continue // a value on the path that is no object holds no such field
+			}
 			if err != nil {
 				return doc, false, err
 			}
