@@ -315,3 +315,37 @@ func TestMessagesCountTokens(t *testing.T) {
 		t.Errorf("counting tokens for an OpenAI model sent %d requests upstream; want none", got)
 	}
 }
+
+// TestMessagesStreamFailure: an upstream that breaks after the stream has
+// started ends the client's stream with an error event in Anthropic's
+// shape, in both lanes.
+func TestMessagesStreamFailure(t *testing.T) {
+	srv, key, an, oa := messagesEnv(t)
+	for _, tc := range []struct {
+		model string
+		fail  func()
+	}{
+		{"cc-alias", func() { an.FailNext(providertest.Failure{AfterChunks: 1}) }},
+		{"gpt-4o-mini", func() { oa.FailNext(providertest.Failure{AfterChunks: 2}) }},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			tc.fail()
+			resp, b := postMessages(t, srv.URL+"/v1/messages", "x-api-key", key,
+				`{"model":"`+tc.model+`","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"several words to stream here"}]}`)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, b)
+			}
+			evs := parseSSE(t, b)
+			if len(evs) == 0 || evs[0].Name != "message_start" {
+				t.Fatalf("events = %v", evs)
+			}
+			last := evs[len(evs)-1]
+			if last.Name != "error" || last.Data["type"] != "error" {
+				t.Fatalf("last event = %v; want an error event\n%s", last, b)
+			}
+			if e, _ := last.Data["error"].(map[string]any); e["type"] == "" || e["message"] == "" {
+				t.Errorf("error event = %v", last.Data)
+			}
+		})
+	}
+}
