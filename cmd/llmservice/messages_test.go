@@ -209,9 +209,8 @@ func TestMessagesTranslation(t *testing.T) {
 			t.Fatalf("status %d: %s", resp.StatusCode, b)
 		}
 		var m struct {
-			Type, Model, StopReason string `json:"stop_reason"`
-			Content                 []map[string]any
-			Usage                   map[string]int
+			Content []map[string]any
+			Usage   map[string]int
 		}
 		var raw map[string]any
 		_ = json.Unmarshal(b, &raw)
