@@ -146,4 +146,15 @@ func TestModelsAnthropicShape(t *testing.T) {
 	if st != 401 {
 		t.Errorf("wrong key: %d", st)
 	}
+	// Agents probe the base URL with HEAD before their first call.
+	for _, path := range []string{"/", "/api/hello"} {
+		resp, err := http.Head(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("HEAD %s: %d; want 200", path, resp.StatusCode)
+		}
+	}
 }
