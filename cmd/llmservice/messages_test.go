@@ -348,3 +348,28 @@ func TestMessagesStreamFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestMessagesFallbackChangesLane: a model group whose Anthropic primary
+// fails falls back to an OpenAI model, and the same call continues in the
+// translation lane.
+func TestMessagesFallbackChangesLane(t *testing.T) {
+	srv, key, an, oa := messagesEnv(t)
+	if st := do(t, "POST", srv.URL+"/admin/model-groups", testAdminKey, map[string]any{"name": "agents", "models": []string{"cc-alias", "gpt-4o-mini"}}, nil); st != http.StatusCreated {
+		t.Fatalf("POST /admin/model-groups: %d", st)
+	}
+	fail := providertest.Failure{Status: 500, Body: `{"type":"error","error":{"type":"api_error","message":"boom"}}`}
+	an.FailNext(fail, fail, fail, fail)
+	before := len(oa.Requests())
+	resp, b := postMessages(t, srv.URL+"/v1/messages", "x-api-key", key,
+		`{"model":"agents","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"fall back please"}]}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	blocks := checkBlockSequence(t, parseSSE(t, b))
+	if len(blocks) != 1 || blocks[0]["text"] != "pong: fall back please" {
+		t.Errorf("blocks = %v", blocks)
+	}
+	if len(oa.Requests()) != before+1 || resp.Header.Get("X-Llmservice-Provider") != "openai" {
+		t.Errorf("served by %q; the OpenAI fake got %d requests", resp.Header.Get("X-Llmservice-Provider"), len(oa.Requests())-before)
+	}
+}
