@@ -59,11 +59,13 @@ plugins = false
 
 // TestCodex runs the pinned Codex CLI through llmservice's Responses API:
 // a plain prompt and a tool-use turn (exec_command) to a model on the
-// Anthropic fake and to one on the OpenAI fake. Every call is in the
+// Anthropic fake (translation lane) and to one on the OpenAI fake
+// (pass-through lane, byte for byte). Every call is in the
 // ledger once, with tokens and cost.
 func TestCodex(t *testing.T) {
 	bin := agentBinary(t, filepath.Join(".bin", "codex"))
 	srv, key, an, oa := messagesEnv(t)
+	proxy := newRecordingProxy(t, srv.URL)
 	if st := do(t, "POST", srv.URL+"/admin/models", testAdminKey, map[string]any{"name": "gpt-5.5", "provider": "anthropic",
 		"upstream_model": "claude-fake-upstream", "input_per_mtok": 3, "output_per_mtok": 15}, nil); st != http.StatusCreated {
 		t.Fatalf("POST /admin/models: %d", st)
@@ -78,11 +80,11 @@ func TestCodex(t *testing.T) {
 	for _, lane := range lanes {
 		t.Run(lane.name, func(t *testing.T) {
 			before := len(lane.fake.Requests())
-			out, _ := runCodex(t, bin, srv.URL, key, lane.model, "Say pong")
+			out, _ := runCodex(t, bin, proxy.URL, key, lane.model, "Say pong")
 			if !strings.Contains(out, "pong:") || !strings.Contains(out, "Say pong") {
 				t.Errorf("plain prompt: stdout = %q; want the fake's answer", out)
 			}
-			out, work := runCodex(t, bin, srv.URL, key, lane.model, "TOOLTEST: make a file")
+			out, work := runCodex(t, bin, proxy.URL, key, lane.model, "TOOLTEST: make a file")
 			if _, err := os.Stat(filepath.Join(work, "created-by-tool")); err != nil {
 				t.Errorf("the tool did not run: %v (stdout %q)", err, out)
 			}
@@ -93,6 +95,37 @@ func TestCodex(t *testing.T) {
 				t.Errorf("upstream got %d requests; want 3 (a prompt, a tool call and its result)", got)
 			}
 		})
+	}
+
+	// The OpenAI model took the pass-through lane: each request reached
+	// /v1/responses as Codex sent it (reasoning items with their
+	// encrypted_content included, which the fake checks), and the
+	// Anthropic model the translation lane.
+	bodies, paths := proxy.sent()
+	var sent [][]byte
+	for i, p := range paths {
+		if p == "POST /v1/responses" && bytes.Contains(bodies[i], []byte(`"model":"gpt-4o-mini"`)) {
+			sent = append(sent, bodies[i])
+		}
+	}
+	got := oa.Requests()
+	if len(got) != len(sent) {
+		t.Fatalf("the OpenAI fake got %d requests; Codex sent %d to gpt-4o-mini", len(got), len(sent))
+	}
+	sawReasoning := false
+	for i, r := range got {
+		if r.Path != "/v1/responses" || !bytes.Equal(r.Body, sent[i]) {
+			t.Errorf("request %d reached the upstream at %s changed:\n got %.300s\nwant %.300s", i, r.Path, r.Body, sent[i])
+		}
+		sawReasoning = sawReasoning || bytes.Contains(r.Body, []byte(providertest.FakeEncryptedReasoning))
+	}
+	if !sawReasoning {
+		t.Error("Codex never sent the fake's reasoning item back")
+	}
+	for _, r := range an.Requests() {
+		if r.Path != "/v1/messages" {
+			t.Errorf("the Anthropic fake got %s", r.Path)
+		}
 	}
 
 	var usage struct {
