@@ -273,6 +273,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Ready:          readiness(ctx, mw),
 		Logger:         log,
+		Responses:      db,
 	})
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

@@ -269,6 +269,9 @@ func (h *Handler) remove(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := r.PathValue("id")
 	if err := h.Store.DeleteResponse(r.Context(), p.Team.ID, id); err != nil {
+		if llmservice.ErrorKind(err) == llmservice.NotFound {
+			return notFound(id)
+		}
 		return err
 	}
 	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "object": "response", "deleted": true})

@@ -12,15 +12,7 @@ import (
 
 // Store keeps stored responses per team as opaque JSON documents, so that
 // a database implementation needs no knowledge of their shape.
-type Store interface {
-	// PutResponse stores doc under (team, id), replacing any earlier one.
-	PutResponse(ctx context.Context, team, id string, doc []byte) error
-	// GetResponse returns the document, or a NotFound error when the team
-	// has no response of that id (another team's id included).
-	GetResponse(ctx context.Context, team, id string) ([]byte, error)
-	// DeleteResponse removes it; NotFound as for GetResponse.
-	DeleteResponse(ctx context.Context, team, id string) error
-}
+type Store = llmservice.ResponseStore
 
 // Stored is a kept response: the response object, and the conversation it
 // ended as input items (the input it was generated from, earlier turns
@@ -39,6 +31,9 @@ func notFound(id string) error {
 // get reads a stored response of team.
 func getStored(ctx context.Context, s Store, team, id string) (*Stored, error) {
 	doc, err := s.GetResponse(ctx, team, id)
+	if llmservice.ErrorKind(err) == llmservice.NotFound {
+		return nil, notFound(id)
+	}
 	if err != nil {
 		return nil, err
 	}
