@@ -2,11 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/llmservice/llmservice/internal/provider/providertest"
 )
 
 // postResponses sends a raw Responses request body.
@@ -164,5 +171,56 @@ func TestResponsesMalformed(t *testing.T) {
 	}
 	if st, _ := postResponses(t, srv.URL+"/v1/responses", "", `{"model":"gpt-4o-mini","input":"hi"}`); st != 401 {
 		t.Errorf("no key: %d; want 401", st)
+	}
+}
+
+// TestOpenAISDK runs the official openai Node SDK's Responses scenarios
+// (test/agents/openai-sdk.mjs) through llmservice against every upstream
+// family: pass-through to the OpenAI fake, translation to the others; a
+// stored conversation continues on another family each time.
+func TestOpenAISDK(t *testing.T) {
+	script := agentBinary(t, filepath.Join("..", "openai-sdk.mjs"))
+	agentBinary(t, filepath.Join("openai", "package.json"))
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	an := providertest.NewAnthropicMessages(t)
+	oa := providertest.NewOpenAIAgent(t)
+	ge := providertest.NewGemini(t)
+	ol := providertest.NewOllama(t)
+	srv := startServer(t, map[string]string{
+		"ANTHROPIC_API_KEY": "sk-upstream-anthropic", "ANTHROPIC_BASE_URL": an.URL,
+		"OPENAI_API_KEY": "sk-upstream-openai", "OPENAI_BASE_URL": oa.URL + "/v1",
+		"GEMINI_API_KEY": "upstream-gemini", "GEMINI_BASE_URL": ge.URL,
+		"OLLAMA_BASE_URL": ol.URL,
+	})
+	_, key, _ := newKey(t, srv.URL, "acme", nil)
+	runs := []struct{ name, model, other string }{
+		{"openai", "gpt-4o-mini", "claude-sonnet-4-5"},
+		{"anthropic", "claude-sonnet-4-5", "gpt-4o-mini"},
+		{"gemini", "gemini-2.0-flash", "gpt-4o-mini"},
+		{"ollama", "ollama/llama3.1", "claude-sonnet-4-5"},
+		{"mock", "mock/echo", "gpt-4o-mini"},
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, node, script, srv.URL, key, r.model, r.other)
+			cmd.Dir = filepath.Dir(script)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+				if !strings.Contains(line, `"ok":true`) {
+					t.Errorf("scenario failed: %s", line)
+				}
+			}
+			if err != nil && !t.Failed() {
+				t.Errorf("node: %v\nstderr: %s", err, stderr.String())
+			}
+		})
 	}
 }

@@ -36,6 +36,7 @@ type rfRequest struct {
 	Input     json.RawMessage `json:"input"`
 	Stream    bool            `json:"stream"`
 	Reasoning json.RawMessage `json:"reasoning"`
+	Text      json.RawMessage `json:"text"`
 	Tools     []struct {
 		Name string `json:"name"`
 	} `json:"tools"`
@@ -126,6 +127,9 @@ func serveResponses(w http.ResponseWriter, path string, body []byte) {
 	resp := map[string]any{"id": id, "object": "response", "created_at": 1796643178, "status": "in_progress", "model": req.Model,
 		"output": []any{}, "usage": nil, "error": nil, "incomplete_details": nil, "store": false, "parallel_tool_calls": true,
 		"tool_choice": "auto", "tools": []any{}, "text": map[string]any{"format": map[string]any{"type": "text"}}}
+	if len(req.Text) > 0 {
+		resp["text"] = req.Text
+	}
 	final := func() map[string]any {
 		f := map[string]any{}
 		for k, v := range resp {
