@@ -29,6 +29,7 @@ import (
 	"github.com/llmservice/llmservice/internal/provider/upstream"
 	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/server"
+	"github.com/llmservice/llmservice/internal/telemetry"
 	"github.com/llmservice/llmservice/internal/ui"
 )
 
@@ -157,7 +158,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	outages := outage.NewMetrics(reg)
-	mw := meter.New(db, meter.Config{Logger: log})
+	tel, err := newTelemetry(cfg, reg, instances, stderr)
+	if err != nil {
+		return err
+	}
+	hc.Transport = tel.Transport(hc.Transport)
+	var mw *meter.Writer
+	mw = meter.New(telemetry.NewLedger(reg, db, func() int { return mw.Buffered() }), meter.Config{Logger: log})
 	var (
 		limiter limit.Limiter = limit.NewLocal(nil)
 		rdb     *redis.Client
@@ -217,10 +224,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Outages:       outages,
 		Tokens:        djangoTokens(db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
+		Observer:      tel,
 	})
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(telemetry.DeploymentStates{Router: router, Hosts: gw.Hosts})
 	if cfg.Routing.HealthCheckInterval > 0 {
 		var inHouse []*route.Deployment
 		for _, d := range gw.Hosts() {
@@ -255,10 +264,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		AdminKeyHash:   adminHash,
 		BodyLimit:      cfg.BodyLimit,
 		TrustedProxies: server.ParsePrefixes(cfg.TrustedProxies),
-		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Metrics:        telemetry.ProtectMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg.Telemetry.MetricsToken),
 		Logger:         log,
 	})
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+	hs := &http.Server{Handler: tel.Handler(srv), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	// Starting up allocates far more than serving does: goose parses every
 	// migration with its own 4 MiB buffer, in parallel. Give those pages back
@@ -291,6 +300,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if err := mw.Close(sctx); err != nil {
 		return err
+	}
+	if err := tel.Shutdown(sctx); err != nil {
+		log.Warn("shutdown: spans not exported", "err", err)
 	}
 	log.Info("stopped")
 	return nil

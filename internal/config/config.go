@@ -89,6 +89,8 @@ type Config struct {
 	// LogBodies is the default for teams that set no log_bodies: "off"
 	// (default), "full" or "redacted".
 	LogBodies string `yaml:"log_bodies"`
+	// Telemetry configures metrics, traces and the access log.
+	Telemetry Telemetry `yaml:"telemetry"`
 	// DisableMock removes the built-in mock provider.
 	DisableMock bool       `yaml:"disable_mock"`
 	Providers   []Provider `yaml:"providers"`
@@ -240,6 +242,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.Providers = append(c.Providers, p)
 	}
+	if err := c.Telemetry.applyEnv(getenv); err != nil {
+		return err
+	}
 	if k, u := getenv("OPENAI_API_KEY"), getenv("OPENAI_BASE_URL"); k != "" || u != "" {
 		env(Provider{Name: "openai", Type: TypeOpenAI, APIKey: k, BaseURL: u})
 	}
@@ -304,6 +309,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BodyLimit <= 0 {
 		errs = append(errs, errors.New("body_limit must be positive"))
+	}
+	if err := c.Telemetry.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
