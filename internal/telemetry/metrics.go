@@ -129,7 +129,9 @@ func (m *Metrics) Settled(rec *llmservice.UsageRecord, u llm.Usage, model string
 	s := m.seriesOf(k)
 	s.status(m, rec.Status).Inc()
 	s.duration.Observe(float64(rec.LatencyMS) / 1e3)
-	if rec.Stream && rec.TTFTMS > 0 {
+	// A stream with a provider got its first chunk (a failure before it
+	// names none); its TTFT may round to 0 ms.
+	if rec.Stream && rec.Provider != "" {
 		s.ttft.Observe(float64(rec.TTFTMS) / 1e3)
 	}
 	for i, n := range [len(tokenKinds)]int{u.PromptTokens, u.CompletionTokens, u.CachedTokens,
