@@ -2,14 +2,24 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // chatBody is a minimal Chat Completions request.
@@ -104,23 +114,23 @@ func TestMetricsCountKnownTraffic(t *testing.T) {
 		t.Errorf("GET /metrics with a wrong token: %d; want 401", st)
 	}
 	want := map[string]float64{
-		`llmservice_requests_total{api="chat",model="priced",provider="mock",status="200"}`:        4,
-		`llmservice_requests_total{api="chat",model="priced",provider="none",status="429"}`:        1,
-		`llmservice_requests_total{api="chat",model="other",provider="none",status="404"}`:         1,
-		`llmservice_request_duration_seconds_count{api="chat",model="priced",provider="mock"}`:     4,
+		`llmservice_requests_total{api="chat",model="priced",provider="mock",status="200"}`:       4,
+		`llmservice_requests_total{api="chat",model="priced",provider="none",status="429"}`:       1,
+		`llmservice_requests_total{api="chat",model="other",provider="none",status="404"}`:        1,
+		`llmservice_request_duration_seconds_count{api="chat",model="priced",provider="mock"}`:    4,
 		`llmservice_time_to_first_token_seconds_count{api="chat",model="priced",provider="mock"}`: 1,
-		`llmservice_tokens_total{kind="prompt",model="priced",provider="mock"}`:                    8,
-		`llmservice_tokens_total{kind="completion",model="priced",provider="mock"}`:                16,
-		`llmservice_tokens_total{kind="reasoning",model="priced",provider="mock"}`:                 0,
-		`llmservice_cost_usd_total{model="priced",provider="mock"}`:                                0.04,
-		`llmservice_upstream_attempts_total{deployment="mock",outcome="ok",provider="mock"}`:       4,
-		`llmservice_refusals_total{reason="rate_limit"}`:                                           1,
-		`llmservice_refusals_total{reason="budget"}`:                                               0,
-		`llmservice_requests_in_flight`:                                                            0,
-		`llmservice_deployment_state{deployment="mock",provider="mock",state="healthy"}`:           1,
-		`llmservice_deployment_state{deployment="mock",provider="mock",state="cooling_down"}`:      0,
-		`llmservice_ledger_flush_seconds_count{result="ok"}`:                                       -1, // any positive count
-		`llmservice_ledger_buffered_records`:                                                       -1,
+		`llmservice_tokens_total{kind="prompt",model="priced",provider="mock"}`:                   8,
+		`llmservice_tokens_total{kind="completion",model="priced",provider="mock"}`:               16,
+		`llmservice_tokens_total{kind="reasoning",model="priced",provider="mock"}`:                0,
+		`llmservice_cost_usd_total{model="priced",provider="mock"}`:                               0.04,
+		`llmservice_upstream_attempts_total{deployment="mock",outcome="ok",provider="mock"}`:      4,
+		`llmservice_refusals_total{reason="rate_limit"}`:                                          1,
+		`llmservice_refusals_total{reason="budget"}`:                                              0,
+		`llmservice_requests_in_flight`:                                                           0,
+		`llmservice_deployment_state{deployment="mock",provider="mock",state="healthy"}`:          1,
+		`llmservice_deployment_state{deployment="mock",provider="mock",state="cooling_down"}`:     0,
+		`llmservice_ledger_flush_seconds_count{result="ok"}`:                                      -1, // any positive count
+		`llmservice_ledger_buffered_records`:                                                      -1,
 	}
 	// A stream settles as its last chunk goes out, and the ledger writes
 	// in batches: wait for the figures rather than race them.
@@ -286,5 +296,152 @@ func TestAccessLogOff(t *testing.T) {
 	_ = srv.stop()
 	if n := len(accessLines(sink.String())); n != 0 {
 		t.Errorf("%d access lines with LLMSERVICE_ACCESS_LOG=off; want 0", n)
+	}
+}
+
+// otlpReceiver is an OTLP/HTTP traces endpoint that keeps what it gets.
+type otlpReceiver struct {
+	mu    sync.Mutex
+	spans []*tracepb.Span
+}
+
+func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	var req coltracepb.ExportTraceServiceRequest
+	if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" || proto.Unmarshal(b, &req) != nil {
+		http.Error(w, "bad export", http.StatusBadRequest)
+		return
+	}
+	o.mu.Lock()
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			o.spans = append(o.spans, ss.Spans...)
+		}
+	}
+	o.mu.Unlock()
+	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(out)
+}
+
+func (o *otlpReceiver) all() []*tracepb.Span {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]*tracepb.Span(nil), o.spans...)
+}
+
+// spanAttrs flattens a span's attributes to strings.
+func spanAttrs(s *tracepb.Span) map[string]string {
+	m := map[string]string{}
+	for _, kv := range s.Attributes {
+		v := kv.Value
+		switch x := v.Value.(type) {
+		case *commonpb.AnyValue_StringValue:
+			m[kv.Key] = x.StringValue
+		case *commonpb.AnyValue_IntValue:
+			m[kv.Key] = strconv.FormatInt(x.IntValue, 10)
+		case *commonpb.AnyValue_DoubleValue:
+			m[kv.Key] = strconv.FormatFloat(x.DoubleValue, 'g', -1, 64)
+		case *commonpb.AnyValue_ArrayValue:
+			var parts []string
+			for _, e := range x.ArrayValue.Values {
+				parts = append(parts, e.GetStringValue())
+			}
+			m[kv.Key] = strings.Join(parts, ",")
+		}
+	}
+	return m
+}
+
+// TestTracesReachOTLPReceiver continues an incoming traceparent: the
+// request's server span and its attempt's client span arrive at an OTLP/HTTP
+// receiver with the GenAI attributes, the upstream request carries the
+// attempt's traceparent, and no prompt or answer text is in any span.
+func TestTracesReachOTLPReceiver(t *testing.T) {
+	recv := &otlpReceiver{}
+	collector := httptest.NewServer(recv)
+	defer collector.Close()
+	var upstreamTP atomic.Value
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upstreamTP.Store(r.Header.Get("Traceparent"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"up-model-2025",
+			"choices":[{"index":0,"message":{"role":"assistant","content":"secret answer words"},"finish_reason":"stop"}],
+			"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}`)
+	}))
+	defer upstream.Close()
+	srv := startServer(t, map[string]string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL,
+		"OTEL_SERVICE_NAME":           "gateway-under-test",
+		"OPENAI_API_KEY":              "sk-upstream-secret",
+		"OPENAI_BASE_URL":             upstream.URL + "/v1",
+	})
+	keyID, key, _ := newKey(t, srv.URL, "acme", nil)
+	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	if st := post(t, srv.URL+"/v1/chat/completions", key, chatBody("openai/up-model", "secret prompt words", false),
+		map[string]string{"Traceparent": "00-" + traceID + "-" + parentID + "-01", "X-Request-Id": "rid-traced"}); st != 200 {
+		t.Fatalf("chat: %d", st)
+	}
+	if err := srv.stop(); err != nil { // exports what the batcher holds
+		t.Fatalf("stop: %v", err)
+	}
+	var server, client *tracepb.Span
+	for _, s := range recv.all() {
+		if hex.EncodeToString(s.TraceId) != traceID {
+			continue
+		}
+		switch s.Kind {
+		case tracepb.Span_SPAN_KIND_SERVER:
+			server = s
+		case tracepb.Span_SPAN_KIND_CLIENT:
+			client = s
+		}
+	}
+	if server == nil || client == nil {
+		t.Fatalf("spans of trace %s: server %v, client %v; got %d spans", traceID, server != nil, client != nil, len(recv.all()))
+	}
+	if got := hex.EncodeToString(server.ParentSpanId); got != parentID {
+		t.Errorf("server span's parent = %s; want the incoming %s", got, parentID)
+	}
+	if !bytes.Equal(client.ParentSpanId, server.SpanId) {
+		t.Errorf("attempt span's parent = %x; want the server span %x", client.ParentSpanId, server.SpanId)
+	}
+	if got, want := upstreamTP.Load(), "00-"+traceID+"-"+hex.EncodeToString(client.SpanId)+"-01"; got != want {
+		t.Errorf("upstream traceparent = %v; want %s", got, want)
+	}
+	if server.Name != "chat openai/up-model" {
+		t.Errorf("server span name = %q; want %q", server.Name, "chat openai/up-model")
+	}
+	wantServer := map[string]string{
+		"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "openai/up-model",
+		"gen_ai.response.model": "up-model", "gen_ai.usage.input_tokens": "7", "gen_ai.usage.output_tokens": "3",
+		"gen_ai.response.finish_reasons": "stop", "llmservice.team.id": "acme", "llmservice.key.id": keyID,
+		"llmservice.attempts": "1", "llmservice.request_id": "rid-traced", "http.response.status_code": "200",
+	}
+	got := spanAttrs(server)
+	for k, v := range wantServer {
+		if got[k] != v {
+			t.Errorf("server span %s = %q; want %q", k, got[k], v)
+		}
+	}
+	if _, ok := got["llmservice.cost_usd"]; !ok {
+		t.Error("server span has no llmservice.cost_usd")
+	}
+	wantClient := map[string]string{"gen_ai.provider.name": "openai", "gen_ai.request.model": "up-model",
+		"llmservice.attempt": "1", "llmservice.deployment": "openai"}
+	gotClient := spanAttrs(client)
+	for k, v := range wantClient {
+		if gotClient[k] != v {
+			t.Errorf("attempt span %s = %q; want %q", k, gotClient[k], v)
+		}
+	}
+	for _, s := range recv.all() {
+		for k, v := range spanAttrs(s) {
+			for _, secret := range []string{"secret prompt", "secret answer", "sk-upstream-secret", key} {
+				if strings.Contains(v, secret) {
+					t.Errorf("span %q attribute %s carries %q", s.Name, k, secret)
+				}
+			}
+		}
 	}
 }
