@@ -15,7 +15,9 @@ type catalogStores struct {
 	groups []*llmservice.ModelGroup
 }
 
-func (c *catalogStores) FindModels(context.Context) ([]*llmservice.Model, error) { return c.models, nil }
+func (c *catalogStores) FindModels(context.Context) ([]*llmservice.Model, error) {
+	return c.models, nil
+}
 func (c *catalogStores) FindModelGroups(context.Context) ([]*llmservice.ModelGroup, error) {
 	return c.groups, nil
 }

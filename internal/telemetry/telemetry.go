@@ -49,11 +49,7 @@ type Telemetry struct {
 func New(cfg Config) (*Telemetry, error) {
 	t := &Telemetry{Metrics: NewMetrics(cfg.Registry, cfg.TeamLabels), access: cfg.AccessLog, families: cfg.Families}
 	if cfg.Trace.Endpoint != "" {
-		tr, err := newTracer(cfg.Trace, cfg.Version)
-		if err != nil {
-			return nil, err
-		}
-		t.tracer = tr
+		t.tracer = newTracer(cfg.Trace, cfg.Version)
 	}
 	return t, nil
 }

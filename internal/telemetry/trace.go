@@ -2,12 +2,10 @@ package telemetry
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -38,11 +36,8 @@ type tracer struct {
 	prop propagation.TextMapPropagator
 }
 
-func newTracer(cfg TraceConfig, version string) (*tracer, error) {
-	exp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(cfg.Endpoint), otlptracehttp.WithHeaders(cfg.Headers))
-	if err != nil {
-		return nil, fmt.Errorf("OTLP traces exporter: %w", err)
-	}
+func newTracer(cfg TraceConfig, version string) *tracer {
+	exp := newExporter(cfg.Endpoint, cfg.Headers)
 	name := cfg.ServiceName
 	if name == "" {
 		name = "llmservice"
@@ -50,7 +45,7 @@ func newTracer(cfg TraceConfig, version string) (*tracer, error) {
 	res := resource.NewSchemaless(attribute.String("service.name", name), attribute.String("service.version", version))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithSampler(sampler(cfg)))
 	return &tracer{tp: tp, tr: tp.Tracer("github.com/llmservice/llmservice"),
-		prop: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}, nil
+		prop: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}
 }
 
 // sampler maps OTEL_TRACES_SAMPLER (validated by internal/config).
