@@ -213,7 +213,7 @@ func accessLines(log string) map[string][]map[string]any {
 // the status, the latency and the tokens, and never a secret or a body.
 func TestAccessLogOneLinePerRequest(t *testing.T) {
 	sink := logSink{&lockedBuffer{}}
-	srv := startServerLogging(t, nil, sink)
+	srv := startServerLogging(t, map[string]string{"LLMSERVICE_ACCESS_LOG": "on"}, sink)
 	keyID, key, _ := newKey(t, srv.URL, "acme", nil)
 	type call struct {
 		id, path, model string
