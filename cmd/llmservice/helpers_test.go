@@ -40,6 +40,10 @@ func startServerLogging(t *testing.T, env map[string]string, stderr io.Writer) *
 	if env["LLMSERVICE_ADDR"] == "" {
 		env["LLMSERVICE_ADDR"] = "127.0.0.1:0"
 	}
+	if env["LLMSERVICE_JOURNAL_DIR"] == "" {
+		// Not the package directory (the default with PostgreSQL).
+		env["LLMSERVICE_JOURNAL_DIR"] = t.TempDir()
+	}
 	if _, ok := env["LLMSERVICE_ADMIN_KEY"]; !ok {
 		env["LLMSERVICE_ADMIN_KEY"] = testAdminKey
 	}

@@ -89,6 +89,8 @@ type Config struct {
 	// LogBodies is the default for teams that set no log_bodies: "off"
 	// (default), "full" or "redacted".
 	LogBodies string `yaml:"log_bodies"`
+	// Ledger tunes the usage ledger's writer and journal.
+	Ledger Ledger `yaml:"ledger"`
 	// Telemetry configures metrics, traces and the access log.
 	Telemetry Telemetry `yaml:"telemetry"`
 	// DisableMock removes the built-in mock provider.
@@ -219,6 +221,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("LLMSERVICE_BODY_LIMIT: %w", err)
 		}
 		c.BodyLimit = n
+	}
+	if err := c.applyLedgerEnv(getenv); err != nil {
+		return err
 	}
 	if v := getenv("LLMSERVICE_DISABLE_MOCK"); v != "" {
 		c.DisableMock = v == "1" || strings.EqualFold(v, "true")

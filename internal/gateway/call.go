@@ -47,6 +47,9 @@ type Result struct {
 
 // begin authorizes a call and resolves its plan.
 func (g *Gateway) begin(c *Call) (*Plan, error) {
+	if err := g.ledgerRefusal(); err != nil {
+		return nil, err
+	}
 	if err := c.Principal.CheckIP(c.ClientIP); err != nil {
 		return nil, err
 	}
@@ -202,7 +205,12 @@ func (g *Gateway) noteAttempts(rec *llmservice.UsageRecord, plan *Plan, out rout
 
 // record completes rec and hands it to the meter.
 func (g *Gateway) record(rec *llmservice.UsageRecord, u llm.Usage, cost llmservice.Nanos, ttft time.Duration, err error) {
+	if errors.Is(err, errLedgerFull) {
+		return // a call refused because its record could not be kept
+	}
 	rec.PromptTokens, rec.CompletionTokens, rec.TokensEstimated = u.PromptTokens, u.CompletionTokens, u.Estimated
+	rec.CacheReadTokens, rec.CacheWriteTokens, rec.CacheWrite1hTokens = u.CachedTokens, u.CacheWriteTokens, u.CacheWrite1hTokens
+	rec.ReasoningTokens = u.ReasoningTokens
 	rec.Cost = cost
 	rec.LatencyMS = int(g.now().Sub(rec.Time).Milliseconds())
 	rec.TTFTMS = int(ttft.Milliseconds())

@@ -4,6 +4,7 @@ package server
 func (s *Server) routes() {
 	m := s.mux
 	m.Handle("GET /healthz", s.handle(s.healthz))
+	m.Handle("GET /readyz", s.handle(s.readyz))
 
 	// OpenAI-compatible API.
 	s.openai.Register(m)

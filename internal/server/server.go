@@ -58,8 +58,11 @@ type Config struct {
 	// Batches cancels batches as their API does; without it the
 	// dashboard's cancel leaves a batch cancelling until the sweep.
 	Batches BatchCanceller
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Ready says why the replica should get no traffic (the usage
+	// ledger is full, it is shutting down), or nil; /readyz answers it.
+	Ready  func() error
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server is the HTTP API.
@@ -130,6 +133,17 @@ func (s *Server) admin(fn httpx.HandlerFunc) http.Handler {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "providers": s.cfg.Gateway.InstanceNames()})
+}
+
+// readyz is readiness, for a load balancer: 503 while the replica should
+// get no new calls. /healthz stays liveness (the process serves HTTP).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(); err != nil {
+			return httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": err.Error()})
+		}
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 }
 
 // notFound answers unknown paths in OpenAI's error shape.
