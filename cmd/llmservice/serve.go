@@ -237,7 +237,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Refresh:       cfg.CacheRefresh,
 		StaleGrace:    staleGrace(cfg),
 		Outages:       outages,
-		Tokens:        djangoTokens(db),
+		Tokens:        djangoTokens(cfg, db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
 		Observer:      tel,
 	})

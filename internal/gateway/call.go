@@ -85,14 +85,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 		return nil, err
 	}
 	g.observeFinish(ctx, resp)
-	u := resp.Usage
-	if !resp.HasUsage {
-		u = countChat(out.Deployment.Model, req.Messages, resp)
-	}
-	cost := g.cost(plan, out.Deployment, u)
-	adm.finish(ctx, u, cost, true)
-	g.keepBodies(rec, c.Principal.Team, req.Messages, responseText(resp))
-	g.record(rec, u, cost, 0, nil)
+	u, cost := g.settleChat(ctx, c, rec, plan, out.Deployment, adm, req, resp)
 	return &Result{Served: served(plan, out, adm), Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
 }
 
@@ -299,17 +292,8 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		}
 		r := *req
 		r.Model = d.Model
-		r.Stream = true
-		st, err := pv.ChatStream(actx, &r)
+		st, ch, err := openStream(actx, pv, &r)
 		if err != nil {
-			return err
-		}
-		ch, err := st.Recv()
-		if err != nil {
-			st.Close()
-			if errors.Is(err, io.EOF) {
-				return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream ended the stream without an answer"}
-			}
 			return err
 		}
 		s, first, ttft = st, ch, g.now().Sub(start)

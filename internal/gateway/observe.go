@@ -61,7 +61,7 @@ func (g *Gateway) observeFinish(ctx context.Context, resp *llm.ChatResponse) {
 
 // observeFinishReason reports one finish reason of a streamed answer.
 func (g *Gateway) observeFinishReason(ctx context.Context, reason string) {
-	if g.obs != nil && reason != "" {
+	if g.obs != nil && reason != "" && ctx != nil {
 		g.obs.FinishReason(ctx, reason)
 	}
 }

@@ -53,6 +53,9 @@ func schemas() S {
 	for k, v := range adminSchemas() {
 		s[k] = v
 	}
+	for k, v := range anthropicSchemas() {
+		s[k] = v
+	}
 	for k, v := range seedSchemas() {
 		s[k] = v
 	}
