@@ -128,7 +128,7 @@ func (h *Handler) authenticate(r *http.Request) (*gateway.Principal, error) {
 func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	h := w.Header()
 	h.Set("X-Llmservice-Provider", s.Instance)
-	h.Set("X-Llmservice-Model", s.Model)
+	h.Set("X-Llmservice-Model", s.HeaderModel())
 	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
 	SetRateHeaders(w, s.Rate)
 }
