@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/provider/upstream"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/provider/upstream"
 )
 
 // decodeAll runs the stream decoder over r the way ChatStream and a caller

@@ -14,8 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/provider/upstream"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/provider/upstream"
 )
 
 // The transcripts in testdata are written in the exact shapes these servers
