@@ -23,6 +23,9 @@ type Call struct {
 	Project   string
 	Purpose   string
 	ClientIP  netip.Addr // zero when unknown (no allowlist check possible)
+	// Params names the fields the labels above came from, for the 400
+	// that refuses one over its limit.
+	Params Params
 }
 
 // Served says which deployment answered and after how many attempts.
@@ -65,6 +68,9 @@ func (g *Gateway) begin(c *Call) (*Plan, error) {
 
 // Chat runs a non-streaming chat call.
 func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Result, error) {
+	if err := c.check(); err != nil {
+		return nil, err // not recorded: nothing unbounded reaches the ledger
+	}
 	start := g.now()
 	rec := g.newRecord(c, start, false)
 	g.observeBegin(ctx, rec)
@@ -95,6 +101,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 // before it is returned.
 func run[T any](ctx context.Context, g *Gateway, c *Call, plan *Plan, rec *llmservice.UsageRecord, adm *admission,
 	call func(ctx context.Context, pv llm.Provider, d *route.Deployment) (T, error)) (T, route.Outcome, error) {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	var resp T
@@ -113,9 +120,21 @@ func run[T any](ctx context.Context, g *Gateway, c *Call, plan *Plan, rec *llmse
 	if err != nil {
 		adm.finish(ctx, llm.Usage{}, 0, false)
 		var zero T
-		return zero, out, g.fail(rec, err)
+		return zero, out, g.fail(rec, clientClosed(parent, err))
 	}
 	return resp, out, nil
+}
+
+// clientClosed turns err into a ClientClosed error (a 499 in the ledger)
+// when the caller's own context was cancelled: the client hung up, which
+// says nothing about the upstream. The result still matches
+// context.Canceled, which queue workers look for.
+func clientClosed(ctx context.Context, err error) error {
+	if !errors.Is(ctx.Err(), context.Canceled) || llmservice.ErrorKind(err) == llmservice.ClientClosed {
+		return err
+	}
+	return &llmservice.Error{Kind: llmservice.ClientClosed, Code: "client_closed", Message: "The client closed the request before its answer",
+		Err: errors.Join(ctx.Err(), err)}
 }
 
 func served(plan *Plan, out route.Outcome, adm *admission) Served {
@@ -260,6 +279,9 @@ type StreamResult struct {
 // this returns, so a failure up to then is retried or falls back, and an
 // error here still lets the dialect answer with a plain error status.
 func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest) (*StreamResult, error) {
+	if err := c.check(); err != nil {
+		return nil, err // not recorded: nothing unbounded reaches the ledger
+	}
 	start := g.now()
 	rec := g.newRecord(c, start, true)
 	g.observeBegin(ctx, rec)
@@ -307,8 +329,9 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		timer.Stop()
 		cancel()
 		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Message: "upstream timed out before the first chunk", Err: err}
+			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Code: "upstream_timeout", Message: "The upstream did not send its first chunk in time", Err: err}
 		}
+		err = clientClosed(ctx, err)
 		adm.finish(ctx, llm.Usage{}, 0, false)
 		return nil, g.fail(rec, err)
 	}
@@ -316,8 +339,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 	if ttft <= 0 {
 		ttft = time.Nanosecond
 	}
-	ms := &meteredStream{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
-	ms.obsCtx = ctx
+	ms := &meteredStream{ctx: ctx, g: g, team: c.Principal.Team, rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
 	ms.observe(first)
 	return &StreamResult{Stream: ms, Served: served(plan, out, adm)}, nil
 }
@@ -325,6 +347,9 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 // meteredStream watches a stream go by: usage, and the text needed to count
 // tokens when upstream reports none.
 type meteredStream struct {
+	// ctx is the caller's: when it ends, the client left, and the stream
+	// settles as a 499 with what was relayed until then.
+	ctx    context.Context
 	g      *Gateway
 	team   *llmservice.Team
 	rec    *llmservice.UsageRecord
@@ -335,8 +360,7 @@ type meteredStream struct {
 	s      llm.Stream
 	cancel context.CancelFunc
 
-	first   *llm.Chunk      // read during routing, handed out first
-	obsCtx  context.Context // the request's, for the observer only
+	first   *llm.Chunk // read during routing, handed out first
 	ttft    time.Duration
 	usage   *llm.Usage
 	text    strings.Builder
@@ -350,7 +374,7 @@ func (m *meteredStream) observe(ch llm.Chunk) {
 		m.usage = &u
 	}
 	m.text.WriteString(ch.Text)
-	m.g.observeFinishReason(m.obsCtx, ch.FinishReason)
+	m.g.observeFinishReason(m.ctx, ch.FinishReason)
 	for _, tc := range ch.ToolCalls {
 		m.text.WriteString(tc.Name)
 		m.text.WriteString(tc.Arguments)
@@ -394,6 +418,9 @@ func (m *meteredStream) finish(err error) {
 		return
 	}
 	m.settled = true
+	if err != nil {
+		err = clientClosed(m.ctx, err)
+	}
 	u := m.Usage()
 	cost := m.g.cost(m.plan, m.d, u)
 	m.adm.finish(context.Background(), u, cost, true)
@@ -408,7 +435,7 @@ func (m *meteredStream) Close() error {
 	}
 	m.closed = true
 	if !m.settled {
-		m.finish(&llmservice.Error{Kind: llmservice.Upstream, Code: "client_closed", Message: "client closed the stream"})
+		m.finish(&llmservice.Error{Kind: llmservice.ClientClosed, Code: "client_closed", Message: "The client closed the stream before its end"})
 	}
 	m.cancel()
 	m.g.router.Release(m.d)
@@ -441,6 +468,9 @@ type EmbedResult struct {
 
 // Embed runs an embeddings call.
 func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*EmbedResult, error) {
+	if err := c.check(); err != nil {
+		return nil, err // not recorded: nothing unbounded reaches the ledger
+	}
 	start := g.now()
 	rec := g.newRecord(c, start, false)
 	g.observeBegin(ctx, rec)

@@ -162,7 +162,6 @@ type Gateway struct {
 	keys      sync.Map // key hash -> *principalEntry
 	keyHashes sync.Map // key ID -> key hash, for JWT access tokens
 	catalog   catalogCache
-	prices    sync.Map // "instance/model" -> *pricedModel
 	// invalidations counts dropped keys and teams: a load that one
 	// overtook caches nothing. resyncs counts resyncs (see resync).
 	// nextProbe is when, in unix nanoseconds, the database may next be

@@ -134,8 +134,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		ans.Result = &Result{Served: ans.Served, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}
 	default:
 		timer.Stop()
-		ms := &meteredStream{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
-		ms.obsCtx = ctx
+		ms := &meteredStream{ctx: ctx, g: g, team: c.Principal.Team, rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
 		ms.observe(first)
 		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
 	}
@@ -276,7 +275,7 @@ func (m *meteredRaw) Close() error {
 	}
 	m.closed = true
 	if !m.settled {
-		m.finish(&llmservice.Error{Kind: llmservice.Upstream, Code: "client_closed", Message: "client closed the stream"})
+		m.finish(&llmservice.Error{Kind: llmservice.ClientClosed, Code: "client_closed", Message: "The client closed the stream before its end"})
 	}
 	m.timer.Stop()
 	m.cancel()

@@ -54,9 +54,25 @@ func metadataLabels(meta json.RawMessage) *labels {
 	return &l
 }
 
+// checkMetadata bounds what a conversation keeps of its metadata, and the
+// ledger labels in it, to the gateway's input limits.
+func checkMetadata(meta json.RawMessage) error {
+	if err := gateway.CheckLen("metadata", string(meta), gateway.MaxMetadataBytes); err != nil {
+		return err
+	}
+	l := metadataLabels(meta)
+	if err := gateway.CheckLen("metadata.project", l.Project, gateway.MaxProjectBytes); err != nil {
+		return err
+	}
+	return gateway.CheckLen("metadata.purpose", l.Purpose, gateway.MaxPurposeBytes)
+}
+
 func (h *Handler) createConv(ctx context.Context, c *caller, in *newConversation) (*conversationView, error) {
 	// An unknown model fails now, not at the first message.
 	if _, err := h.GW.Resolve(in.Model); err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(in.Metadata); err != nil {
 		return nil, err
 	}
 	conv := &llmservice.Conversation{ID: gateway.NewID("conv_"), TeamID: c.p.Team.ID, KeyID: c.p.Key.ID,

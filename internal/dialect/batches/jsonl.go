@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/gateway"
 )
 
 // Limits of an input file, OpenAI's.
@@ -131,6 +132,9 @@ func decodeLine(line []byte, lineNo int, endpoint string) (item, *llmservice.Bat
 			param = "body." + e.Param
 		}
 		return bad("invalid_request", param, "%s", e.Message)
+	}
+	if err := gateway.CheckModel("model", req.Model); err != nil {
+		return bad("invalid_request", "body.model", "%s", llmservice.AsError(err).Message)
 	}
 	return item{CustomID: *in.CustomID, URL: *in.URL, Body: in.Body, Model: req.Model}, nil
 }

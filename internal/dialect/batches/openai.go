@@ -185,10 +185,14 @@ func (h *Handler) createBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	project := r.Header.Get("X-Project-Id")
+	if err := gateway.CheckLen("X-Project-Id", project, gateway.MaxProjectBytes); err != nil {
+		return err
+	}
 	items, errs := parseInput(content, req.Endpoint)
 	now := h.now()
 	b := &llmservice.Batch{ID: gateway.NewID("batch_"), TeamID: p.Team.ID, KeyID: p.Key.ID, API: APIOpenAI,
-		Project: r.Header.Get("X-Project-Id"), Endpoint: req.Endpoint, InputFileID: f.ID, CompletionWindow: req.CompletionWindow,
+		Project: project, Endpoint: req.Endpoint, InputFileID: f.ID, CompletionWindow: req.CompletionWindow,
 		Metadata: req.Metadata, CreatedAt: now, Total: len(items)}
 	if len(errs) > 0 {
 		// OpenAI answers 200 with a batch that failed validation; its

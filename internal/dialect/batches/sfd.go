@@ -111,6 +111,8 @@ func sfdItems(req *sfdCreateRequest) ([]item, error) {
 			return nil, llmservice.InvalidParam(field("custom_id"), "%s is longer than %d characters", field("custom_id"), maxCustomID)
 		case r.Model == "":
 			return nil, llmservice.InvalidParam(field("model"), "%s is required", field("model"))
+		case len(r.Model) > gateway.MaxModelBytes:
+			return nil, gateway.CheckModel(field("model"), r.Model)
 		case len(r.Messages) == 0 || string(r.Messages) == "null":
 			return nil, llmservice.InvalidParam(field("messages"), "%s is required", field("messages"))
 		}
@@ -144,6 +146,9 @@ func (h *Handler) sfdCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	var req sfdCreateRequest
 	if err := httpx.DecodeJSON(w, r, h.BodyLimit, &req); err != nil {
+		return err
+	}
+	if err := gateway.CheckLen("x-project-id", c.Project, gateway.MaxProjectBytes); err != nil {
 		return err
 	}
 	items, err := sfdItems(&req)

@@ -160,7 +160,7 @@ func stackForDevsAuth(r *http.Request) bool {
 func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	h := w.Header()
 	h.Set("X-Llmservice-Provider", s.Instance)
-	h.Set("X-Llmservice-Model", s.Model)
+	h.Set("X-Llmservice-Model", s.HeaderModel())
 	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
 	SetRateHeaders(w, s.Rate)
 }

@@ -85,9 +85,18 @@ func PostJSON(ctx context.Context, hc *http.Client, url string, header http.Head
 	}
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return ReadError(ctx, err)
+		return DecodeError(ctx, err)
 	}
 	return nil
+}
+
+// DecodeError classifies a failure to decode a whole JSON answer: an empty
+// or truncated body is as unreadable as one that is not JSON at all.
+func DecodeError(ctx context.Context, err error) error {
+	if ctx.Err() == nil && !isTimeout(err) && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+		return Unreadable("response", err)
+	}
+	return ReadError(ctx, err)
 }
 
 // TransportError classifies a failure to get a response at all.
@@ -110,7 +119,29 @@ func ReadError(ctx context.Context, err error) error {
 	if ctx.Err() != nil || isTimeout(err) {
 		return TransportError(ctx, err)
 	}
-	return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable response", Err: err}
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &se) || errors.As(err, &te) {
+		return Unreadable("response", err)
+	}
+	return &llmservice.Error{Kind: llmservice.Upstream, Message: "the upstream's answer broke off before its end", Err: err}
+}
+
+// CodeUnreadable is the code of an upstream answer that is not what its
+// API returns: invalid JSON, an HTML error page from a proxy in between, a
+// stream event that does not parse.
+const CodeUnreadable = "upstream_unreadable"
+
+// Unreadable is the error of an upstream answer (what: "response", "stream
+// chunk") that could not be read. It is a 502 that says so; another host
+// may answer properly, so it is retried.
+func Unreadable(what string, err error) *llmservice.Error {
+	msg := "The upstream's answer was unreadable: its " + what + " is not valid JSON"
+	var se *json.SyntaxError
+	if errors.As(err, &se) && strings.Contains(se.Error(), "'<'") {
+		msg += " (it looks like an HTML page)"
+	}
+	return &llmservice.Error{Kind: llmservice.Upstream, Code: CodeUnreadable, Message: msg, Err: err}
 }
 
 func isTimeout(err error) bool {
