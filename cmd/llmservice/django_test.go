@@ -369,7 +369,12 @@ func TestDjangoBrowsableAPI(t *testing.T) {
 		status     int
 	}{
 		{"/", "Welcome to the LLM API!", 200},
+		// DRF's pages carry request buttons, each a form: the welcome page too.
+		{"/", `<form id="get-form" method="GET" action="/">`, 200},
+		{"/", `<form id="options-form" class="button-form" action="/" data-method="OPTIONS">`, 200},
 		{"/api/signup/", `<form id="form" method="POST" action="/api/signup/">`, 405},
+		{"/api/signup/", `<form id="options-form" class="button-form" action="/api/signup/" data-method="OPTIONS">`, 405},
+		{"/api/supported-models/?provider=openai", `<form id="get-form" method="GET" action="/api/supported-models/">`, 401},
 		{"/api/chat/completions/?provider=openai", `<form id="form" method="POST" action="/api/chat/completions/?provider=openai">`, 405},
 	} {
 		req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)

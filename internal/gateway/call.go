@@ -22,6 +22,10 @@ type Call struct {
 	Project   string
 	Purpose   string
 	ClientIP  netip.Addr // zero when unknown (no allowlist check possible)
+	// LogBodies is the body logging default of the API that carried the
+	// call (StackForDevs promises prompts and responses in its logs), used
+	// when neither the team nor the server's configuration chooses one.
+	LogBodies string
 }
 
 // Served says which deployment answered and after how many attempts.
@@ -85,7 +89,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	}
 	cost := g.cost(plan, out.Deployment, u)
 	adm.finish(ctx, u, cost, true)
-	g.keepBodies(rec, c.Principal.Team, req.Messages, responseText(resp))
+	g.keepBodies(rec, g.logMode(c), req.Messages, responseText(resp))
 	g.record(rec, u, cost, 0, nil)
 	return &Result{Served: served(plan, out, adm), Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
 }
@@ -311,7 +315,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 	if ttft <= 0 {
 		ttft = time.Nanosecond
 	}
-	ms := &meteredStream{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+	ms := &meteredStream{g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
 	ms.observe(first)
 	return &StreamResult{Stream: ms, Served: served(plan, out, adm)}, nil
 }
@@ -320,7 +324,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 // tokens when upstream reports none.
 type meteredStream struct {
 	g      *Gateway
-	team   *llmservice.Team
+	bodies string // the body logging mode
 	rec    *llmservice.UsageRecord
 	plan   *Plan
 	d      *route.Deployment
@@ -389,7 +393,7 @@ func (m *meteredStream) finish(err error) {
 	u := m.Usage()
 	cost := m.g.cost(m.plan, m.d, u)
 	m.adm.finish(context.Background(), u, cost, true)
-	m.g.keepBodies(m.rec, m.team, m.req.Messages, m.text.String())
+	m.g.keepBodies(m.rec, m.bodies, m.req.Messages, m.text.String())
 	m.g.record(m.rec, u, cost, m.ttft, err)
 }
 
