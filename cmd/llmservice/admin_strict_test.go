@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/llmservice/llmservice/internal/provider/providertest"
 )
 
 // The admin API refuses a field it does not know, naming it, instead of
@@ -45,5 +47,16 @@ func TestAdminRefusesUnknownFields(t *testing.T) {
 	// Known fields still pass.
 	if st := do(t, "PATCH", srv.URL+"/admin/teams/strict", testAdminKey, map[string]any{"max_budget_usd": 25, "rpm": 10}, nil); st != http.StatusOK {
 		t.Errorf("PATCH with known fields: %d", st)
+	}
+}
+
+// /healthz is public: it says the server lives and names nothing of its
+// configuration.
+func TestHealthzNamesNoProviders(t *testing.T) {
+	oa := providertest.NewOpenAI(t)
+	srv := startServer(t, map[string]string{"OPENAI_API_KEY": "sk-upstream", "OPENAI_BASE_URL": oa.URL + "/v1"})
+	st, b := sfdDo(t, "GET", srv.URL+"/healthz", nil, "")
+	if st != http.StatusOK || strings.TrimSpace(string(b)) != `{"status":"ok"}` {
+		t.Errorf("GET /healthz: %d %s; want 200 {\"status\":\"ok\"}", st, b)
 	}
 }

@@ -128,8 +128,10 @@ func (s *Server) admin(fn httpx.HandlerFunc) http.Handler {
 	})
 }
 
+// healthz is liveness, public: it names nothing of the configuration
+// (provider instances, hosts, versions); the admin API has those.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "providers": s.cfg.Gateway.InstanceNames()})
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 }
 
 // notFound answers unknown paths in OpenAI's error shape.
