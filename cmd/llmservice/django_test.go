@@ -172,7 +172,7 @@ func djangoSSEText(t *testing.T, body string) (string, bool) {
 // djangoLogin signs a user up and logs in.
 func djangoLogin(t *testing.T, base, user string) (access, refresh string) {
 	t.Helper()
-	cred := map[string]string{"username": user, "password": "pw-" + user}
+	cred := map[string]string{"username": user, "password": "Tr0ubadour-" + user + "-horse"}
 	if st := do(t, "POST", base+"/api/signup/", "", cred, nil); st != http.StatusCreated {
 		t.Fatalf("signup %s: %d", user, st)
 	}
@@ -318,7 +318,7 @@ func TestDjangoUsageAndTeamDeletion(t *testing.T) {
 	if st := do(t, "POST", srv.URL+"/api/token/refresh/", "", map[string]string{"refresh": refresh}, nil); st != http.StatusUnauthorized {
 		t.Errorf("refresh after the team is gone: %d; want 401", st)
 	}
-	if st := do(t, "POST", srv.URL+"/api/token/", "", map[string]string{"username": "dave", "password": "pw-dave"}, nil); st != http.StatusUnauthorized {
+	if st := do(t, "POST", srv.URL+"/api/token/", "", map[string]string{"username": "dave", "password": "Tr0ubadour-dave-horse"}, nil); st != http.StatusUnauthorized {
 		t.Errorf("login after the team is gone: %d; want 401", st)
 	}
 }

@@ -43,6 +43,13 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) error {
 	} else if llmservice.ErrorKind(err) != llmservice.NotFound {
 		return err
 	}
+	if problems := passwordProblems(c.Username, c.Password); len(problems) > 0 {
+		errs := newFieldErrors()
+		for _, m := range problems {
+			errs.add("password", m)
+		}
+		return errs.err()
+	}
 	var hashed string
 	if err := h.hash(r.Context(), func() { hashed = hashPassword(c.Password) }); err != nil {
 		return err

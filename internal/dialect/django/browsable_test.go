@@ -106,7 +106,7 @@ func TestBrowsableFormatJSON(t *testing.T) {
 // page.
 func TestBrowsableFormPost(t *testing.T) {
 	e := newTestEnv(t)
-	w := e.send("POST", "/api/signup/", "_content_type=application%2Fjson&_content=%7B%22username%22%3A%22webuser%22%2C%22password%22%3A%22pw%22%7D",
+	w := e.send("POST", "/api/signup/", "_content_type=application%2Fjson&_content=%7B%22username%22%3A%22webuser%22%2C%22password%22%3A%22Tr0ubadour-horse%22%7D",
 		map[string]string{"Accept": browser, "Content-Type": "application/x-www-form-urlencoded"})
 	if w.Code != http.StatusCreated || !strings.Contains(w.Body.String(), "User created successfully") || !strings.Contains(w.Body.String(), "<html") {
 		t.Fatalf("%d %s", w.Code, w.Body)
