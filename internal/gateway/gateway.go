@@ -157,6 +157,7 @@ type Gateway struct {
 
 	keys      sync.Map // key hash -> *principalEntry
 	keyHashes sync.Map // key ID -> key hash, for JWT access tokens
+	unknown   unknownKeys
 	catalog   catalogCache
 	prices    sync.Map // "instance/model" -> *pricedModel
 	// invalidations counts dropped keys and teams: a load that one

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/authguard"
 	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
@@ -55,6 +56,9 @@ type Config struct {
 	Metrics http.Handler
 	// UI serves the dashboard under /ui/ when set.
 	UI http.Handler
+	// AuthGuard throttles failed authentications per client address;
+	// nil throttles nothing.
+	AuthGuard *authguard.Guard
 	// Batches cancels batches as their API does; without it the
 	// dashboard's cancel leaves a batch cancelling until the sweep.
 	Batches BatchCanceller
@@ -105,7 +109,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			dopenai.WriteError(w, r, http.StatusInternalServerError, &llmservice.Error{Kind: llmservice.Internal, Message: "internal error"})
 		}
 	}()
-	s.mux.ServeHTTP(w, r)
+	s.guardAuth(w, r)
 }
 
 // handle wraps an OpenAI-shaped JSON handler.
