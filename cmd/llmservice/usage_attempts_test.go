@@ -36,7 +36,8 @@ func TestUsageShowsEveryAttempt(t *testing.T) {
 	if st := do(t, "POST", srv.URL+"/admin/model-groups", testAdminKey, map[string]any{"name": "Agent", "models": []string{"gpt-4o-mini", "claude-3-5-haiku-latest"}}, nil); st != 201 {
 		t.Fatalf("create group: %d", st)
 	}
-	fk["openai"].FailNext(providertest.Failure{Status: 500}, providertest.Failure{Status: 500}, providertest.Failure{Status: 500})
+	// Two failures: the primary and its one retry.
+	fk["openai"].FailNext(providertest.Failure{Status: 500}, providertest.Failure{Status: 500})
 	if st, _ := chatRaw(t, srv.URL, key, "Agent", nil); st != http.StatusOK {
 		t.Fatalf("call through the group: %d", st)
 	}
