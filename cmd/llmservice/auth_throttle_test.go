@@ -53,12 +53,16 @@ func TestAuthFailureThrottle(t *testing.T) {
 		{"secret key", "203.0.113.2", attempt{"POST", "/v1/completions", chat,
 			map[string]string{"x-api-key": key, "x-secret-key": "sks-wrong", "x-tenant-id": "thr", "x-project-id": "p"}}},
 		{"admin key", "203.0.113.3", attempt{"GET", "/admin/teams", "", map[string]string{"Authorization": "Bearer sk-admin-wrong"}}},
-		{"password", "203.0.113.4", attempt{"POST", "/api/token/", `{"username":"nobody","password":"wrong"}`, nil}},
+		// A new username each time, so that the address's count is tested,
+		// not the username's.
+		{"password", "203.0.113.4", attempt{"POST", "/api/token/", `{"username":"nobody{i}","password":"wrong"}`, nil}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for i := range 20 {
-				if st, _, b := from(tc.ip, tc.wrong); st != http.StatusUnauthorized {
+				a := tc.wrong
+				a.body = strings.ReplaceAll(a.body, "{i}", strconv.Itoa(i))
+				if st, _, b := from(tc.ip, a); st != http.StatusUnauthorized {
 					t.Fatalf("failure %d: %d %s; want 401", i+1, st, b)
 				}
 			}
