@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"github.com/llmservice/llmservice/internal/provider"
 	"github.com/llmservice/llmservice/internal/provider/mock"
 	"github.com/llmservice/llmservice/internal/provider/upstream"
+	"github.com/llmservice/llmservice/internal/redisfallback"
 	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/server"
 	"github.com/llmservice/llmservice/internal/ui"
@@ -134,7 +136,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	dbOpen := true
+	defer func() {
+		if dbOpen {
+			db.Close()
+		}
+	}()
 	adminHash, err := adminKeyHash(ctx, cfg, db, log, stdout)
 	if err != nil {
 		return err
@@ -157,7 +164,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	outages := outage.NewMetrics(reg)
-	mw := meter.New(db, meter.Config{Logger: log})
+	journal := meter.NewJournal(cfg.JournalDir(), cfg.JournalMaxBytes())
+	mw := meter.New(db, meter.Config{Logger: log, Journal: journal, Registry: reg, Outages: outages,
+		Interval: cfg.FlushInterval(), Buffer: cfg.LedgerBuffer()})
+	if n := journal.Size(); n > 0 {
+		log.Info("usage journal: replaying records an earlier run could not write", "dir", journal.Dir(), "bytes", n)
+	}
 	var (
 		limiter limit.Limiter = limit.NewLocal(nil)
 		rdb     *redis.Client
@@ -175,6 +187,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		opts.PoolSize = max(opts.PoolSize, 128)
 		rdb = redis.NewClient(opts)
 		defer rdb.Close()
+		// One structured line when Redis stops answering and one when it
+		// is back, not go-redis's own line at every dial.
+		redisfallback.Quiet(rdb, log, outages)
 		rl := limit.NewRedis(rdb, limit.RedisOptions{Registry: reg, Logger: log, Timeout: 500 * time.Millisecond})
 		defer rl.Close()
 		limiter = rl
@@ -215,7 +230,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Refresh:       cfg.CacheRefresh,
 		StaleGrace:    staleGrace(cfg),
 		Outages:       outages,
-		Tokens:        djangoTokens(db),
+		Tokens:        djangoTokens(cfg, db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
 	})
 	if err != nil {
@@ -259,6 +274,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		TrustedProxies: server.ParsePrefixes(cfg.TrustedProxies),
 		AuthGuard:      addrGuard,
 		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Ready:          readiness(ctx, mw),
 		Logger:         log,
 	})
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
@@ -283,17 +299,54 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing requests and writing usage")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	dbOpen = false // shutdown closes it, within its deadline
+	return shutdown(cfg.ShutdownTimeout, hs, bg, mw, db, log)
+}
+
+// readiness is /readyz: not ready once shutdown began, nor while the usage
+// ledger can be written neither to the database nor to the journal.
+func readiness(ctx context.Context, mw *meter.Writer) func() error {
+	return func() error {
+		if ctx.Err() != nil {
+			return errors.New("shutting down")
+		}
+		if mw.Full() {
+			return errors.New("the usage ledger can be written neither to the database nor to the journal")
+		}
+		return nil
+	}
+}
+
+// shutdown stops the server within timeout: requests get all of it but a
+// reserve, which the meter has to place what it buffers (the database,
+// else the journal). It returns an error, so that the process exits
+// non-zero, when usage records were lost; nothing here waits past the
+// deadline, not even a database whose connections hang.
+func shutdown(timeout time.Duration, hs *http.Server, bg *background, mw *meter.Writer, db store, log *slog.Logger) error {
+	log.Info("shutting down: finishing requests and writing usage", "deadline", timeout)
+	start := time.Now()
+	sctx, cancel := context.WithDeadline(context.Background(), start.Add(timeout))
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
+	reserve := min(timeout/4, 5*time.Second)
+	hctx, hcancel := context.WithDeadline(sctx, start.Add(timeout-reserve))
+	defer hcancel()
+	if err := hs.Shutdown(hctx); err != nil {
 		log.Warn("shutdown: requests still running at the deadline", "err", err)
 	}
-	if err := bg.Stop(sctx); err != nil {
+	if err := bg.Stop(hctx); err != nil {
 		log.Warn("shutdown: background work still running at the deadline", "err", err)
 	}
 	if err := mw.Close(sctx); err != nil {
+		log.Error("shutdown: usage not kept", "err", err)
 		return err
+	}
+	// The deferred db.Close waits for queries in progress; bound it.
+	closed := make(chan struct{})
+	go func() { db.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-sctx.Done():
+		log.Warn("shutdown: database connections still busy at the deadline")
 	}
 	log.Info("stopped")
 	return nil

@@ -44,6 +44,7 @@ func TestDefaults(t *testing.T) {
 		RequestTimeout: 10 * time.Minute, ShutdownTimeout: 30 * time.Second, LogLevel: "info", LogFormat: "text",
 		StaleKeyGrace: 15 * time.Minute,
 	}
+	want.JWT.AccessTTL, want.JWT.RefreshTTL = 5*time.Minute, 24*time.Hour
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults mismatch (-want +got):\n%s", diff)
 	}
@@ -91,6 +92,7 @@ func TestYAMLFileWithEnvExpansion(t *testing.T) {
 			{Name: "local", Type: config.TypeOllama, Hosts: []string{"http://a:11434", "http://b:11434"}},
 		},
 	}
+	want.JWT.AccessTTL, want.JWT.RefreshTTL = 5*time.Minute, 24*time.Hour
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", diff)
 	}
@@ -250,6 +252,10 @@ func TestLoadErrors(t *testing.T) {
 		{"negative cache refresh", nil, []string{"LLMSERVICE_CACHE_REFRESH", "-1s"}, []string{"LLMSERVICE_CACHE_REFRESH"}},
 		{"bad body limit env", nil, []string{"LLMSERVICE_BODY_LIMIT", "16MB"}, []string{"LLMSERVICE_BODY_LIMIT"}},
 		{"zero body limit", nil, []string{"LLMSERVICE_BODY_LIMIT", "0"}, []string{"body_limit must be positive"}},
+		{"bad log level", nil, []string{"LLMSERVICE_LOG_LEVEL", "verbose"}, []string{`log_level: "verbose"`}},
+		{"bad log format", nil, []string{"LLMSERVICE_LOG_FORMAT", "xml"}, []string{`log_format: "xml"`}},
+		{"bad jwt ttl", nil, []string{"LLMSERVICE_JWT_ACCESS_TTL", "5"}, []string{"LLMSERVICE_JWT_ACCESS_TTL"}},
+		{"zero jwt ttl", nil, []string{"LLMSERVICE_JWT_REFRESH_TTL", "0s"}, []string{"LLMSERVICE_JWT_REFRESH_TTL"}},
 		{"provider without name", bad("providers:\n  - type: openai\n"), nil, []string{"providers[0]: name is required"}},
 		{"provider name with slash", bad("providers:\n  - name: a/b\n    type: openai\n"), nil, []string{`providers[0]: name "a/b" must not contain '/' or spaces`}},
 		{"provider name with space", bad("providers:\n  - name: a b\n    type: openai\n"), nil, []string{`name "a b" must not contain`}},

@@ -50,6 +50,9 @@ type Result struct {
 
 // begin authorizes a call and resolves its plan.
 func (g *Gateway) begin(c *Call) (*Plan, error) {
+	if err := g.ledgerRefusal(); err != nil {
+		return nil, err
+	}
 	if err := c.Principal.CheckIP(c.ClientIP); err != nil {
 		return nil, err
 	}
@@ -83,14 +86,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	if err != nil {
 		return nil, err
 	}
-	u := resp.Usage
-	if !resp.HasUsage {
-		u = countChat(out.Deployment.Model, req.Messages, resp)
-	}
-	cost := g.cost(plan, out.Deployment, u)
-	adm.finish(ctx, u, cost, true)
-	g.keepBodies(rec, g.logMode(c), req.Messages, responseText(resp))
-	g.record(rec, u, cost, 0, nil)
+	u, cost := g.settleChat(ctx, c, rec, plan, out.Deployment, adm, req, resp)
 	return &Result{Served: served(plan, out, adm), Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
 }
 
@@ -200,7 +196,12 @@ func (g *Gateway) noteAttempts(rec *llmservice.UsageRecord, plan *Plan, out rout
 
 // record completes rec and hands it to the meter.
 func (g *Gateway) record(rec *llmservice.UsageRecord, u llm.Usage, cost llmservice.Nanos, ttft time.Duration, err error) {
+	if errors.Is(err, errLedgerFull) {
+		return // a call refused because its record could not be kept
+	}
 	rec.PromptTokens, rec.CompletionTokens, rec.TokensEstimated = u.PromptTokens, u.CompletionTokens, u.Estimated
+	rec.CacheReadTokens, rec.CacheWriteTokens, rec.CacheWrite1hTokens = u.CachedTokens, u.CacheWriteTokens, u.CacheWrite1hTokens
+	rec.ReasoningTokens = u.ReasoningTokens
 	rec.Cost = cost
 	rec.LatencyMS = int(g.now().Sub(rec.Time).Milliseconds())
 	rec.TTFTMS = int(ttft.Milliseconds())
@@ -282,17 +283,8 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		}
 		r := *req
 		r.Model = d.Model
-		r.Stream = true
-		st, err := pv.ChatStream(sctx, &r)
+		st, ch, err := openStream(sctx, pv, &r)
 		if err != nil {
-			return err
-		}
-		ch, err := st.Recv()
-		if err != nil {
-			st.Close()
-			if errors.Is(err, io.EOF) {
-				return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream ended the stream without an answer"}
-			}
 			return err
 		}
 		s, first, ttft = st, ch, g.now().Sub(start)
