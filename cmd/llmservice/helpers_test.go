@@ -71,6 +71,10 @@ func startServerLogging(t *testing.T, env map[string]string, stderr io.Writer) *
 	if env["LLMSERVICE_LOG_LEVEL"] == "" {
 		env["LLMSERVICE_LOG_LEVEL"] = "warn"
 	}
+	if env["LLMSERVICE_ACCESS_LOG"] == "" {
+		// One line per request would bury a failing test's log.
+		env["LLMSERVICE_ACCESS_LOG"] = "off"
+	}
 	getenv := testGetenv(env)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)

@@ -31,6 +31,7 @@ import (
 	"github.com/llmservice/llmservice/internal/redisfallback"
 	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/server"
+	"github.com/llmservice/llmservice/internal/telemetry"
 	"github.com/llmservice/llmservice/internal/ui"
 )
 
@@ -164,9 +165,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	outages := outage.NewMetrics(reg)
+	tel, err := newTelemetry(cfg, reg, instances, stderr)
+	if err != nil {
+		return err
+	}
+	hc.Transport = tel.Transport(hc.Transport)
 	journal := meter.NewJournal(cfg.JournalDir(), cfg.JournalMaxBytes())
-	mw := meter.New(db, meter.Config{Logger: log, Journal: journal, Registry: reg, Outages: outages,
-		Interval: cfg.FlushInterval(), Buffer: cfg.LedgerBuffer()})
+	var mw *meter.Writer
+	mw = meter.New(telemetry.NewLedger(reg, db, func() int { return mw.Buffered() }), meter.Config{Logger: log, Journal: journal,
+		Registry: reg, Outages: outages, Interval: cfg.FlushInterval(), Buffer: cfg.LedgerBuffer()})
 	if n := journal.Size(); n > 0 {
 		log.Info("usage journal: replaying records an earlier run could not write", "dir", journal.Dir(), "bytes", n)
 	}
@@ -232,10 +239,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Outages:       outages,
 		Tokens:        djangoTokens(cfg, db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
+		Observer:      tel,
 	})
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(telemetry.DeploymentStates{Router: router, Hosts: gw.Hosts})
 	if cfg.Routing.HealthCheckInterval > 0 {
 		var inHouse []*route.Deployment
 		for _, d := range gw.Hosts() {
@@ -273,11 +282,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		BodyLimit:      cfg.BodyLimit,
 		TrustedProxies: server.ParsePrefixes(cfg.TrustedProxies),
 		AuthGuard:      addrGuard,
-		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Metrics:        telemetry.ProtectMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg.Telemetry.MetricsToken),
 		Ready:          readiness(ctx, mw),
 		Logger:         log,
 	})
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+	hs := &http.Server{Handler: tel.Handler(srv), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	// Starting up allocates far more than serving does: goose parses every
 	// migration with its own 4 MiB buffer, in parallel. Give those pages back
@@ -300,7 +309,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case <-ctx.Done():
 	}
 	dbOpen = false // shutdown closes it, within its deadline
-	return shutdown(cfg.ShutdownTimeout, hs, bg, mw, db, log)
+	err = shutdown(cfg.ShutdownTimeout, hs, bg, mw, db, log)
+	// The last requests' spans: a collector that does not answer costs
+	// at most two seconds more.
+	tctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if terr := tel.Shutdown(tctx); terr != nil {
+		log.Warn("shutdown: spans not exported", "err", terr)
+	}
+	return err
 }
 
 // readiness is /readyz: not ready once shutdown began, nor while the usage

@@ -100,6 +100,8 @@ type Config struct {
 	LogBodies string `yaml:"log_bodies"`
 	// Ledger tunes the usage ledger's writer and journal.
 	Ledger Ledger `yaml:"ledger"`
+	// Telemetry configures metrics, traces and the access log.
+	Telemetry Telemetry `yaml:"telemetry"`
 	// DisableMock removes the built-in mock provider.
 	DisableMock bool       `yaml:"disable_mock"`
 	Providers   []Provider `yaml:"providers"`
@@ -293,6 +295,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.Providers = append(c.Providers, p)
 	}
+	if err := c.Telemetry.applyEnv(getenv); err != nil {
+		return err
+	}
 	if k, u := getenv("OPENAI_API_KEY"), getenv("OPENAI_BASE_URL"); k != "" || u != "" {
 		env(Provider{Name: "openai", Type: TypeOpenAI, APIKey: k, BaseURL: u})
 	}
@@ -378,6 +383,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BodyLimit <= 0 {
 		errs = append(errs, errors.New("body_limit must be positive"))
+	}
+	if err := c.Telemetry.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

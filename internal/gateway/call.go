@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -70,6 +71,7 @@ func (g *Gateway) begin(c *Call) (*Plan, error) {
 func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Result, error) {
 	start := g.now()
 	rec := g.newRecord(c, start, false)
+	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
@@ -86,6 +88,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	if err != nil {
 		return nil, err
 	}
+	g.observeFinish(ctx, resp)
 	u, cost := g.settleChat(ctx, c, rec, plan, out.Deployment, adm, req, resp)
 	return &Result{Served: served(plan, out, adm), Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
 }
@@ -99,7 +102,10 @@ func run[T any](ctx context.Context, g *Gateway, c *Call, plan *Plan, rec *llmse
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	var resp T
-	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+	var n atomic.Int32
+	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+		ctx = g.startAttempt(ctx, d, &n)
+		defer func() { g.endAttempt(ctx, d, err) }()
 		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
 		if err != nil {
 			return err
@@ -214,6 +220,7 @@ func (g *Gateway) record(rec *llmservice.UsageRecord, u llm.Usage, cost llmservi
 		}
 	}
 	g.meter.Record(*rec)
+	g.observeSettled(rec, u, err)
 }
 
 // fail records a call that ended in err and returns err.
@@ -259,6 +266,7 @@ type StreamResult struct {
 func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest) (*StreamResult, error) {
 	start := g.now()
 	rec := g.newRecord(c, start, true)
+	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
@@ -276,14 +284,19 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		first llm.Chunk
 		ttft  time.Duration
 	)
-	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+	var n atomic.Int32
+	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+		// The attempt's span hangs off sctx, which outlives this function
+		// as the stream does.
+		actx := g.startAttempt(sctx, d, &n)
+		defer func() { g.endAttempt(actx, d, err) }()
 		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
 		if err != nil {
 			return err
 		}
 		r := *req
 		r.Model = d.Model
-		st, ch, err := openStream(sctx, pv, &r)
+		st, ch, err := openStream(actx, pv, &r)
 		if err != nil {
 			return err
 		}
@@ -308,6 +321,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		ttft = time.Nanosecond
 	}
 	ms := &meteredStream{g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+	ms.obsCtx = ctx
 	ms.observe(first)
 	return &StreamResult{Stream: ms, Served: served(plan, out, adm)}, nil
 }
@@ -325,7 +339,8 @@ type meteredStream struct {
 	s      llm.Stream
 	cancel context.CancelFunc
 
-	first   *llm.Chunk // read during routing, handed out first
+	first   *llm.Chunk      // read during routing, handed out first
+	obsCtx  context.Context // the request's, for the observer only
 	ttft    time.Duration
 	usage   *llm.Usage
 	text    strings.Builder
@@ -339,6 +354,7 @@ func (m *meteredStream) observe(ch llm.Chunk) {
 		m.usage = &u
 	}
 	m.text.WriteString(ch.Text)
+	m.g.observeFinishReason(m.obsCtx, ch.FinishReason)
 	for _, tc := range ch.ToolCalls {
 		m.text.WriteString(tc.Name)
 		m.text.WriteString(tc.Arguments)
@@ -431,6 +447,7 @@ type EmbedResult struct {
 func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*EmbedResult, error) {
 	start := g.now()
 	rec := g.newRecord(c, start, false)
+	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)

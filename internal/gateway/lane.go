@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -47,6 +48,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 	start := g.now()
 	req := x.Chat
 	rec := g.newRecord(c, start, req.Stream)
+	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
@@ -67,13 +69,18 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		ttft   time.Duration
 		family string
 	)
-	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+	var n atomic.Int32
+	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+		// The attempt's span hangs off sctx, which outlives this function
+		// as a stream or a forwarded body does.
+		actx := g.startAttempt(sctx, d, &n)
+		defer func() { g.endAttempt(actx, d, err) }()
 		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
 		if err != nil {
 			return err
 		}
 		if fw, ok := pv.(llm.Forwarder); ok && x.Raw != nil && fw.Forwards(x.Raw.Protocol) {
-			r, err := fw.Forward(sctx, x.Raw, d.Model)
+			r, err := fw.Forward(actx, x.Raw, d.Model)
 			if err != nil {
 				return err
 			}
@@ -84,10 +91,10 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		family = g.instances[d.Instance].Family
 		r := translated(req, d.Model, family)
 		if !req.Stream {
-			resp, err = pv.Chat(ctx, r)
+			resp, err = pv.Chat(actx, r)
 			return err
 		}
-		st, ch, err := openStream(sctx, pv, r)
+		st, ch, err := openStream(actx, pv, r)
 		if err != nil {
 			return err
 		}
@@ -122,11 +129,13 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 	case resp != nil:
 		timer.Stop()
 		cancel()
+		g.observeFinish(ctx, resp)
 		u, cost := g.settleChat(ctx, c, rec, plan, d, adm, req, resp)
 		ans.Result = &Result{Served: ans.Served, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}
 	default:
 		timer.Stop()
 		ms := &meteredStream{g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+		ms.obsCtx = ctx
 		ms.observe(first)
 		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
 	}
