@@ -260,7 +260,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	bg.Go(gw.RefreshCatalog)
 	bg.Go(func(ctx context.Context) { purgeUsage(ctx, db, cfg.UsageRetention, log) })
-	dialects, err := buildDialects(&deps{Config: cfg, Gateway: gw, DB: db, Meter: mw, Logger: log, Background: bg, Outages: outages})
+	addrGuard, userGuard := authGuards(cfg)
+	dialects, err := buildDialects(&deps{Config: cfg, Gateway: gw, DB: db, Meter: mw, Logger: log, Background: bg, Outages: outages,
+		UserGuard: userGuard})
 	if err != nil {
 		return err
 	}
@@ -279,6 +281,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		AdminKeyHash:   adminHash,
 		BodyLimit:      cfg.BodyLimit,
 		TrustedProxies: server.ParsePrefixes(cfg.TrustedProxies),
+		AuthGuard:      addrGuard,
 		Metrics:        telemetry.ProtectMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg.Telemetry.MetricsToken),
 		Ready:          readiness(ctx, mw),
 		Logger:         log,

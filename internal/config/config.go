@@ -69,6 +69,15 @@ type Config struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed; empty means
 	// the connection's address is the client's.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// WebhookAllowCIDRs are address ranges batch webhooks may reach even
+	// though they are loopback, link-local, private or unspecified, which
+	// are refused by default (127.0.0.0/8 for a receiver on this host).
+	WebhookAllowCIDRs []string `yaml:"webhook_allow_cidrs"`
+	// AuthFailuresPerMinute is how many failed authentications (wrong
+	// keys, secrets, passwords, admin keys) one client address may make in
+	// a minute before it gets 429 (default 20; a Django username gets
+	// half as many, at least 1). 0 keeps the default; -1 turns it off.
+	AuthFailuresPerMinute int `yaml:"auth_failures_per_minute"`
 	// Limits are the default limits of teams and keys that set none.
 	Limits struct {
 		TeamRPM int64 `yaml:"team_rpm"`
@@ -186,6 +195,16 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	set(&c.EncryptionKey, "LLMSERVICE_ENCRYPTION_KEY")
 	if v := getenv("LLMSERVICE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = splitList(v)
+	}
+	if v := getenv("LLMSERVICE_WEBHOOK_ALLOW_CIDRS"); v != "" {
+		c.WebhookAllowCIDRs = splitList(v)
+	}
+	if v := getenv("LLMSERVICE_AUTH_FAILURES_PER_MINUTE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -1 {
+			return fmt.Errorf("LLMSERVICE_AUTH_FAILURES_PER_MINUTE=%q: want a number of failures, or -1 for no throttle", v)
+		}
+		c.AuthFailuresPerMinute = n
 	}
 	for name, dst := range map[string]*int64{
 		"LLMSERVICE_TEAM_RPM": &c.Limits.TeamRPM, "LLMSERVICE_TEAM_TPM": &c.Limits.TeamTPM,
@@ -335,6 +354,14 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("trusted_proxies[%d]: %q is not a CIDR or an address", i, p))
 			}
 		}
+	}
+	for i, p := range c.WebhookAllowCIDRs {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			errs = append(errs, fmt.Errorf("webhook_allow_cidrs[%d]: %q is not a CIDR such as 127.0.0.0/8", i, p))
+		}
+	}
+	if c.AuthFailuresPerMinute < -1 {
+		errs = append(errs, fmt.Errorf("auth_failures_per_minute: %d; want a number of failures, or -1 for no throttle", c.AuthFailuresPerMinute))
 	}
 	switch c.LogBodies {
 	case "", "off", "full", "redacted":

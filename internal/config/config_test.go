@@ -326,3 +326,23 @@ func TestStaleKeyGrace(t *testing.T) {
 		t.Errorf("stale_key_grace: 5m in YAML: %v, %v", got.StaleKeyGrace, err)
 	}
 }
+
+func TestWebhookAndAuthSettings(t *testing.T) {
+	got, err := config.Load(nil, env())
+	if err != nil || len(got.WebhookAllowCIDRs) != 0 || got.AuthFailuresPerMinute != 0 {
+		t.Fatalf("defaults: %v %v %v; want no CIDRs, 0 (the default throttle)", got.WebhookAllowCIDRs, got.AuthFailuresPerMinute, err)
+	}
+	got, err = config.Load(nil, env("LLMSERVICE_WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8, 10.1.0.0/16", "LLMSERVICE_AUTH_FAILURES_PER_MINUTE", "5"))
+	if err != nil || len(got.WebhookAllowCIDRs) != 2 || got.WebhookAllowCIDRs[1] != "10.1.0.0/16" || got.AuthFailuresPerMinute != 5 {
+		t.Errorf("got %q, %d, %v; want two CIDRs and 5", got.WebhookAllowCIDRs, got.AuthFailuresPerMinute, err)
+	}
+	for _, e := range [][]string{
+		{"LLMSERVICE_WEBHOOK_ALLOW_CIDRS", "127.0.0.1"},
+		{"LLMSERVICE_AUTH_FAILURES_PER_MINUTE", "-2"},
+		{"LLMSERVICE_AUTH_FAILURES_PER_MINUTE", "many"},
+	} {
+		if _, err := config.Load(nil, env(e...)); err == nil {
+			t.Errorf("%s=%s accepted", e[0], e[1])
+		}
+	}
+}

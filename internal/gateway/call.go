@@ -26,6 +26,10 @@ type Call struct {
 	// Params names the fields the labels above came from, for the 400
 	// that refuses one over its limit.
 	Params Params
+	// LogBodies is the body logging default of the API that carried the
+	// call (StackForDevs promises prompts and responses in its logs), used
+	// when neither the team nor the server's configuration chooses one.
+	LogBodies string
 }
 
 // Served says which deployment answered and after how many attempts.
@@ -339,7 +343,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 	if ttft <= 0 {
 		ttft = time.Nanosecond
 	}
-	ms := &meteredStream{ctx: ctx, g: g, team: c.Principal.Team, rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+	ms := &meteredStream{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
 	ms.observe(first)
 	return &StreamResult{Stream: ms, Served: served(plan, out, adm)}, nil
 }
@@ -351,7 +355,7 @@ type meteredStream struct {
 	// settles as a 499 with what was relayed until then.
 	ctx    context.Context
 	g      *Gateway
-	team   *llmservice.Team
+	bodies string // the body logging mode
 	rec    *llmservice.UsageRecord
 	plan   *Plan
 	d      *route.Deployment
@@ -424,7 +428,7 @@ func (m *meteredStream) finish(err error) {
 	u := m.Usage()
 	cost := m.g.cost(m.plan, m.d, u)
 	m.adm.finish(context.Background(), u, cost, true)
-	m.g.keepBodies(m.rec, m.team, m.req.Messages, m.text.String())
+	m.g.keepBodies(m.rec, m.bodies, m.req.Messages, m.text.String())
 	m.g.record(m.rec, u, cost, m.ttft, err)
 }
 

@@ -161,6 +161,7 @@ type Gateway struct {
 
 	keys      sync.Map // key hash -> *principalEntry
 	keyHashes sync.Map // key ID -> key hash, for JWT access tokens
+	unknown   unknownKeys
 	catalog   catalogCache
 	// invalidations counts dropped keys and teams: a load that one
 	// overtook caches nothing. resyncs counts resyncs (see resync).

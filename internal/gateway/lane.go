@@ -120,7 +120,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		if req.Stream {
 			timer.Stop()
 		}
-		mr := &meteredRaw{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: d, adm: adm, req: req, body: raw.Body,
+		mr := &meteredRaw{g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, body: raw.Body,
 			timer: timer, cancel: cancel, ttft: ttft}
 		if !req.Stream {
 			mr.ttft = 0
@@ -134,7 +134,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		ans.Result = &Result{Served: ans.Served, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}
 	default:
 		timer.Stop()
-		ms := &meteredStream{ctx: ctx, g: g, team: c.Principal.Team, rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+		ms := &meteredStream{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
 		ms.observe(first)
 		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
 	}
@@ -208,7 +208,7 @@ func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.Usage
 	}
 	cost := g.cost(plan, d, u)
 	adm.finish(ctx, u, cost, true)
-	g.keepBodies(rec, c.Principal.Team, req.Messages, responseText(resp))
+	g.keepBodies(rec, g.logMode(c), req.Messages, responseText(resp))
 	g.record(rec, u, cost, 0, nil)
 	return u, cost
 }
@@ -218,7 +218,7 @@ func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.Usage
 // local count when the upstream reported none (an aborted stream).
 type meteredRaw struct {
 	g      *Gateway
-	team   *llmservice.Team
+	bodies string // the body logging mode
 	rec    *llmservice.UsageRecord
 	plan   *Plan
 	d      *route.Deployment
@@ -264,7 +264,7 @@ func (m *meteredRaw) finish(err error) {
 	u := m.Usage()
 	cost := m.g.cost(m.plan, m.d, u)
 	m.adm.finish(context.Background(), u, cost, true)
-	m.g.keepBodies(m.rec, m.team, m.req.Messages, m.body.Text())
+	m.g.keepBodies(m.rec, m.bodies, m.req.Messages, m.body.Text())
 	m.g.record(m.rec, u, cost, m.ttft, err)
 }
 

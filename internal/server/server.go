@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/authguard"
 	danthropic "github.com/llmservice/llmservice/internal/dialect/anthropic"
 	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
 	"github.com/llmservice/llmservice/internal/gateway"
@@ -56,6 +57,9 @@ type Config struct {
 	Metrics http.Handler
 	// UI serves the dashboard under /ui/ when set.
 	UI http.Handler
+	// AuthGuard throttles failed authentications per client address;
+	// nil throttles nothing.
+	AuthGuard *authguard.Guard
 	// Batches cancels batches as their API does; without it the
 	// dashboard's cancel leaves a batch cancelling until the sweep.
 	Batches BatchCanceller
@@ -112,7 +116,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			dopenai.WriteError(w, r, http.StatusInternalServerError, &llmservice.Error{Kind: llmservice.Internal, Message: "internal error"})
 		}
 	}()
-	s.mux.ServeHTTP(w, r)
+	s.guardAuth(w, r)
 }
 
 // handle wraps an OpenAI-shaped JSON handler.
@@ -135,8 +139,10 @@ func (s *Server) admin(fn httpx.HandlerFunc) http.Handler {
 	})
 }
 
+// healthz is liveness, public: it names nothing of the configuration
+// (provider instances, hosts, versions); the admin API has those.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "providers": s.cfg.Gateway.InstanceNames()})
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 }
 
 // readyz is readiness, for a load balancer: 503 while the replica should

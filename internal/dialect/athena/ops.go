@@ -264,15 +264,29 @@ func (h *Handler) usageOf(ctx context.Context, c *caller, from, to time.Time, gr
 	if err != nil {
 		return nil, err
 	}
-	out := &usageReport{Object: "usage", Data: []usageTotal{}, Partial: partial}
+	out := &usageReport{Object: "usage", Data: []usageTotal{}, ByModel: []usageTotal{}, Partial: partial}
 	if len(totals) > 0 {
 		out.Total = newUsageTotal(totals[0])
 	}
+	f.GroupBy = "model"
+	models, err := h.Usage.SumUsage(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range models {
+		out.ByModel = append(out.ByModel, newUsageTotal(g))
+	}
+	sort.SliceStable(out.ByModel, func(i, j int) bool {
+		a, b := out.ByModel[i], out.ByModel[j]
+		return a.Requests > b.Requests || a.Requests == b.Requests && a.Group < b.Group
+	})
 	if groupBy != "" {
-		f.GroupBy = groupBy
-		groups, err := h.Usage.SumUsage(ctx, f)
-		if err != nil {
-			return nil, err
+		groups := models
+		if groupBy != "model" {
+			f.GroupBy = groupBy
+			if groups, err = h.Usage.SumUsage(ctx, f); err != nil {
+				return nil, err
+			}
 		}
 		for _, g := range groups {
 			out.Data = append(out.Data, newUsageTotal(g))

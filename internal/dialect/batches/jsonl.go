@@ -44,6 +44,8 @@ type itemPayload struct {
 	URL     string          `json:"url"`
 	Body    json.RawMessage `json:"body"`
 	Project string          `json:"project,omitempty"`
+	// LogBodies is the API's body logging default (StackForDevs: full).
+	LogBodies string `json:"log_bodies,omitempty"`
 }
 
 // parseInput validates a JSONL input file for a batch to endpoint. Blank

@@ -215,7 +215,7 @@ func (h *Handler) createBatch(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) itemTasks(b *llmservice.Batch, items []item) []*llmservice.Task {
 	ts := make([]*llmservice.Task, len(items))
 	for i, it := range items {
-		p, _ := json.Marshal(itemPayload{URL: it.URL, Body: it.Body, Project: b.Project})
+		p, _ := json.Marshal(itemPayload{URL: it.URL, Body: it.Body, Project: b.Project, LogBodies: logBodiesOf(b.API)})
 		ts[i] = &llmservice.Task{ID: gateway.NewID("batch_req_"), Kind: KindItem, TeamID: b.TeamID, KeyID: b.KeyID,
 			Group: b.ID, Key: it.CustomID, Seq: it.Seq, Payload: p, MaxAttempts: h.maxAttempts()}
 	}

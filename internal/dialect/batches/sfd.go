@@ -134,6 +134,15 @@ func sfdItems(req *sfdCreateRequest) ([]item, error) {
 	return items, nil
 }
 
+// logBodiesOf is the body logging default of a batch's API: StackForDevs
+// promises the prompt and the response in its logs.
+func logBodiesOf(api string) string {
+	if api == APIStackForDevs {
+		return llmservice.LogBodiesFull
+	}
+	return ""
+}
+
 func (h *Handler) sfdAuth(r *http.Request) (*stackfordevs.Caller, error) {
 	return stackfordevs.Authenticate(r.Context(), h.GW, r)
 }

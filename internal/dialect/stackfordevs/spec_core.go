@@ -70,7 +70,7 @@ func adminAPI() api {
 			{Method: "GET", Path: "/admin/usage", Summary: "Usage totals", Auth: "admin", Params: []param{
 				query("team_id", "Only this team."), query("key_id", "Only this key."), query("project", "Only this project."),
 				query("model", "Only this requested model."), query("from", "RFC 3339 time or YYYY-MM-DD (inclusive)."), query("to", "Exclusive end."),
-				query("group_by", "model, key, project, team or day.")}, Response: object("", "object", str(""), "data", array(ref("UsageTotal")),
+				query("group_by", "model, key, project, team, day, provider or deployment (these two count attempts: a failed primary and the fallback that answered both show).")}, Response: object("", "object", str(""), "data", array(ref("UsageTotal")),
 				"partial", boolean("True when the newest calls may be missing: the ledger could not be written within 1.5 s (a database outage).")),
 				Errors: []int{400, 401, 503}},
 			{Method: "GET", Path: "/admin/deployments", Summary: "Router state of every provider host", Auth: "admin", Response: list, Errors: []int{401}},
