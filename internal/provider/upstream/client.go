@@ -19,11 +19,25 @@ import (
 	"github.com/llmservice/llmservice"
 )
 
+// DefaultAnswerLimit is the cap on a non-streaming upstream answer when
+// none is configured.
+const DefaultAnswerLimit = 64 << 20
+
 // NewClient returns an HTTP client with a keep-alive pool sized for a busy
 // gateway. Timeouts come from the request context, not the client, so that a
 // long stream is not cut off by a whole-request deadline; only the dial and
-// the wait for response headers are bounded here.
+// the wait for response headers are bounded here. Non-streaming answers are
+// capped at DefaultAnswerLimit.
 func NewClient(responseHeaderTimeout time.Duration) *http.Client {
+	return NewClientWithLimit(responseHeaderTimeout, DefaultAnswerLimit)
+}
+
+// NewClientWithLimit is NewClient with answers larger than answerLimit
+// bytes (streams excepted) failing with a 502: without a cap, one upstream
+// answering hundreds of MiB would hold them all in memory until the
+// request's timeout. A stream is exempt because it is never held whole
+// (its frames are bounded one by one).
+func NewClientWithLimit(responseHeaderTimeout time.Duration, answerLimit int64) *http.Client {
 	if responseHeaderTimeout <= 0 {
 		responseHeaderTimeout = 10 * time.Minute
 	}
@@ -41,7 +55,65 @@ func NewClient(responseHeaderTimeout time.Duration) *http.Client {
 		ExpectContinueTimeout: time.Second,
 		ResponseHeaderTimeout: responseHeaderTimeout,
 	}
-	return &http.Client{Transport: t}
+	if answerLimit <= 0 {
+		answerLimit = DefaultAnswerLimit
+	}
+	return &http.Client{Transport: cappedTransport{t, answerLimit}}
+}
+
+// cappedTransport caps the bodies of successful non-streaming answers.
+type cappedTransport struct {
+	rt    http.RoundTripper
+	limit int64
+}
+
+func (t cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err != nil || resp.StatusCode/100 != 2 || isStream(resp.Header.Get("Content-Type")) {
+		return resp, err
+	}
+	resp.Body = &cappedBody{rc: resp.Body, left: t.limit, limit: t.limit, announced: resp.ContentLength}
+	return resp, nil
+}
+
+// isStream reports whether a content type is one of the streaming framings
+// the adapters read frame by frame.
+func isStream(contentType string) bool {
+	ct, _, _ := strings.Cut(contentType, ";")
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	return ct == "text/event-stream" || ct == "application/x-ndjson"
+}
+
+// cappedBody fails with an Upstream error once more than limit bytes have
+// come, or at once when the answer announces more.
+type cappedBody struct {
+	rc        io.ReadCloser
+	left      int64
+	limit     int64
+	announced int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.announced > b.limit || b.left < 0 {
+		return 0, AnswerTooLarge(b.limit)
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return 0, AnswerTooLarge(b.limit)
+	}
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.rc.Close() }
+
+// AnswerTooLarge is the error of an upstream answer over the cap.
+func AnswerTooLarge(limit int64) *llmservice.Error {
+	return &llmservice.Error{Kind: llmservice.Upstream, Code: "upstream_answer_too_large",
+		Message: fmt.Sprintf("the upstream answer was too large (over the limit of %d bytes, LLMSERVICE_UPSTREAM_BODY_LIMIT)", limit)}
 }
 
 // maxErrorBody bounds how much of an upstream error body is read.
@@ -164,7 +236,7 @@ func Retryable(err error) bool {
 	case llmservice.UpstreamTimeout, llmservice.RateLimited:
 		return true
 	case llmservice.Upstream:
-		if e.Code == "cancelled" || e.Code == "upstream_auth_failed" {
+		if e.Code == "cancelled" || e.Code == "upstream_auth_failed" || e.Code == "upstream_answer_too_large" {
 			return false
 		}
 		return e.Status == 0 || e.Status >= 500
