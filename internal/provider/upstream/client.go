@@ -127,14 +127,22 @@ func Do(ctx context.Context, hc *http.Client, method, url string, header http.He
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+	return do(ctx, hc, method, url, header, rd)
+}
+
+// do sends rd (nil: no body) as a JSON request.
+func do(ctx context.Context, hc *http.Client, method, url string, header http.Header, rd io.Reader) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
+		if c, ok := rd.(io.Closer); ok {
+			_ = c.Close() // a pipe's writer must not wait for ever
+		}
 		return nil, &llmservice.Error{Kind: llmservice.Internal, Message: "internal error", Err: fmt.Errorf("build upstream request: %w", err)}
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	if body != nil {
+	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := hc.Do(req)
@@ -149,12 +157,60 @@ func Do(ctx context.Context, hc *http.Client, method, url string, header http.He
 	return resp, nil
 }
 
+// StreamBodyAbove is the size of request (as the adapter estimates it) from
+// which DoJSON streams the encoding instead of building it first.
+const StreamBodyAbove = 1 << 20
+
+// DoJSON is Do with v encoded as the request body. When size (the
+// caller's estimate of the body) is StreamBodyAbove or more, the encoding
+// goes to the connection through a pipe, sent chunked: json.Marshal would
+// hold a second whole copy of a large body besides the encoder's buffer. A
+// smaller body is marshalled as before and sent with its length.
+func DoJSON(ctx context.Context, hc *http.Client, method, url string, header http.Header, v any, size int) (*http.Response, error) {
+	if size < StreamBodyAbove {
+		body, err := json.Marshal(v)
+		if err != nil {
+			return nil, llmservice.InvalidParam("", "request cannot be encoded: %v", err)
+		}
+		return Do(ctx, hc, method, url, header, body)
+	}
+	pr, pw := io.Pipe()
+	encoded := make(chan error, 1)
+	go func() {
+		// The transport closes the body on every path, which ends a
+		// Write left waiting: this goroutine never outlives the call.
+		err := json.NewEncoder(pw).Encode(v)
+		pw.CloseWithError(err)
+		encoded <- err
+	}()
+	resp, err := do(ctx, hc, method, url, header, pr)
+	if err != nil {
+		if encErr := <-encoded; encErr != nil && !errors.Is(encErr, io.ErrClosedPipe) {
+			return nil, llmservice.InvalidParam("", "request cannot be encoded: %v", encErr)
+		}
+	}
+	return resp, err
+}
+
 // PostJSON sends body and decodes a 2xx JSON answer into out.
 func PostJSON(ctx context.Context, hc *http.Client, url string, header http.Header, body []byte, out any) error {
 	resp, err := Do(ctx, hc, http.MethodPost, url, header, body)
 	if err != nil {
 		return err
 	}
+	return decodeAnswer(ctx, resp, out)
+}
+
+// PostValue is PostJSON with the body encoded from v by DoJSON.
+func PostValue(ctx context.Context, hc *http.Client, url string, header http.Header, v any, size int, out any) error {
+	resp, err := DoJSON(ctx, hc, http.MethodPost, url, header, v, size)
+	if err != nil {
+		return err
+	}
+	return decodeAnswer(ctx, resp, out)
+}
+
+func decodeAnswer(ctx context.Context, resp *http.Response, out any) error {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		return ReadError(ctx, err)
