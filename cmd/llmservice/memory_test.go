@@ -158,18 +158,19 @@ func mib(n int) float64 { return float64(n) / (1 << 20) }
 
 // blockingUpstream answers every chat once release is closed, after
 // reading the request; arrived counts the requests it holds.
-func blockingUpstream(t *testing.T) (up *httptest.Server, arrived *atomic.Int64, release chan struct{}) {
-	arrived, release = new(atomic.Int64), make(chan struct{})
+func blockingUpstream(t *testing.T) (up *httptest.Server, arrived *atomic.Int64, release func()) {
+	arrived, held := new(atomic.Int64), make(chan struct{})
 	up = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		arrived.Add(1)
-		<-release
+		<-held
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}`)
 	}))
 	t.Cleanup(up.Close)
 	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	release = func() { once.Do(func() { close(held) }) }
+	t.Cleanup(release)
 	return up, arrived, release
 }
 
@@ -236,8 +237,13 @@ func TestBodyBudget(t *testing.T) {
 			t.Fatalf("after 120s %d of 40 calls were refused and %d reached the upstream; want 37 refused at once (64 MiB budget)", refused, arrived.Load())
 		}
 	}
+	for deadline := time.Now().Add(120 * time.Second); arrived.Load() < 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the 3 admitted calls reached the upstream in 120s", arrived.Load())
+		}
+	}
 	peak := h.Stop()
-	close(release)
+	release()
 	for range 3 {
 		if a := <-answers; a.status != http.StatusOK {
 			t.Errorf("admitted call: status %d, error %v; want 200", a.status, a.err)
@@ -272,18 +278,27 @@ func TestRequestsInFlightCap(t *testing.T) {
 			t.Fatalf("%d of 2 calls reached the upstream in 60s", arrived.Load())
 		}
 	}
-	var h http.Header
+	// Bounded, so that a gateway without the cap fails here instead of
+	// hanging with the upstream.
+	c := &http.Client{Timeout: 30 * time.Second}
+	req, _ := http.NewRequest("POST", ts.URL+"/v1/chat/completions", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("third call: %v; want a 503 at once", err)
+	}
 	var e struct {
 		Error struct{ Message string }
 	}
-	if st := doH(t, "POST", ts.URL+"/v1/chat/completions", key, json.RawMessage(body), &e, &h); st != http.StatusServiceUnavailable ||
-		h.Get("Retry-After") == "" || !strings.Contains(e.Error.Message, "LLMSERVICE_MAX_REQUESTS_IN_FLIGHT") {
-		t.Errorf("third call: status %d, Retry-After %q, message %q; want 503 with Retry-After naming the setting", st, h.Get("Retry-After"), e.Error.Message)
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(e.Error.Message, "LLMSERVICE_MAX_REQUESTS_IN_FLIGHT") {
+		t.Errorf("third call: status %d, Retry-After %q, message %q; want 503 with Retry-After naming the setting", resp.StatusCode, resp.Header.Get("Retry-After"), e.Error.Message)
 	}
 	if st := do(t, "GET", ts.URL+"/healthz", "", nil, nil); st != http.StatusOK {
 		t.Errorf("/healthz while busy = %d; want 200", st)
 	}
-	close(release)
+	release()
 	for range 2 {
 		if st := <-done; st != http.StatusOK {
 			t.Errorf("held call = %d; want 200", st)

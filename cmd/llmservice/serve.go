@@ -249,18 +249,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Gateway:  gw,
 		Stores: server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db, Groups: db, Credits: db,
 			Stats: db, Jobs: db},
-		UI:             ui.Handler(),
-		Batches:        batchCanceller(dialects),
-		Meter:          mw,
-		AdminKeyHash:   adminHash,
-		BodyLimit:      cfg.BodyLimit,
+		UI:           ui.Handler(),
+		Batches:      batchCanceller(dialects),
+		Meter:        mw,
+		AdminKeyHash: adminHash,
+		BodyLimit:    cfg.BodyLimit,
 		// Memory and connections (README, "Limits on memory and connections").
 		BodyBytesInFlight:   cfg.BodyBytesInFlight,
 		MaxRequestsInFlight: cfg.MaxRequestsInFlight,
 		WriteTimeout:        cfg.WriteTimeout,
-		TrustedProxies: server.ParsePrefixes(cfg.TrustedProxies),
-		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Logger:         log,
+		TrustedProxies:      server.ParsePrefixes(cfg.TrustedProxies),
+		Metrics:             promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Logger:              log,
 	})
 	// ReadTimeout bounds the arrival of a whole request, body included; the
 	// server lifts it once the body is read, so it never cuts a stream.

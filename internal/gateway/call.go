@@ -391,7 +391,7 @@ func (m *meteredStream) Usage() llm.Usage {
 		return *m.usage
 	}
 	return llm.Usage{
-		PromptTokens:     tokens.CountMessages(m.d.Model, m.req.Messages),
+		PromptTokens: tokens.CountMessages(m.d.Model, m.req.Messages),
 		// Past the kept text, tokens are estimated from the length.
 		CompletionTokens: tokens.Count(m.d.Model, m.text.String()) + (m.dropped+3)/4,
 		Estimated:        true,
