@@ -23,14 +23,25 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, tooLarge(limit)
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
+	var buf bytes.Buffer
 	if r.ContentLength >= 0 {
 		b := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(body, b); err != nil {
 			return nil, readError(err, limit)
 		}
-		return b, nil
+		// A body a handler put back (r.Body replaced, the length not)
+		// may hold more than announced: read on rather than cut it.
+		var one [1]byte
+		n, err := body.Read(one[:])
+		if n == 0 && (err == io.EOF || err == nil && r.ContentLength > 0) {
+			return b, nil
+		}
+		if err != nil && err != io.EOF {
+			return nil, readError(err, limit)
+		}
+		buf.Write(b)
+		buf.Write(one[:n])
 	}
-	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(body); err != nil {
 		return nil, readError(err, limit)
 	}

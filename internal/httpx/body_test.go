@@ -32,6 +32,7 @@ func TestReadBody(t *testing.T) {
 		{"chunked over the limit", strings.NewReader(strings.Repeat("x", 11)), -1, "", llmservice.TooLarge},
 		{"the body's own error passes", failingBody{}, -1, "", llmservice.Unavailable},
 		{"truncated", strings.NewReader(`{"a"`), 7, "", llmservice.Invalid},
+		{"longer than announced (a body put back)", strings.NewReader(`{"a":12}`), 7, `{"a":12}`, 0},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest("POST", "/", tt.body)
