@@ -13,9 +13,15 @@ type Model struct {
 	UpstreamModel string   `json:"upstream_model,omitempty"`
 	InputPerMTok  *float64 `json:"input_per_mtok,omitempty"`
 	OutputPerMTok *float64 `json:"output_per_mtok,omitempty"`
-	RPM           int      `json:"rpm,omitempty"`
-	TPM           int      `json:"tpm,omitempty"`
-	ContextWindow int      `json:"context_window,omitempty"`
+	// CacheReadPerMTok and CacheWritePerMTok override the price of prompt
+	// tokens read from the provider's prompt cache and written to it (the
+	// 5-minute lifetime); unset, they come from the price table or the
+	// provider family's multipliers of the input price.
+	CacheReadPerMTok  *float64 `json:"cache_read_per_mtok,omitempty"`
+	CacheWritePerMTok *float64 `json:"cache_write_per_mtok,omitempty"`
+	RPM               int      `json:"rpm,omitempty"`
+	TPM               int      `json:"tpm,omitempty"`
+	ContextWindow     int      `json:"context_window,omitempty"`
 	// Deployments, when set, serve the model instead of Provider and
 	// UpstreamModel alone: several providers or hosts share its traffic.
 	Deployments []Deployment `json:"deployments,omitempty"`

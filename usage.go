@@ -34,15 +34,23 @@ type UsageRecord struct {
 	UpstreamModel    string
 	PromptTokens     int
 	CompletionTokens int
-	TokensEstimated  bool // counted locally because upstream gave no usage
-	Cost             Nanos
-	LatencyMS        int
-	TTFTMS           int // time to first token, streams only
-	Stream           bool
-	Status           int    // HTTP status returned to the client
-	ErrorType        string // empty on success
-	Purpose          string
-	Attempts         int
+	// CacheReadTokens, CacheWriteTokens (5-minute lifetime) and
+	// CacheWrite1hTokens are the parts of PromptTokens the provider's prompt
+	// cache served or stored; ReasoningTokens the part of CompletionTokens
+	// spent thinking. Each is priced on its own (see Cost).
+	CacheReadTokens    int
+	CacheWriteTokens   int
+	CacheWrite1hTokens int
+	ReasoningTokens    int
+	TokensEstimated    bool // counted locally because upstream gave no usage
+	Cost               Nanos
+	LatencyMS          int
+	TTFTMS             int // time to first token, streams only
+	Stream             bool
+	Status             int    // HTTP status returned to the client
+	ErrorType          string // empty on success
+	Purpose            string
+	Attempts           int
 	// AttemptLog lists every attempt when there was more than one:
 	// "deployment/model=outcome ...", so retries and fallbacks are visible.
 	AttemptLog string
@@ -65,15 +73,20 @@ type UsageFilter struct {
 
 // UsageTotal is one group of summed records.
 type UsageTotal struct {
-	Group            string  `json:"group,omitempty"`
-	Requests         int64   `json:"requests"`
-	Errors           int64   `json:"errors"`
-	PromptTokens     int64   `json:"prompt_tokens"`
-	CompletionTokens int64   `json:"completion_tokens"`
-	TotalTokens      int64   `json:"total_tokens"`
-	Cost             Nanos   `json:"-"`
-	CostUSD          float64 `json:"cost_usd"`
-	AvgLatencyMS     float64 `json:"avg_latency_ms"`
+	Group            string `json:"group,omitempty"`
+	Requests         int64  `json:"requests"`
+	Errors           int64  `json:"errors"`
+	PromptTokens     int64  `json:"prompt_tokens"`
+	CompletionTokens int64  `json:"completion_tokens"`
+	TotalTokens      int64  `json:"total_tokens"`
+	// Parts of the prompt and completion counts, kept apart for pricing.
+	CacheReadTokens    int64   `json:"cache_read_tokens"`
+	CacheWriteTokens   int64   `json:"cache_write_tokens"`
+	CacheWrite1hTokens int64   `json:"cache_write_1h_tokens"`
+	ReasoningTokens    int64   `json:"reasoning_tokens"`
+	Cost               Nanos   `json:"-"`
+	CostUSD            float64 `json:"cost_usd"`
+	AvgLatencyMS       float64 `json:"avg_latency_ms"`
 }
 
 // RecordFilter selects raw usage records for logs, newest first.

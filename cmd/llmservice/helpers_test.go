@@ -28,6 +28,22 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 	return startServerLogging(t, env, os.Stderr)
 }
 
+// testGetenv is the server's environment in a test: env, then the
+// process's own LLMSERVICE_ variables (what t.Setenv and the PostgreSQL
+// re-run set), and nothing else of the machine's (a developer's
+// OPENAI_API_KEY must not reach a test server).
+func testGetenv(env map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if strings.HasPrefix(k, "LLMSERVICE_") {
+			return os.Getenv(k)
+		}
+		return ""
+	}
+}
+
 // startServerLogging is startServer with the server's log written to stderr.
 func startServerLogging(t *testing.T, env map[string]string, stderr io.Writer) *testServer {
 	t.Helper()
@@ -40,13 +56,21 @@ func startServerLogging(t *testing.T, env map[string]string, stderr io.Writer) *
 	if env["LLMSERVICE_ADDR"] == "" {
 		env["LLMSERVICE_ADDR"] = "127.0.0.1:0"
 	}
+	if env["LLMSERVICE_JOURNAL_DIR"] == "" {
+		// Not the package directory (the default with PostgreSQL).
+		env["LLMSERVICE_JOURNAL_DIR"] = t.TempDir()
+	}
 	if _, ok := env["LLMSERVICE_ADMIN_KEY"]; !ok {
 		env["LLMSERVICE_ADMIN_KEY"] = testAdminKey
 	}
 	if env["LLMSERVICE_LOG_LEVEL"] == "" {
 		env["LLMSERVICE_LOG_LEVEL"] = "warn"
 	}
-	getenv := func(k string) string { return env[k] }
+	if env["LLMSERVICE_ACCESS_LOG"] == "" {
+		// One line per request would bury a failing test's log.
+		env["LLMSERVICE_ACCESS_LOG"] = "off"
+	}
+	getenv := testGetenv(env)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)

@@ -4,9 +4,14 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/llmservice/llmservice/internal/redisfallback/redistest"
 )
 
 // fire sends n chat requests at once, spread round-robin over bases, and
@@ -49,8 +54,96 @@ func TestRPMHoldsExactlyUnderConcurrency(t *testing.T) {
 	if st != 429 || body.Error.Code != "rate_limit_exceeded" || h.Get("Retry-After") == "" {
 		t.Errorf("refusal: status %d, body %+v, Retry-After %q", st, body, h.Get("Retry-After"))
 	}
+	// The 50 hold their places until the first has left the minute (GCRA
+	// freed one every 1.2 s: Retry-After 2).
+	if ra, err := strconv.Atoi(h.Get("Retry-After")); err != nil || ra <= 2 || ra > 61 {
+		t.Errorf("Retry-After = %q; want the seconds until the burst leaves the minute", h.Get("Retry-After"))
+	}
 	if h.Get("X-Ratelimit-Limit-Requests") != "50" || h.Get("X-Ratelimit-Remaining-Requests") != "0" || h.Get("X-Ratelimit-Reset-Requests") == "" {
 		t.Errorf("x-ratelimit headers = %v", h)
+	}
+}
+
+// Issue 15: "60 per minute" is 60 in any rolling minute. Under GCRA the
+// 61st of 60 calls spread over a few seconds passed (one refill a second).
+func TestAthenaSixtyPerMinuteMeansSixty(t *testing.T) {
+	srv, _, key := athenaStart(t) // gpt-5: 60 RPM per key, as the seed says
+	body := map[string]any{"model": "gpt-5", "messages": []map[string]string{{"role": "user", "content": "count me"}}}
+	for i := range 60 {
+		if st := do(t, "POST", srv.URL+"/api/v1/chat/completions", key, body, nil); st != http.StatusOK {
+			t.Fatalf("call %d of 60: status %d", i+1, st)
+		}
+		time.Sleep(50 * time.Millisecond) // the calls span seconds: GCRA refilled in between
+	}
+	var h http.Header
+	if st := doH(t, "POST", srv.URL+"/api/v1/chat/completions", key, body, nil, &h); st != http.StatusTooManyRequests {
+		t.Fatalf("61st call: status %d; want 429", st)
+	}
+	if ra, err := strconv.Atoi(h.Get("Retry-After")); err != nil || ra < 1 || ra > 61 {
+		t.Errorf("Retry-After = %q; want the seconds until the first call leaves the minute", h.Get("Retry-After"))
+	}
+}
+
+// Issue 15: a key that used 3 requests under rpm 100 and is PATCHed to
+// rpm 3 has used its minute.
+func TestLoweringALimitCountsWhatWasUsed(t *testing.T) {
+	srv := startServer(t, nil)
+	id, key, _ := newKey(t, srv.URL, "acme", map[string]any{"rpm": 100})
+	for i := range 3 {
+		if st, _ := chatRaw(t, srv.URL, key, "mock/echo", nil); st != 200 {
+			t.Fatalf("call %d under rpm 100: %d", i+1, st)
+		}
+	}
+	if st := do(t, "PATCH", srv.URL+"/admin/keys/"+id, testAdminKey, map[string]any{"rpm": 3}, nil); st != 200 {
+		t.Fatalf("PATCH: %d", st)
+	}
+	if st, _ := chatRaw(t, srv.URL, key, "mock/echo", nil); st != 429 {
+		t.Errorf("4th call after PATCH to rpm 3: %d; want 429", st)
+	}
+}
+
+// Issue 15: TPM 120 and calls of 50 true tokens (40 words of prompt, which
+// the mock counts as 40 tokens, and max_tokens 10): two fit. Estimated at
+// characters/4 the second was refused.
+func TestTPMEstimateAdmitsWhatFits(t *testing.T) {
+	srv := startServer(t, nil)
+	_, key, _ := newKey(t, srv.URL, "acme", map[string]any{"tpm": 120})
+	prompt := strings.TrimSpace(strings.Repeat("gateways measure accurate estimates carefully before admitting requests ", 5))
+	req := map[string]any{"model": "mock/echo", "max_tokens": 10, "messages": []map[string]string{{"role": "user", "content": prompt}}}
+	for i, want := range []int{200, 200, 429} {
+		var body struct {
+			Usage struct {
+				TotalTokens int `json:"total_tokens"`
+			}
+		}
+		st := do(t, "POST", srv.URL+"/v1/chat/completions", key, req, &body)
+		if st != want {
+			t.Fatalf("call %d: %d; want %d", i+1, st, want)
+		}
+		if st == 200 && body.Usage.TotalTokens != 50 {
+			t.Fatalf("call %d used %d tokens; the test wants 50", i+1, body.Usage.TotalTokens)
+		}
+	}
+}
+
+// A call the budget refuses counts nothing against the rate limits either.
+func TestBudgetRefusalCountsNothing(t *testing.T) {
+	srv := startServer(t, nil)
+	do(t, "POST", srv.URL+"/admin/models", testAdminKey, map[string]any{"name": "priced", "provider": "mock", "upstream_model": "echo", "input_per_mtok": 1000, "output_per_mtok": 1000}, nil)
+	do(t, "POST", srv.URL+"/admin/teams", testAdminKey, map[string]any{"id": "broke", "max_budget_usd": 0.000001}, nil)
+	_, key, _ := newKey(t, srv.URL, "broke", map[string]any{"rpm": 2})
+	for i := range 3 {
+		if st, _ := chatRaw(t, srv.URL, key, "priced", nil); st != 429 {
+			t.Fatalf("call %d over the budget: %d; want 429", i+1, st)
+		}
+	}
+	if st := do(t, "PATCH", srv.URL+"/admin/teams/broke", testAdminKey, map[string]any{"max_budget_usd": 10}, nil); st != 200 {
+		t.Fatalf("PATCH: %d", st)
+	}
+	for i := range 2 {
+		if st, _ := chatRaw(t, srv.URL, key, "priced", nil); st != 200 {
+			t.Errorf("call %d within the budget and rpm 2: %d; want 200 (the refusals counted nothing)", i+1, st)
+		}
 	}
 }
 
@@ -70,6 +163,36 @@ func TestRPMHoldsAcrossTwoReplicasSharingRedis(t *testing.T) {
 	if counts[200] != 50 || counts[429] != 150 {
 		t.Fatalf("two replicas: answers by status = %v; want exactly 50 admitted", counts)
 	}
+}
+
+// Issue 11: during a Redis outage two replicas together admit at most the
+// limit (each its half, counting what it admitted through Redis before).
+// Before, each fell back to the whole limit.
+func TestRedisOutageKeepsTheLimitAcrossReplicas(t *testing.T) {
+	if os.Getenv("LLMSERVICE_TEST_REDIS_URL") == "" {
+		t.Skip("LLMSERVICE_TEST_REDIS_URL is not set; .ci/run sets it to this machine's Redis")
+	}
+	addr, redisProc := redistest.StartServer(t) // a private one: the test kills it
+	bin := buildBinary(t)
+	env := []string{"LLMSERVICE_DATABASE_URL=" + testDatabaseURL(t, "shared.db"), "LLMSERVICE_REDIS_URL=redis://" + addr + "/0", "LLMSERVICE_ADMIN_KEY=" + testAdminKey}
+	_, a, _ := startProcess(t, bin, env)
+	_, b, _ := startProcess(t, bin, env)
+	do(t, "POST", a+"/admin/teams", testAdminKey, map[string]any{"id": "acme"}, nil)
+	_, key, _ := newKey(t, a, "acme", map[string]any{"rpm": 50})
+	for _, base := range []string{a, b} { // each replica caches the key: 2 of the 50
+		if st, _ := chatRaw(t, base, key, "mock/echo", nil); st != 200 {
+			t.Fatalf("%s before the outage: %d", base, st)
+		}
+	}
+	time.Sleep(5 * time.Second) // a few heartbeats (every 2 s): each replica has seen the other
+	if err := redisProc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	counts := fire(t, []string{a, b}, key, "mock/echo", 200, nil)
+	if counts[200]+counts[429] != 200 || counts[200] > 48 || counts[200] == 0 {
+		t.Fatalf("during the outage: answers by status = %v; want at most 48 admitted (50 - 2) over both replicas", counts)
+	}
+	t.Logf("during the outage: %v", counts)
 }
 
 func TestBudgetIsNeverOverspent(t *testing.T) {

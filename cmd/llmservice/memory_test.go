@@ -74,7 +74,7 @@ func bigChat(model string, size int, word string, stream bool) []byte {
 	return b
 }
 
-func postChat(t *testing.T, url, key string, body []byte) (int, int64) {
+func postBigChat(t *testing.T, url, key string, body []byte) (int, int64) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", url+"/v1/chat/completions", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
@@ -130,7 +130,7 @@ func TestMemoryPerRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// A small request first, so that what a path loads once (a
 			// tokenizer, pools) is not charged to the large one.
-			if st, _ := postChat(t, ts.URL, key, bigChat(tt.model, 1<<10, tt.word, tt.strm)); st != http.StatusOK {
+			if st, _ := postBigChat(t, ts.URL, key, bigChat(tt.model, 1<<10, tt.word, tt.strm)); st != http.StatusOK {
 				t.Fatalf("warm-up status %d", st)
 			}
 			body := bigChat(tt.model, size, tt.word, tt.strm)
@@ -138,7 +138,7 @@ func TestMemoryPerRequest(t *testing.T) {
 			defer debug.SetGCPercent(old)
 			_, allocs0 := readHeap()
 			h := startHeapSampler()
-			st, n := postChat(t, ts.URL, key, body)
+			st, n := postBigChat(t, ts.URL, key, body)
 			peak := h.Stop()
 			_, allocs1 := readHeap()
 			if st != http.StatusOK {
@@ -281,7 +281,7 @@ func TestRequestsInFlightCap(t *testing.T) {
 	body := bigChat("openai/gpt-4o-mini", 64, "hello ", false)
 	done := make(chan int, 2)
 	for range 2 {
-		go func() { st, _ := postChat(t, ts.URL, key, body); done <- st }()
+		go func() { st, _ := postBigChat(t, ts.URL, key, body); done <- st }()
 	}
 	for deadline := time.Now().Add(60 * time.Second); arrived.Load() < 2; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,14 +51,30 @@ func TestThreeReplicas(t *testing.T) {
 		team := "rpm-" + run
 		do(t, "POST", bases[0]+"/admin/teams", testAdminKey, map[string]any{"id": team, "rpm": 100}, nil)
 		_, key, _ := newKey(t, bases[1], team, nil)
-		counts, elapsed := burst(t, bases, key, 300)
-		// GCRA admits the burst (100) at once and then one request every
-		// 600 ms: a burst that took longer than that may see a refill.
-		refills := int(elapsed / (600 * time.Millisecond))
-		if counts[200] < 100 || counts[200] > 100+refills || counts[200]+counts[429] != 300 {
-			t.Fatalf("answers by status = %v in %v; want exactly 100 admitted over three replicas (+%d refilled)", counts, elapsed, refills)
+		counts, admitted, elapsed := burst(t, bases, key, 300)
+		if counts[200] != 100 || counts[429] != 200 {
+			t.Fatalf("answers by status = %v in %v; want exactly 100 admitted over three replicas", counts, elapsed)
 		}
 		t.Logf("%v in %v", counts, elapsed.Round(time.Millisecond))
+		// However long the burst took, the minute is spent: a second burst
+		// two seconds later admits nothing (GCRA refilled one per 600 ms).
+		time.Sleep(2 * time.Second)
+		again, more, _ := burst(t, bases, key, 30)
+		if again[200] != 0 || again[429] != 30 {
+			t.Errorf("second burst: answers by status = %v; want all 30 refused", again)
+		}
+		// No rolling minute holds more than 100 admissions.
+		all := append(admitted, more...)
+		slices.SortFunc(all, func(a, b time.Time) int { return a.Compare(b) })
+		for i := range all {
+			j := i
+			for j < len(all) && all[j].Sub(all[i]) < time.Minute {
+				j++
+			}
+			if j-i > 100 {
+				t.Fatalf("%d admissions within a minute from %v", j-i, all[i])
+			}
+		}
 	})
 
 	t.Run("Credits", func(t *testing.T) {
@@ -188,9 +205,10 @@ func TestThreeReplicas(t *testing.T) {
 }
 
 // burst sends n chat requests at once, spread over bases, on connections
-// opened beforehand, and returns the answers by status and how long the
-// burst took from its first request to its last answer.
-func burst(t *testing.T, bases []string, key string, n int) (map[int]int, time.Duration) {
+// opened beforehand, and returns the answers by status, when each admitted
+// one was sent, and how long the burst took from its first request to its
+// last answer.
+func burst(t *testing.T, bases []string, key string, n int) (map[int]int, []time.Time, time.Duration) {
 	t.Helper()
 	tr := &http.Transport{MaxIdleConnsPerHost: n}
 	defer tr.CloseIdleConnections()
@@ -216,6 +234,7 @@ func burst(t *testing.T, bases []string, key string, n int) (map[int]int, time.D
 	}
 	wg.Wait()
 	counts := map[int]int{}
+	var admitted []time.Time
 	var mu sync.Mutex
 	start := make(chan struct{})
 	for i := range n {
@@ -223,6 +242,7 @@ func burst(t *testing.T, bases []string, key string, n int) (map[int]int, time.D
 		go func() {
 			defer wg.Done()
 			<-start
+			sent := time.Now()
 			st := send(i, func(base string) *http.Request {
 				r, _ := http.NewRequest("POST", base+"/v1/chat/completions",
 					strings.NewReader(`{"model":"mock/echo","messages":[{"role":"user","content":"hi"}]}`))
@@ -231,11 +251,14 @@ func burst(t *testing.T, bases []string, key string, n int) (map[int]int, time.D
 			})
 			mu.Lock()
 			counts[st]++
+			if st == 200 {
+				admitted = append(admitted, sent)
+			}
 			mu.Unlock()
 		}()
 	}
 	t0 := time.Now()
 	close(start)
 	wg.Wait()
-	return counts, time.Since(t0)
+	return counts, admitted, time.Since(t0)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,8 +28,10 @@ import (
 	"github.com/llmservice/llmservice/internal/provider"
 	"github.com/llmservice/llmservice/internal/provider/mock"
 	"github.com/llmservice/llmservice/internal/provider/upstream"
+	"github.com/llmservice/llmservice/internal/redisfallback"
 	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/server"
+	"github.com/llmservice/llmservice/internal/telemetry"
 	"github.com/llmservice/llmservice/internal/ui"
 )
 
@@ -134,7 +137,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	dbOpen := true
+	defer func() {
+		if dbOpen {
+			db.Close()
+		}
+	}()
 	adminHash, err := adminKeyHash(ctx, cfg, db, log, stdout)
 	if err != nil {
 		return err
@@ -157,7 +165,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	outages := outage.NewMetrics(reg)
-	mw := meter.New(db, meter.Config{Logger: log})
+	tel, err := newTelemetry(cfg, reg, instances, stderr)
+	if err != nil {
+		return err
+	}
+	hc.Transport = tel.Transport(hc.Transport)
+	journal := meter.NewJournal(cfg.JournalDir(), cfg.JournalMaxBytes())
+	var mw *meter.Writer
+	mw = meter.New(telemetry.NewLedger(reg, db, func() int { return mw.Buffered() }), meter.Config{Logger: log, Journal: journal,
+		Registry: reg, Outages: outages, Interval: cfg.FlushInterval(), Buffer: cfg.LedgerBuffer()})
+	if n := journal.Size(); n > 0 {
+		log.Info("usage journal: replaying records an earlier run could not write", "dir", journal.Dir(), "bytes", n)
+	}
 	var (
 		limiter limit.Limiter = limit.NewLocal(nil)
 		rdb     *redis.Client
@@ -175,6 +194,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		opts.PoolSize = max(opts.PoolSize, 128)
 		rdb = redis.NewClient(opts)
 		defer rdb.Close()
+		// One structured line when Redis stops answering and one when it
+		// is back, not go-redis's own line at every dial.
+		redisfallback.Quiet(rdb, log, outages)
 		rl := limit.NewRedis(rdb, limit.RedisOptions{Registry: reg, Logger: log, Timeout: 500 * time.Millisecond})
 		defer rl.Close()
 		limiter = rl
@@ -215,12 +237,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Refresh:       cfg.CacheRefresh,
 		StaleGrace:    staleGrace(cfg),
 		Outages:       outages,
-		Tokens:        djangoTokens(db),
+		Tokens:        djangoTokens(cfg, db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
+		Observer:      tel,
 	})
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(telemetry.DeploymentStates{Router: router, Hosts: gw.Hosts})
 	if cfg.Routing.HealthCheckInterval > 0 {
 		var inHouse []*route.Deployment
 		for _, d := range gw.Hosts() {
@@ -259,7 +283,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxRequestsInFlight: cfg.MaxRequestsInFlight,
 		WriteTimeout:        cfg.WriteTimeout,
 		TrustedProxies:      server.ParsePrefixes(cfg.TrustedProxies),
-		Metrics:             promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Metrics:             telemetry.ProtectMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg.Telemetry.MetricsToken),
+		Ready:               readiness(ctx, mw),
 		Logger:              log,
 	})
 	// ReadTimeout bounds the arrival of a whole request, body included; the
@@ -267,7 +292,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// The write side is bounded per write by the server's middleware
 	// (WriteTimeout above), as http.Server's own WriteTimeout would cut
 	// every answer longer than it.
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: cfg.ReadTimeout,
+	hs := &http.Server{Handler: tel.Handler(srv), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: cfg.ReadTimeout,
 		IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	// Starting up allocates far more than serving does: goose parses every
 	// migration with its own 4 MiB buffer, in parallel. Give those pages back
@@ -292,17 +317,62 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing requests and writing usage")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	dbOpen = false // shutdown closes it, within its deadline
+	err = shutdown(cfg.ShutdownTimeout, hs, bg, mw, db, log)
+	// The last requests' spans: a collector that does not answer costs
+	// at most two seconds more.
+	tctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
+	if terr := tel.Shutdown(tctx); terr != nil {
+		log.Warn("shutdown: spans not exported", "err", terr)
+	}
+	return err
+}
+
+// readiness is /readyz: not ready once shutdown began, nor while the usage
+// ledger can be written neither to the database nor to the journal.
+func readiness(ctx context.Context, mw *meter.Writer) func() error {
+	return func() error {
+		if ctx.Err() != nil {
+			return errors.New("shutting down")
+		}
+		if mw.Full() {
+			return errors.New("the usage ledger can be written neither to the database nor to the journal")
+		}
+		return nil
+	}
+}
+
+// shutdown stops the server within timeout: requests get all of it but a
+// reserve, which the meter has to place what it buffers (the database,
+// else the journal). It returns an error, so that the process exits
+// non-zero, when usage records were lost; nothing here waits past the
+// deadline, not even a database whose connections hang.
+func shutdown(timeout time.Duration, hs *http.Server, bg *background, mw *meter.Writer, db store, log *slog.Logger) error {
+	log.Info("shutting down: finishing requests and writing usage", "deadline", timeout)
+	start := time.Now()
+	sctx, cancel := context.WithDeadline(context.Background(), start.Add(timeout))
+	defer cancel()
+	reserve := min(timeout/4, 5*time.Second)
+	hctx, hcancel := context.WithDeadline(sctx, start.Add(timeout-reserve))
+	defer hcancel()
+	if err := hs.Shutdown(hctx); err != nil {
 		log.Warn("shutdown: requests still running at the deadline", "err", err)
 	}
-	if err := bg.Stop(sctx); err != nil {
+	if err := bg.Stop(hctx); err != nil {
 		log.Warn("shutdown: background work still running at the deadline", "err", err)
 	}
 	if err := mw.Close(sctx); err != nil {
+		log.Error("shutdown: usage not kept", "err", err)
 		return err
+	}
+	// The deferred db.Close waits for queries in progress; bound it.
+	closed := make(chan struct{})
+	go func() { db.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-sctx.Done():
+		log.Warn("shutdown: database connections still busy at the deadline")
 	}
 	log.Info("stopped")
 	return nil

@@ -50,7 +50,7 @@ func sfdStartServer(t *testing.T, env map[string]string) (*testServer, *sfdLog) 
 	logs := &sfdLog{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, errc := make(chan string, 1), make(chan error, 1)
-	go func() { errc <- serve(ctx, nil, func(k string) string { return env[k] }, io.Discard, logs, ready) }()
+	go func() { errc <- serve(ctx, nil, testGetenv(env), io.Discard, logs, ready) }()
 	var addr string
 	select {
 	case addr = <-ready:
@@ -427,7 +427,7 @@ func TestStackForDevsEncryptionKeyFromEnv(t *testing.T) {
 	env2, _ := fakes(t)
 	env2["LLMSERVICE_DATABASE_URL"] = filepath.Join(t.TempDir(), "x.db")
 	env2["LLMSERVICE_ADDR"] = "127.0.0.1:0"
-	err := serve(context.Background(), nil, func(k string) string { return env2[k] }, io.Discard, io.Discard, nil)
+	err := serve(context.Background(), nil, testGetenv(env2), io.Discard, io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "LLMSERVICE_ENCRYPTION_KEY") {
 		t.Errorf("serve with a bad key: %v; want an error naming LLMSERVICE_ENCRYPTION_KEY", err)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os"
 	"slices"
-	"time"
 
 	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/dialect/django"
@@ -14,29 +12,18 @@ import (
 )
 
 // The Django LLM Service API (/, /api/signup/, /api/token/...). Its JWT
-// settings are read from the environment (Config has no fields for them):
-//
-//	LLMSERVICE_JWT_SECRET       HS256 signing secret; generated once and kept
-//	                            in the database's settings when unset
-//	LLMSERVICE_JWT_ACCESS_TTL   access token lifetime (Go duration, default 5m)
-//	LLMSERVICE_JWT_REFRESH_TTL  refresh token lifetime (default 24h)
+// settings are config.Config.JWT (LLMSERVICE_JWT_SECRET, _ACCESS_TTL,
+// _REFRESH_TTL); with no secret set, one is generated once and kept in the
+// database's settings.
 func init() {
 	dialectBuilders = append(dialectBuilders, func(d *deps) (registrar, error) {
-		secret, err := djangoSecret(context.Background(), d.DB)
-		if err != nil {
-			return nil, err
-		}
-		access, err := djangoTTL("LLMSERVICE_JWT_ACCESS_TTL", django.DefaultAccessTTL)
-		if err != nil {
-			return nil, err
-		}
-		refresh, err := djangoTTL("LLMSERVICE_JWT_REFRESH_TTL", django.DefaultRefreshTTL)
+		secret, err := djangoSecret(context.Background(), d.Config, d.DB)
 		if err != nil {
 			return nil, err
 		}
 		return &django.Handler{
 			GW: d.Gateway, Users: d.DB, Keys: d.DB,
-			Tokens:    &django.Tokens{Secret: secret, AccessTTL: access, RefreshTTL: refresh},
+			Tokens:    &django.Tokens{Secret: secret, AccessTTL: d.Config.JWT.AccessTTL, RefreshTTL: d.Config.JWT.RefreshTTL},
 			Providers: django.MapProviders(djangoInstances(d.Config, d.Gateway)),
 			Log:       d.Logger, BodyLimit: d.Config.BodyLimit,
 		}, nil
@@ -46,8 +33,8 @@ func init() {
 // djangoTokens lets the Django API's access tokens authenticate on every
 // dialect (gateway.Config.Tokens). The secret is read on first use, from
 // the same place the dialect reads it.
-func djangoTokens(db store) gateway.TokenVerifier {
-	return &django.LazyVerifier{Load: func(ctx context.Context) ([]byte, error) { return djangoSecret(ctx, db) }}
+func djangoTokens(cfg config.Config, db store) gateway.TokenVerifier {
+	return &django.LazyVerifier{Load: func(ctx context.Context) ([]byte, error) { return djangoSecret(ctx, cfg, db) }}
 }
 
 // jwtSecretSetting names the generated secret in the settings table. It is
@@ -57,8 +44,8 @@ const jwtSecretSetting = "jwt_secret"
 
 // djangoSecret returns the configured secret, or the one generated on first
 // start (two processes starting at once agree on the first one written).
-func djangoSecret(ctx context.Context, db store) ([]byte, error) {
-	if s := os.Getenv("LLMSERVICE_JWT_SECRET"); s != "" {
+func djangoSecret(ctx context.Context, cfg config.Config, db store) ([]byte, error) {
+	if s := cfg.JWT.Secret; s != "" {
 		return []byte(s), nil
 	}
 	s, err := db.SetSettingIfAbsent(ctx, jwtSecretSetting, rand.Text()+rand.Text())
@@ -66,18 +53,6 @@ func djangoSecret(ctx context.Context, db store) ([]byte, error) {
 		return nil, fmt.Errorf("jwt secret: %w", err)
 	}
 	return []byte(s), nil
-}
-
-func djangoTTL(env string, def time.Duration) (time.Duration, error) {
-	v := os.Getenv(env)
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s: want a positive duration such as 5m or 24h, got %q", env, v)
-	}
-	return d, nil
 }
 
 // djangoInstances lists the gateway's instances in configuration order

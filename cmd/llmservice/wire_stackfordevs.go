@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -73,12 +72,12 @@ func newTeamProviders(cfg config.Config, db store, hc *http.Client, log *slog.Lo
 	if hc == nil {
 		hc = upstream.NewClient(0)
 	}
-	if isPostgres(cfg.DatabaseURL) && os.Getenv(encryptionKeyEnv) == "" {
+	if isPostgres(cfg.DatabaseURL) && cfg.EncryptionKey == "" {
 		// Replicas must seal and open with one key, and the key must not
 		// live in the database it protects: only the operator can give it.
 		return nil, fmt.Errorf("%s must be set when the database is PostgreSQL: teams' provider keys are sealed with it (base64 of 32 random bytes, e.g. `openssl rand -base64 32`), shared by every replica", encryptionKeyEnv)
 	}
-	key, path, generated, err := byok.LoadKey(os.Getenv(encryptionKeyEnv), keyDir(cfg.DatabaseURL))
+	key, path, generated, err := byok.LoadKey(cfg.EncryptionKey, keyDir(cfg.DatabaseURL))
 	if err != nil {
 		return nil, fmt.Errorf("encryption key for provider credentials: %w", err)
 	}

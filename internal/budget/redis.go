@@ -217,14 +217,16 @@ func (r *Redis) Reserve(ctx context.Context, scopes []Scope, amount llmservice.N
 	amount = max(amount, 0)
 	scopes = distinct(scopes)
 	if !r.sw.OnLocal() {
-		res, err := r.reserveRedis(ctx, scopes, amount)
+		res, sent, err := r.reserveRedis(ctx, scopes, amount)
 		if !isRedisFailure(err) {
 			return res, err
 		}
 		if ctx.Err() != nil { // the caller gave up; Redis is not to blame
+			r.cancel(sent)
 			return nil, ctx.Err()
 		}
 		r.sw.Fail(err)
+		r.cancel(sent)
 	}
 	return r.reserveLocal(ctx, scopes, amount)
 }
@@ -243,7 +245,21 @@ func distinct(scopes []Scope) []Scope {
 	return out
 }
 
-func (r *Redis) reserveRedis(ctx context.Context, scopes []Scope, amount llmservice.Nanos) (*Reservation, error) {
+// cancel releases a reservation whose reserve failed after it was sent:
+// Redis may have run it, or may run it when it thaws, holding money for a
+// call answered otherwise until the reservation TTL. The cancel goes now if
+// Redis answers, else when it is back, before anything else is sent.
+func (r *Redis) cancel(sent *settleOp) {
+	if sent != nil {
+		op := *sent
+		op.cancel = true
+		r.book(op)
+	}
+}
+
+// reserveRedis returns, with a Redis failure, the reservation that may be
+// held if the failure came after a reserve was sent (nil otherwise).
+func (r *Redis) reserveRedis(ctx context.Context, scopes []Scope, amount llmservice.Nanos) (*Reservation, *settleOp, error) {
 	now := r.now()
 	id, amt := rand.Text(), strconv.FormatInt(int64(amount), 10)
 	op := settleOp{member: id + ":" + amt}
@@ -258,28 +274,30 @@ func (r *Redis) reserveRedis(ctx context.Context, scopes []Scope, amount llmserv
 	for range 3 {
 		v, err := r.run(ctx, reserveScript, op.keys, args...)
 		if err != nil {
-			return nil, err
+			return nil, &op, err
 		}
 		reply, _ := v.([]any)
 		code, _ := at(reply, 0).(int64)
 		switch {
+		case code == 2: // only a reserve that ran after its cancel
+			return nil, nil, redisFailure{errors.New("reserve script found its reservation cancelled")}
 		case code == 1:
-			return &Reservation{settle: func(actual llmservice.Nanos) { r.book(op.with(actual)) }}, nil
+			return &Reservation{settle: func(actual llmservice.Nanos) { r.book(op.with(actual)) }}, nil, nil
 		case code == 0 && len(reply) == 4:
-			return nil, r.refusal(scopes, reply, now)
+			return nil, nil, r.refusal(scopes, reply, now)
 		case code == -1 && len(reply) > 1:
 			missing, err := pick(scopes, reply[1:])
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if err := r.load(ctx, missing, now); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		default:
-			return nil, redisFailure{fmt.Errorf("reserve script returned %v", v)}
+			return nil, nil, redisFailure{fmt.Errorf("reserve script returned %v", v)}
 		}
 	}
-	return nil, fmt.Errorf("budget: scopes %v not kept in redis after loading them", op.keys)
+	return nil, nil, fmt.Errorf("budget: scopes %v not kept in redis after loading them", op.keys)
 }
 
 func at(reply []any, i int) any {
@@ -366,11 +384,12 @@ func (r *Redis) reserveLocal(ctx context.Context, scopes []Scope, amount llmserv
 }
 
 // settleOp is one run of the settle script: release member (if any) from
-// keys and book actual.
+// keys and book actual, or cancel member.
 type settleOp struct {
 	keys   []string
 	member string // "" for a cost admitted locally, held by no reservation in Redis
 	actual llmservice.Nanos
+	cancel bool // release member and book nothing, even if it is reserved later
 }
 
 func (op settleOp) with(actual llmservice.Nanos) settleOp {
@@ -379,7 +398,11 @@ func (op settleOp) with(actual llmservice.Nanos) settleOp {
 }
 
 func (r *Redis) settle(ctx context.Context, op settleOp) error {
-	_, err := r.run(ctx, settleScript, op.keys, op.member, strconv.FormatInt(int64(op.actual), 10))
+	cancel := "0"
+	if op.cancel {
+		cancel = "1"
+	}
+	_, err := r.run(ctx, settleScript, op.keys, op.member, strconv.FormatInt(int64(op.actual), 10), cancel)
 	return err
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/limit"
+	"github.com/llmservice/llmservice/internal/redisfallback/redistest"
 )
 
 // testTimeout replaces the 100ms production timeout in tests that must not
@@ -353,5 +355,59 @@ func TestRedisReloadKeepsWhatIsHeld(t *testing.T) {
 	r.Settle(250)
 	if st, err := a.Status(ctx, s); err != nil || st.Spent != 350 || st.Reserved != 0 {
 		t.Errorf("status = %+v, %v; want spent 100+250, nothing reserved", st, err)
+	}
+}
+
+// Issue 11: a reserve sent to a frozen Redis (SIGSTOP) times out and the
+// call is answered locally, but Redis runs the reserve when it thaws: its
+// money stayed held until the 15-minute reservation TTL. Now the failed
+// reserve is cancelled as soon as Redis answers again.
+func TestRedisFrozenReserveIsReleased(t *testing.T) {
+	url := redisURL(t)
+	addr, proc := redistest.StartServer(t)
+	o, err := limit.RedisClientOptions(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Addr = addr
+	c := redis.NewClient(o)
+	defer c.Close()
+	ctx := context.Background()
+	a := newTestRedis(t, c, fixedSource(0), RedisOptions{Timeout: 300 * time.Millisecond, ProbeInterval: 20 * time.Millisecond})
+	s := Scope{Key: "team:frozen", Limit: 1000, Period: "monthly", TeamID: "frozen"}
+	res, err := a.Reserve(ctx, []Scope{s}, 100) // loads the scope
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Settle(10)
+
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	res, err = a.Reserve(ctx, []Scope{s}, 300) // times out, answered locally
+	if err != nil || a.Backend() != BackendLocal {
+		t.Fatalf("reserve during the freeze = %v on %s; want a local reservation", err, a.Backend())
+	}
+	res.Settle(20)
+	if err := proc.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); a.Backend() != BackendRedis; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("still local 30s after Redis thawed")
+		}
+	}
+	// Within a minute of Redis's return nothing is held (it was 15 minutes).
+	var st Status
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		if st, err = a.Status(ctx, s); err == nil && st.Reserved == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a minute after Redis thawed: %+v, %v; want nothing reserved", st, err)
+		}
+	}
+	if st.Spent != 30 {
+		t.Errorf("spent = %d; want 10 + 20 (the cost answered locally, booked on return)", st.Spent)
 	}
 }

@@ -5,8 +5,13 @@
 -- ARGV[2+2i] limit of scope i (nanodollars), ARGV[3+2i] when its keys may expire (Unix ms)
 -- Returns {1} when held; {0, i, spent, reserved} when scope i cannot cover
 -- the amount; {-1, i, j, ...} when scopes i, j, ... are not loaded yet (the
--- caller loads them from the ledger and calls again).
+-- caller loads them from the ledger and calls again); {2} when the
+-- reservation was cancelled before it ran (see settle.lua): it holds nothing.
 local n = #KEYS / 3
+local member = ARGV[2] .. ':' .. ARGV[1]
+for i = 1, n do
+  if redis.call('ZSCORE', KEYS[3 * i], member) then return {2} end
+end
 local missing = {-1}
 for i = 1, n do
   if redis.call('EXISTS', KEYS[3 * i - 2]) == 0 then
@@ -27,7 +32,6 @@ for i = 1, n do
 end
 
 local ttl = tonumber(ARGV[3])
-local member = ARGV[2] .. ':' .. ARGV[1]
 for i = 1, n do
   redis.call('HINCRBY', KEYS[3 * i - 2], 'reserved', ARGV[1])
   redis.call('ZADD', KEYS[3 * i - 1], nowMs + ttl, member)

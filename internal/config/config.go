@@ -106,16 +106,32 @@ type Config struct {
 	// LogBodies is the default for teams that set no log_bodies: "off"
 	// (default), "full" or "redacted".
 	LogBodies string `yaml:"log_bodies"`
+	// Ledger tunes the usage ledger's writer and journal.
+	Ledger Ledger `yaml:"ledger"`
+	// Telemetry configures metrics, traces and the access log.
+	Telemetry Telemetry `yaml:"telemetry"`
 	// DisableMock removes the built-in mock provider.
 	DisableMock bool       `yaml:"disable_mock"`
 	Providers   []Provider `yaml:"providers"`
+	// JWT configures the Django API's tokens (/api/token/...).
+	JWT struct {
+		// Secret signs them (HS256); empty: one is generated on first start
+		// and kept in the database's settings.
+		Secret     string        `yaml:"secret"`
+		AccessTTL  time.Duration `yaml:"access_ttl"`  // default 5m
+		RefreshTTL time.Duration `yaml:"refresh_ttl"` // default 24h
+	} `yaml:"jwt"`
+	// EncryptionKey seals teams' provider keys (base64 of 32 bytes). Empty
+	// on SQLite: one is generated beside the database file; PostgreSQL
+	// needs it set, the same on every replica.
+	EncryptionKey string `yaml:"encryption_key"`
 	// ConfigFile is where the YAML came from, if anywhere.
 	ConfigFile string `yaml:"-"`
 }
 
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
-	return Config{
+	c := Config{
 		Addr:              ":8080",
 		DatabaseURL:       "./data/llmservice.db",
 		BodyLimit:         16 << 20,
@@ -129,6 +145,9 @@ func Defaults() Config {
 		LogFormat:         "text",
 		StaleKeyGrace:     15 * time.Minute,
 	}
+	c.JWT.AccessTTL = 5 * time.Minute
+	c.JWT.RefreshTTL = 24 * time.Hour
+	return c
 }
 
 // Load builds the configuration from args (without the program name and
@@ -184,6 +203,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	set(&c.LogFormat, "LLMSERVICE_LOG_FORMAT")
 	set(&c.RedisURL, "LLMSERVICE_REDIS_URL")
 	set(&c.LogBodies, "LLMSERVICE_LOG_BODIES")
+	set(&c.JWT.Secret, "LLMSERVICE_JWT_SECRET")
+	set(&c.EncryptionKey, "LLMSERVICE_ENCRYPTION_KEY")
 	if v := getenv("LLMSERVICE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = splitList(v)
 	}
@@ -225,6 +246,18 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.StaleKeyGrace = t
 	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"LLMSERVICE_JWT_ACCESS_TTL", &c.JWT.AccessTTL}, {"LLMSERVICE_JWT_REFRESH_TTL", &c.JWT.RefreshTTL}} {
+		if v := getenv(d.name); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t <= 0 {
+				return fmt.Errorf("%s: want a positive duration such as 5m or 24h, got %q", d.name, v)
+			}
+			*d.dst = t
+		}
+	}
 	if v := getenv("LLMSERVICE_REQUEST_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -233,6 +266,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		c.RequestTimeout = d
 	}
 	if err := c.applyLimitsEnv(getenv); err != nil {
+		return err
+	}
+	if err := c.applyLedgerEnv(getenv); err != nil {
 		return err
 	}
 	if v := getenv("LLMSERVICE_DISABLE_MOCK"); v != "" {
@@ -256,6 +292,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			}
 		}
 		c.Providers = append(c.Providers, p)
+	}
+	if err := c.Telemetry.applyEnv(getenv); err != nil {
+		return err
 	}
 	if k, u := getenv("OPENAI_API_KEY"), getenv("OPENAI_BASE_URL"); k != "" || u != "" {
 		env(Provider{Name: "openai", Type: TypeOpenAI, APIKey: k, BaseURL: u})
@@ -319,6 +358,19 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log_bodies: %q; expected off, full or redacted", c.LogBodies))
 	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level: %q; expected debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log_format: %q; expected text or json", c.LogFormat))
+	}
+	if c.JWT.AccessTTL <= 0 || c.JWT.RefreshTTL <= 0 {
+		errs = append(errs, errors.New("jwt: access_ttl and refresh_ttl must be positive"))
+	}
 	if c.BodyLimit <= 0 {
 		errs = append(errs, errors.New("body_limit must be positive"))
 	}
@@ -333,6 +385,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConnections < 0 || c.MaxRequestsInFlight < 0 {
 		errs = append(errs, errors.New("max_connections and max_requests_in_flight must not be negative (0 = no cap)"))
+	}
+	if err := c.Telemetry.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

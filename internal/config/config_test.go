@@ -45,6 +45,7 @@ func TestDefaults(t *testing.T) {
 		StaleKeyGrace: 15 * time.Minute, BodyBytesInFlight: 256 << 20, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
 		UpstreamBodyLimit: 64 << 20,
 	}
+	want.JWT.AccessTTL, want.JWT.RefreshTTL = 5*time.Minute, 24*time.Hour
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults mismatch (-want +got):\n%s", diff)
 	}
@@ -95,6 +96,7 @@ func TestYAMLFileWithEnvExpansion(t *testing.T) {
 			{Name: "local", Type: config.TypeOllama, Hosts: []string{"http://a:11434", "http://b:11434"}},
 		},
 	}
+	want.JWT.AccessTTL, want.JWT.RefreshTTL = 5*time.Minute, 24*time.Hour
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load() mismatch (-want +got):\n%s", diff)
 	}
@@ -272,6 +274,10 @@ func TestLoadErrors(t *testing.T) {
 		{"zero write timeout", nil, []string{"LLMSERVICE_WRITE_TIMEOUT", "0s"}, []string{"LLMSERVICE_WRITE_TIMEOUT"}},
 		{"negative connection cap", nil, []string{"LLMSERVICE_MAX_CONNECTIONS", "-1"}, []string{"LLMSERVICE_MAX_CONNECTIONS"}},
 		{"bad request cap", nil, []string{"LLMSERVICE_MAX_REQUESTS_IN_FLIGHT", "many"}, []string{"LLMSERVICE_MAX_REQUESTS_IN_FLIGHT"}},
+		{"bad log level", nil, []string{"LLMSERVICE_LOG_LEVEL", "verbose"}, []string{`log_level: "verbose"`}},
+		{"bad log format", nil, []string{"LLMSERVICE_LOG_FORMAT", "xml"}, []string{`log_format: "xml"`}},
+		{"bad jwt ttl", nil, []string{"LLMSERVICE_JWT_ACCESS_TTL", "5"}, []string{"LLMSERVICE_JWT_ACCESS_TTL"}},
+		{"zero jwt ttl", nil, []string{"LLMSERVICE_JWT_REFRESH_TTL", "0s"}, []string{"LLMSERVICE_JWT_REFRESH_TTL"}},
 		{"provider without name", bad("providers:\n  - type: openai\n"), nil, []string{"providers[0]: name is required"}},
 		{"provider name with slash", bad("providers:\n  - name: a/b\n    type: openai\n"), nil, []string{`providers[0]: name "a/b" must not contain '/' or spaces`}},
 		{"provider name with space", bad("providers:\n  - name: a b\n    type: openai\n"), nil, []string{`name "a b" must not contain`}},

@@ -44,7 +44,8 @@ type admission struct {
 	g        *Gateway
 	rules    []limit.Rule
 	costs    []int64
-	estimate int64 // tokens charged to TPM rules at admission
+	taken    []limit.Status // the limiter's receipts, when it admitted the call
+	estimate int64          // tokens charged to TPM rules at admission
 	res      *budget.Reservation
 	Rate     RateInfo
 }
@@ -54,10 +55,15 @@ type admission struct {
 // reservation is a true upper bound.
 const defaultReserveTokens = 4096
 
-// estimatePrompt is the admission-time token estimate of a prompt: cheap,
-// never exact; the TPM true-up corrects it after the call.
+// estimatePrompt is the admission-time token estimate of a prompt: cheap
+// (no tokenizer), close for prose; the TPM true-up corrects it after the
+// call. Each message adds its framing and role (OpenAI's chat accounting:
+// 3 + 1), the request the reply priming (3).
 func estimatePrompt(msgs []llm.Message) int64 {
-	var n int64
+	if len(msgs) == 0 {
+		return 0
+	}
+	n := int64(3)
 	for i := range msgs {
 		for _, p := range msgs[i].Content {
 			n += int64(tokens.Estimate(p.Text))
@@ -90,6 +96,7 @@ func (g *Gateway) admit(ctx context.Context, c *Call, plan *Plan, promptTokens i
 			if !ok {
 				return a, refusal(st)
 			}
+			a.taken = st
 		}
 	}
 	if g.budgets != nil {
@@ -227,9 +234,20 @@ func (a *admission) reserve(ctx context.Context, scopes []budget.Scope, plan *Pl
 	return nil
 }
 
-// refund gives back what a refused or failed admission took.
+// refund gives back what an admission refused after the limits (by a
+// budget) took: every unit, requests included, since a refusal counts
+// nothing.
 func (a *admission) refund(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	for i, st := range a.taken {
+		if !isTPM(st.Rule) && a.costs[i] > 0 {
+			if err := a.g.limiter.Adjust(ctx, st, -a.costs[i]); err != nil {
+				a.g.log.Warn("rate limit refund failed", "rule", st.Rule.Key, "err", err)
+			}
+		}
+	}
 	a.finish(ctx, llm.Usage{}, 0, false)
+	a.taken = nil
 }
 
 // finish trues up the token limits to the tokens really used and settles the
@@ -246,10 +264,10 @@ func (a *admission) finish(ctx context.Context, u llm.Usage, cost llmservice.Nan
 		used = 0
 	}
 	if delta := used - a.estimate; delta != 0 {
-		for _, r := range a.rules {
-			if isTPM(r) {
-				if err := a.g.limiter.Adjust(ctx, r, delta); err != nil {
-					a.g.log.Warn("rate limit true-up failed", "rule", r.Key, "err", err)
+		for _, st := range a.taken {
+			if isTPM(st.Rule) {
+				if err := a.g.limiter.Adjust(ctx, st, delta); err != nil {
+					a.g.log.Warn("rate limit true-up failed", "rule", st.Rule.Key, "err", err)
 				}
 			}
 		}

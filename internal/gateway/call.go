@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -46,6 +47,9 @@ type Result struct {
 
 // begin authorizes a call and resolves its plan.
 func (g *Gateway) begin(c *Call) (*Plan, error) {
+	if err := g.ledgerRefusal(); err != nil {
+		return nil, err
+	}
 	if err := c.Principal.CheckIP(c.ClientIP); err != nil {
 		return nil, err
 	}
@@ -63,6 +67,7 @@ func (g *Gateway) begin(c *Call) (*Plan, error) {
 func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Result, error) {
 	start := g.now()
 	rec := g.newRecord(c, start, false)
+	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
@@ -79,14 +84,8 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	if err != nil {
 		return nil, err
 	}
-	u := resp.Usage
-	if !resp.HasUsage {
-		u = countChat(out.Deployment.Model, req.Messages, resp)
-	}
-	cost := g.cost(plan, out.Deployment, u)
-	adm.finish(ctx, u, cost, true)
-	g.keepBodies(rec, c.Principal.Team, req.Messages, responseText(resp))
-	g.record(rec, u, cost, 0, nil)
+	g.observeFinish(ctx, resp)
+	u, cost := g.settleChat(ctx, c, rec, plan, out.Deployment, adm, req, resp)
 	return &Result{Served: served(plan, out, adm), Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
 }
 
@@ -99,7 +98,10 @@ func run[T any](ctx context.Context, g *Gateway, c *Call, plan *Plan, rec *llmse
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	var resp T
-	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+	var n atomic.Int32
+	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+		ctx = g.startAttempt(ctx, d, &n)
+		defer func() { g.endAttempt(ctx, d, err) }()
 		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
 		if err != nil {
 			return err
@@ -196,7 +198,12 @@ func (g *Gateway) noteAttempts(rec *llmservice.UsageRecord, plan *Plan, out rout
 
 // record completes rec and hands it to the meter.
 func (g *Gateway) record(rec *llmservice.UsageRecord, u llm.Usage, cost llmservice.Nanos, ttft time.Duration, err error) {
+	if errors.Is(err, errLedgerFull) {
+		return // a call refused because its record could not be kept
+	}
 	rec.PromptTokens, rec.CompletionTokens, rec.TokensEstimated = u.PromptTokens, u.CompletionTokens, u.Estimated
+	rec.CacheReadTokens, rec.CacheWriteTokens, rec.CacheWrite1hTokens = u.CachedTokens, u.CacheWriteTokens, u.CacheWrite1hTokens
+	rec.ReasoningTokens = u.ReasoningTokens
 	rec.Cost = cost
 	rec.LatencyMS = int(g.now().Sub(rec.Time).Milliseconds())
 	rec.TTFTMS = int(ttft.Milliseconds())
@@ -209,6 +216,7 @@ func (g *Gateway) record(rec *llmservice.UsageRecord, u llm.Usage, cost llmservi
 		}
 	}
 	g.meter.Record(*rec)
+	g.observeSettled(rec, u, err)
 }
 
 // fail records a call that ended in err and returns err.
@@ -254,6 +262,7 @@ type StreamResult struct {
 func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest) (*StreamResult, error) {
 	start := g.now()
 	rec := g.newRecord(c, start, true)
+	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
@@ -271,24 +280,20 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		first llm.Chunk
 		ttft  time.Duration
 	)
-	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+	var n atomic.Int32
+	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+		// The attempt's span hangs off sctx, which outlives this function
+		// as the stream does.
+		actx := g.startAttempt(sctx, d, &n)
+		defer func() { g.endAttempt(actx, d, err) }()
 		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
 		if err != nil {
 			return err
 		}
 		r := *req
 		r.Model = d.Model
-		r.Stream = true
-		st, err := pv.ChatStream(sctx, &r)
+		st, ch, err := openStream(actx, pv, &r)
 		if err != nil {
-			return err
-		}
-		ch, err := st.Recv()
-		if err != nil {
-			st.Close()
-			if errors.Is(err, io.EOF) {
-				return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream ended the stream without an answer"}
-			}
 			return err
 		}
 		s, first, ttft = st, ch, g.now().Sub(start)
@@ -312,6 +317,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		ttft = time.Nanosecond
 	}
 	ms := &meteredStream{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+	ms.obsCtx = ctx
 	ms.observe(first)
 	return &StreamResult{Stream: ms, Served: served(plan, out, adm)}, nil
 }
@@ -329,7 +335,8 @@ type meteredStream struct {
 	s      llm.Stream
 	cancel context.CancelFunc
 
-	first   *llm.Chunk // read during routing, handed out first
+	first   *llm.Chunk      // read during routing, handed out first
+	obsCtx  context.Context // the request's, for the observer only
 	ttft    time.Duration
 	usage   *llm.Usage
 	text    strings.Builder // the first maxStreamText bytes of the answer
@@ -344,6 +351,7 @@ func (m *meteredStream) observe(ch llm.Chunk) {
 		m.usage = &u
 	}
 	m.keep(ch.Text)
+	m.g.observeFinishReason(m.obsCtx, ch.FinishReason)
 	for _, tc := range ch.ToolCalls {
 		m.keep(tc.Name)
 		m.keep(tc.Arguments)
@@ -452,6 +460,7 @@ type EmbedResult struct {
 func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*EmbedResult, error) {
 	start := g.now()
 	rec := g.newRecord(c, start, false)
+	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)

@@ -226,8 +226,26 @@ func (g *Gateway) instanceDeployments(in *Instance, model string, weight, priori
 	return out
 }
 
-// price returns the price of a call of t served by d.
+// price returns the price of a call of t served by d: the catalog's
+// input and output prices or else the price table's, then the catalog's
+// cache prices over either, and the family's cache multipliers for what is
+// still unknown (relative to the catalog's input price when it set one).
 func (t *target) price(g *Gateway, d *route.Deployment) (pricing.Price, bool) {
+	p, ok := t.basePrice(g, d)
+	if e := t.Entry; e != nil && (e.CacheReadPerMTok != nil || e.CacheWritePerMTok != nil) {
+		if e.CacheReadPerMTok != nil {
+			p.CacheReadPerMTok = *e.CacheReadPerMTok
+		}
+		if e.CacheWritePerMTok != nil {
+			p.CacheWritePerMTok = *e.CacheWritePerMTok
+		}
+		ok = true
+	}
+	return p.WithFamilyDefaults(g.instances[d.Instance].Family), ok
+}
+
+// basePrice is the catalog's price of t, or the price table's for d.
+func (t *target) basePrice(g *Gateway, d *route.Deployment) (pricing.Price, bool) {
 	if t.Price != nil {
 		return *t.Price, true
 	}

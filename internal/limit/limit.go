@@ -1,8 +1,11 @@
-// Package limit enforces rate limits (requests or tokens per window) with the
-// generic cell rate algorithm (GCRA). Local keeps the state in memory for one
-// process; Redis shares it between replicas and falls back to a Local when
-// Redis is unreachable. Both charge every rule of a request atomically: either
-// all rules admit the request and all are charged, or nothing is charged.
+// Package limit enforces rate limits (requests or tokens per window) over a
+// rolling window: at most Limit units in every window of length Window,
+// counted in buckets of 1/60 of the window (see window.go). Local keeps the
+// state in memory for one process; Redis shares it between replicas and,
+// when Redis is unreachable, falls back to a Local enforcing this replica's
+// share of each limit. Both charge every rule of a request atomically:
+// either all rules admit the request and all are charged, or nothing is
+// charged.
 package limit
 
 import (
@@ -14,7 +17,10 @@ import (
 
 // Rule is one limit: at most Limit units per Window under Key.
 type Rule struct {
-	Key    string        // e.g. "key:key_123:rpm", "team:acme:tpm", "keymodel:key_1:gpt-4o:rpm"
+	// Key names the state, e.g. "key:key_123:rpm", "team:acme:tpm",
+	// "keymodel:key_1:gpt-4o:rpm". Rules sharing a key share its units and
+	// must share its Window; the Limit may change from one take to the next.
+	Key    string
 	Limit  int64         // units per window (requests or tokens)
 	Window time.Duration // one minute for RPM/TPM
 	Name   string        // for messages: "requests per minute of key key_123"
@@ -29,8 +35,8 @@ type Status struct {
 	// Remaining is the number of units left after this take, or now if the
 	// take was refused (then nothing was charged).
 	Remaining int64
-	// ResetIn is the time until the limit is fully replenished
-	// (x-ratelimit-reset-requests / -tokens).
+	// ResetIn is the time until every unit counted now has left the
+	// window, so the limit is whole again (x-ratelimit-reset-requests / -tokens).
 	ResetIn time.Duration
 	// RetryAfter is set on a refused rule: how long until its cost fits.
 	// Round it up when turning it into whole seconds.
@@ -38,6 +44,18 @@ type Status struct {
 	// TooLarge reports a cost above Limit: it can never be admitted, so
 	// retrying is pointless and RetryAfter is zero.
 	TooLarge bool
+
+	receipt receipt // where an admitted take charged this rule, for Adjust
+}
+
+// receipt says where a take charged a rule, so that a true-up gives units
+// back to the bucket that holds them.
+type receipt struct {
+	charged bool
+	bucket  int64  // the bucket of the backend that decided
+	onRedis bool   // that backend was Redis; shadow is then the local copy's bucket
+	shadow  int64  // bucket of the local copy (Redis only)
+	journal *Local // outage journal the charge went into (Redis only), if any
 }
 
 // Limiter is what the gateway needs from a rate limiter.
@@ -46,9 +64,11 @@ type Limiter interface {
 	// rule allows: all-or-nothing and atomic (a refused request consumes nothing).
 	// Rules with cost 0 are only inspected (statuses for headers). Statuses are in rule order.
 	Take(ctx context.Context, rules []Rule, costs []int64) (statuses []Status, ok bool, err error)
-	// Adjust trues up after a call: a negative delta gives units back (the call used
-	// fewer tokens than reserved), a positive one charges more; it never refuses.
-	Adjust(ctx context.Context, rule Rule, delta int64) error
+	// Adjust trues up a rule charged by an admitted Take, given its Status
+	// from that Take: a negative delta gives units back to the bucket they
+	// were charged in (the call used fewer tokens than estimated), a positive
+	// one charges more now; it never refuses.
+	Adjust(ctx context.Context, taken Status, delta int64) error
 }
 
 var (
@@ -69,8 +89,8 @@ func validate(rules []Rule, costs []int64) error {
 		if err := validateRule(r); err != nil {
 			return err
 		}
-		if costs[i] < 0 {
-			return fmt.Errorf("%w: negative cost %d for %q", ErrInvalidRule, costs[i], r.Key)
+		if costs[i] < 0 || costs[i] > maxUnits {
+			return fmt.Errorf("%w: cost %d for %q is outside [0, %d]", ErrInvalidRule, costs[i], r.Key, int64(maxUnits))
 		}
 	}
 	return nil
@@ -82,11 +102,10 @@ func validateRule(r Rule) error {
 		return fmt.Errorf("%w: empty key", ErrInvalidRule)
 	case r.Limit < 0:
 		return fmt.Errorf("%w: negative limit %d for %q", ErrInvalidRule, r.Limit, r.Key)
-	case r.Window <= 0 || r.Window > MaxWindow:
-		return fmt.Errorf("%w: window %v for %q is outside (0, %v]", ErrInvalidRule, r.Window, r.Key, MaxWindow)
-	case r.Limit > int64(r.Window):
-		// Each unit must occupy at least 1ns, or small costs would be free.
-		return fmt.Errorf("%w: limit %d for %q is over one per nanosecond", ErrInvalidRule, r.Limit, r.Key)
+	case r.Window < MinWindow || r.Window > MaxWindow:
+		return fmt.Errorf("%w: window %v for %q is outside [%v, %v]", ErrInvalidRule, r.Window, r.Key, MinWindow, MaxWindow)
+	case r.Limit > maxUnits:
+		return fmt.Errorf("%w: limit %d for %q is over %d", ErrInvalidRule, r.Limit, r.Key, int64(maxUnits))
 	}
 	return nil
 }

@@ -12,15 +12,21 @@ const (
 	// different keys rarely wait for each other.
 	numShards = 256
 	// sweepEvery is how often a shard drops its idle keys. A key is idle once
-	// its TAT has passed: its state is then the same as no state at all.
+	// its newest bucket has left the window: its state is then the same as
+	// no state at all.
 	sweepEvery = time.Minute
 	// stackRules is how many rules a take handles without heap allocation.
 	stackRules = 8
+	// epoch starts the local clock (µs) far enough from zero that bucket
+	// arithmetic never sees negative times.
+	epoch = int64(MaxWindow / time.Microsecond)
 )
 
 // Local is an in-memory Limiter for one process. It is safe for concurrent
-// use. Memory stays bounded by the keys used within the last window plus
-// one sweep interval.
+// use. A key holds its live buckets: at most Buckets+1 of 16 bytes, about
+// 1 KiB for a key busy in every bucket of its window, plus the map entry.
+// Memory stays bounded by the keys used within the last window plus one
+// sweep interval.
 type Local struct {
 	now    func() time.Time
 	base   time.Time
@@ -29,12 +35,58 @@ type Local struct {
 }
 
 type shard struct {
-	mu sync.Mutex
-	// tat maps a key to its TAT in ns since Local.base. Pointers let a take
-	// update the keys it looked up without hashing them again.
-	tat     map[string]*int64
+	mu      sync.Mutex
+	keys    map[string]*state
 	sweepAt int64
 	_       [40]byte // one cache line per shard, so neighbours don't contend
+}
+
+// state is one key: its live buckets, oldest first, and its span.
+type state struct {
+	span
+	b []bucket
+}
+
+// prune drops the buckets that left the window at now.
+func (st *state) prune(now int64) {
+	old := st.oldest(now)
+	i := 0
+	for i < len(st.b) && st.b[i].k < old {
+		i++
+	}
+	if i > 0 {
+		st.b = st.b[:copy(st.b, st.b[i:])]
+	}
+}
+
+// add charges n units in bucket k (the current one, or one still live).
+func (st *state) add(k, n int64) {
+	if n <= 0 {
+		return
+	}
+	i := len(st.b)
+	for i > 0 && st.b[i-1].k > k {
+		i--
+	}
+	if i > 0 && st.b[i-1].k == k {
+		st.b[i-1].n = min(st.b[i-1].n+n, maxUnits)
+		return
+	}
+	st.b = append(st.b, bucket{})
+	copy(st.b[i+1:], st.b[i:])
+	st.b[i] = bucket{k: k, n: min(n, maxUnits)}
+}
+
+// take away up to n units from bucket k, if it is still there.
+func (st *state) remove(k, n int64) {
+	for i := range st.b {
+		if st.b[i].k == k {
+			if st.b[i].n -= n; st.b[i].n <= 0 {
+				st.b = append(st.b[:i], st.b[i+1:]...)
+			}
+			return
+		}
+	}
 }
 
 // NewLocal returns an empty limiter reading time from now (time.Now if nil).
@@ -46,12 +98,13 @@ func NewLocal(now func() time.Time) *Local {
 	}
 	l := &Local{now: now, base: now(), seed: maphash.MakeSeed()}
 	for i := range l.shards {
-		l.shards[i].tat = make(map[string]*int64)
+		l.shards[i].keys = make(map[string]*state)
 	}
 	return l
 }
 
-func (l *Local) clock() int64 { return int64(l.now().Sub(l.base)) }
+// clock returns the limiter's time in µs.
+func (l *Local) clock() int64 { return epoch + l.now().Sub(l.base).Microseconds() }
 
 func (l *Local) shardOf(key string) uint16 {
 	return uint16(maphash.String(l.seed, key) % numShards)
@@ -63,15 +116,22 @@ func (l *Local) Take(_ context.Context, rules []Rule, costs []int64) ([]Status, 
 	if err := validate(rules, costs); err != nil {
 		return nil, false, err
 	}
-	var cellBuf [stackRules]cell
-	var tatBuf [stackRules]*int64
+	statuses := make([]Status, len(rules)) // allocated before locking, to keep the locks short
+	ok := l.take(rules, costs, statuses, false)
+	return statuses, ok, nil
+}
+
+// take decides and charges rules, filling statuses; with force it charges
+// without checking (the copy of a take Redis admitted) and only fills the
+// receipts.
+func (l *Local) take(rules []Rule, costs []int64, statuses []Status, force bool) bool {
+	var stBuf [stackRules]*state
+	var viewBuf [stackRules]view
 	var idxBuf, orderBuf [stackRules]uint16
-	cells, tats, idx := cellBuf[:0], tatBuf[:0], idxBuf[:0]
-	for i, r := range rules {
-		cells = append(cells, newCell(r, costs[i]))
+	states, views, idx := stBuf[:0], viewBuf[:0], idxBuf[:0]
+	for _, r := range rules {
 		idx = append(idx, l.shardOf(r.Key))
 	}
-	statuses := make([]Status, len(rules)) // allocated before locking, to keep the locks short
 	// Locking the shards in ascending order means two takes can never each
 	// hold a lock the other waits for.
 	order := sortedUnique(append(orderBuf[:0], idx...))
@@ -80,76 +140,107 @@ func (l *Local) Take(_ context.Context, rules []Rule, costs []int64) ([]Status, 
 	}
 	now := l.clock() // under the locks, so commits on a key see time move forward
 
-	for i := range rules {
-		tat := l.shards[idx[i]].tat[rules[i].Key]
-		tats = append(tats, tat)
-		cells[i].backlog = backlog(rules, cells, tat, i, now)
+	ok := true
+	for i, r := range rules {
+		sp := spanOf(r)
+		st := l.shards[idx[i]].keys[r.Key]
+		if st != nil {
+			st.prune(now)
+			st.span = sp
+		}
+		states = append(states, st)
+		var bs []bucket
+		if st != nil {
+			bs = st.b
+		}
+		v := look(bs, pendingOf(rules, costs, i), sp.bucket(now), costs[i], r.Limit)
+		views = append(views, v)
+		if !fits(v.used, costs[i], r.Limit) {
+			ok = false
+		}
 	}
-	ok := decide(statuses, rules, cells)
-	if ok {
-		for i, r := range rules {
-			if cells[i].inc == 0 {
-				continue
+	ok = ok || force
+	for i, r := range rules {
+		c := costs[i]
+		if force {
+			if c > 0 {
+				statuses[i].receipt = receipt{charged: true, bucket: spanOf(r).bucket(now)}
 			}
-			// A later rule on the same key already includes this charge,
-			// so the last write of a key is its final state.
-			v := now + cells[i].backlog + cells[i].inc
-			if tats[i] != nil {
-				*tats[i] = v
-			} else {
-				l.shards[idx[i]].tat[r.Key] = newTAT(v)
+		} else {
+			statuses[i] = status(r, c, views[i], now, spanOf(r).bucket(now), ok)
+		}
+		if !ok || c <= 0 || c > r.Limit && !force {
+			continue
+		}
+		st := states[i]
+		if st == nil {
+			// A later rule of the same key finds the state made here.
+			st = &state{span: spanOf(r)}
+			l.shards[idx[i]].keys[r.Key] = st
+			for j := i + 1; j < len(rules); j++ {
+				if rules[j].Key == r.Key {
+					states[j] = st
+				}
 			}
 		}
+		st.add(st.bucket(now), c)
 	}
 	for _, s := range order {
 		l.shards[s].sweep(now)
 		l.shards[s].mu.Unlock()
 	}
-	return statuses, ok, nil
+	return ok
 }
 
-// backlog returns rule i's backlog at now, given its stored TAT (nil if
-// none). If an earlier rule of the same take has the same key, the two share
-// one state, so rule i starts where that one's charge ends.
-func backlog(rules []Rule, cells []cell, tat *int64, i int, now int64) int64 {
-	for j := i - 1; j >= 0; j-- {
-		if rules[j].Key == rules[i].Key {
-			return cells[j].backlog + cells[j].inc // inc is 0 when tooLarge
+// pendingOf returns the units earlier rules of the same take charge to rule
+// i's key: rules sharing a key share one state, so a later one sees them.
+func pendingOf(rules []Rule, costs []int64, i int) int64 {
+	var p int64
+	for j := range i {
+		if rules[j].Key == rules[i].Key && costs[j] <= rules[j].Limit {
+			p += costs[j]
 		}
 	}
-	if tat == nil || *tat <= now {
-		return 0
-	}
-	return *tat - now
+	return p
 }
 
 // Adjust implements Limiter.
-func (l *Local) Adjust(_ context.Context, r Rule, delta int64) error {
-	if err := validateRule(r); err != nil {
+func (l *Local) Adjust(_ context.Context, taken Status, delta int64) error {
+	if err := validateRule(taken.Rule); err != nil {
 		return err
+	}
+	l.adjust(taken.Rule, taken.receipt.charged, taken.receipt.bucket, delta)
+	return nil
+}
+
+// adjust gives back -delta units to bucket k (if charged there) or charges
+// delta units now.
+func (l *Local) adjust(r Rule, charged bool, k, delta int64) {
+	if delta == 0 || delta < 0 && !charged {
+		return
 	}
 	sh := &l.shards[l.shardOf(r.Key)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	now := l.clock()
-	tat := sh.tat[r.Key]
-	var b int64
-	if tat != nil {
-		b = max(*tat-now, 0)
+	st := sh.keys[r.Key]
+	if st != nil {
+		st.prune(now)
 	}
-	switch b = adjusted(b, r, delta); {
-	case b == 0:
-		delete(sh.tat, r.Key)
-	case tat != nil:
-		*tat = now + b
-	default:
-		sh.tat[r.Key] = newTAT(now + b)
+	switch {
+	case delta < 0 && st != nil:
+		st.remove(k, min(-delta, maxUnits))
+	case delta > 0:
+		if st == nil {
+			st = &state{span: spanOf(r)}
+			sh.keys[r.Key] = st
+		}
+		st.add(st.bucket(now), min(delta, maxUnits))
 	}
-	return nil
+	if st != nil && len(st.b) == 0 {
+		delete(sh.keys, r.Key)
+	}
 }
-
-// newTAT allocates the state of a new key; only then does a take allocate it.
-func newTAT(v int64) *int64 { return &v }
 
 // Len returns the number of keys held, idle ones not yet swept included.
 func (l *Local) Len() int {
@@ -157,7 +248,7 @@ func (l *Local) Len() int {
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
-		n += len(sh.tat)
+		n += len(sh.keys)
 		sh.mu.Unlock()
 	}
 	return n
@@ -170,10 +261,10 @@ func (sh *shard) sweep(now int64) {
 	if now < sh.sweepAt {
 		return
 	}
-	sh.sweepAt = now + int64(sweepEvery)
-	for k, tat := range sh.tat {
-		if *tat <= now {
-			delete(sh.tat, k)
+	sh.sweepAt = now + sweepEvery.Microseconds()
+	for k, st := range sh.keys {
+		if len(st.b) == 0 || st.b[len(st.b)-1].k < st.oldest(now) {
+			delete(sh.keys, k)
 		}
 	}
 }
@@ -193,4 +284,56 @@ func sortedUnique(s []uint16) []uint16 {
 		}
 	}
 	return out
+}
+
+// fork returns an empty limiter on the same clock, whose buckets are
+// numbered like l's.
+func (l *Local) fork() *Local {
+	f := &Local{now: l.now, base: l.base, seed: maphash.MakeSeed()}
+	for i := range f.shards {
+		f.shards[i].keys = make(map[string]*state)
+	}
+	return f
+}
+
+// entry is the units of one bucket of one key, for a replay to Redis: age
+// is how long ago (µs) the bucket ended, k its number here.
+type entry struct {
+	key  string
+	g, w int64
+	k, n int64
+	age  int64
+}
+
+// entries lists the live buckets of every key.
+func (l *Local) entries() []entry {
+	var out []entry
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		now := l.clock()
+		for key, st := range sh.keys {
+			st.prune(now)
+			for _, b := range st.b {
+				out = append(out, entry{key: key, g: st.g, w: st.w, k: b.k, n: b.n, age: max(now-(b.k+1)*st.g, 0)})
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
+// restore charges entries taken from a fork of the same clock back in.
+func (l *Local) restore(es []entry) {
+	for _, e := range es {
+		sh := &l.shards[l.shardOf(e.key)]
+		sh.mu.Lock()
+		st := sh.keys[e.key]
+		if st == nil {
+			st = &state{span: span{g: e.g, w: e.w}}
+			sh.keys[e.key] = st
+		}
+		st.add(e.k, e.n)
+		sh.mu.Unlock()
+	}
 }

@@ -43,7 +43,7 @@ func TestLocalScenarios(t *testing.T) {
 				clock.t = start.Add(at)
 				clock.mu.Unlock()
 			}
-			runScenario(t, l, sc, setClock, 1, "", 0)
+			runScenario(t, l, sc, setClock, 1, "")
 		})
 	}
 }
@@ -54,7 +54,7 @@ func TestLocalInvalid(t *testing.T) {
 	if _, _, err := l.Take(ctx, []Rule{{Key: "k", Limit: 1}}, []int64{1}); !errors.Is(err, ErrInvalidRule) {
 		t.Errorf("Take(zero window) = %v; want ErrInvalidRule", err)
 	}
-	if err := l.Adjust(ctx, Rule{Limit: 1, Window: time.Second}, 1); !errors.Is(err, ErrInvalidRule) {
+	if err := l.Adjust(ctx, Status{Rule: Rule{Limit: 1, Window: time.Second}}, 1); !errors.Is(err, ErrInvalidRule) {
 		t.Errorf("Adjust(empty key) = %v; want ErrInvalidRule", err)
 	}
 }
@@ -145,8 +145,8 @@ func TestLocalEvictsIdleKeys(t *testing.T) {
 	if got := l.Len(); got != n {
 		t.Fatalf("Len() = %d after %d keys; want %d", got, n, n)
 	}
-	// The first generation is idle once its TATs (6s ahead) have passed and
-	// a sweep comes due; the second generation's takes trigger the sweeps.
+	// The first generation is idle once its buckets have left the window
+	// and a sweep comes due; the second generation's takes trigger the sweeps.
 	clock.advance(sweepEvery + time.Second)
 	takeAll(1)
 	if got := l.Len(); got != n {
@@ -154,15 +154,16 @@ func TestLocalEvictsIdleKeys(t *testing.T) {
 	}
 }
 
-// Adjust of a key idle long enough removes it rather than storing a past TAT.
+// A full refund removes the key rather than keeping empty buckets.
 func TestLocalAdjustRefundDeletes(t *testing.T) {
 	l := NewLocal(newFakeClock().now)
 	r := rule("k", 10, time.Minute)
 	ctx := context.Background()
-	if _, _, err := l.Take(ctx, []Rule{r}, []int64{3}); err != nil {
+	st, _, err := l.Take(ctx, []Rule{r}, []int64{3})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Adjust(ctx, r, -3); err != nil {
+	if err := l.Adjust(ctx, st[0], -3); err != nil {
 		t.Fatal(err)
 	}
 	if got := l.Len(); got != 0 {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/llmservice/llmservice/internal/redisfallback/redistest"
 )
 
 // testTimeout replaces the 100ms production timeout in tests that must not
@@ -82,7 +83,7 @@ func TestRedisScenarios(t *testing.T) {
 			defer l.Close()
 			// Windows 60 times longer make the time between calls (well
 			// under a second) negligible next to the smallest unit.
-			runScenario(t, l, sc, nil, 60, "", time.Second)
+			runScenario(t, l, sc, nil, 60, "")
 			if got := l.Backend(); got != BackendRedis {
 				t.Errorf("Backend() = %q after the scenario; want %q", got, BackendRedis)
 			}
@@ -108,8 +109,8 @@ func TestRedisRefill(t *testing.T) {
 		t.Fatalf("third take = %v, %v; want refused", ok, err)
 	}
 	wait := st[0].RetryAfter
-	if wait <= 0 || wait > time.Second {
-		t.Fatalf("RetryAfter = %v; want in (0, 1s]", wait)
+	if wait <= 0 || wait > 2*time.Second+time.Second/Buckets*2 {
+		t.Fatalf("RetryAfter = %v; want in (0, window + one bucket]", wait)
 	}
 	time.Sleep(wait)
 	if _, ok, err := l.Take(ctx, r, one(1)); !ok || err != nil {
@@ -147,7 +148,8 @@ func TestRedisConcurrentTwoReplicas(t *testing.T) {
 	}
 }
 
-// The stored state is one TAT per key that expires once it has passed.
+// The stored state is a hash of live buckets that expires once the newest
+// has left the window; a full refund deletes its bucket.
 func TestRedisKeyState(t *testing.T) {
 	url := redisURL(t)
 	c := newClient(t, url, "")
@@ -155,37 +157,41 @@ func TestRedisKeyState(t *testing.T) {
 	l := NewRedis(c, RedisOptions{Prefix: prefix, Timeout: testTimeout})
 	defer l.Close()
 	ctx := context.Background()
-	r := rule("state", 10, 10*time.Second)
-	if _, ok, err := l.Take(ctx, []Rule{r}, one(3)); !ok || err != nil {
+	r := rule("state", 10, 6*time.Second)
+	st, ok, err := l.Take(ctx, []Rule{r}, one(3))
+	if !ok || err != nil {
 		t.Fatalf("Take = %v, %v", ok, err)
 	}
-	v, err := c.Get(ctx, prefix+r.Key).Result()
+	h, err := c.HGetAll(ctx, prefix+r.Key).Result()
 	if err != nil {
 		t.Fatal(err)
-	}
-	tat, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		t.Fatalf("stored TAT %q: %v", v, err)
 	}
 	now, err := c.Time(ctx).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ahead := time.Duration(tat - now.UnixNano()); ahead <= 0 || ahead > 3*time.Second {
-		t.Errorf("TAT is %v ahead of Redis's clock; want in (0, 3s]", ahead)
+	g := int64(6 * time.Second / time.Microsecond / Buckets)
+	if len(h) != 1 {
+		t.Fatalf("hash = %v; want one bucket", h)
+	}
+	for k, n := range h {
+		b, _ := strconv.ParseInt(k, 10, 64)
+		if cur := now.UnixMicro() / g; n != "3" || b > cur || b < cur-10 {
+			t.Errorf("bucket %s = %s; want 3 units in a bucket near %d", k, n, cur)
+		}
 	}
 	ttl, err := c.PTTL(ctx, prefix+r.Key).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ttl <= 0 || ttl > 3*time.Second+time.Millisecond {
-		t.Errorf("PTTL = %v; want in (0, 3.001s]", ttl)
+	if ttl <= 5*time.Second || ttl > 6100*time.Millisecond+time.Millisecond {
+		t.Errorf("PTTL = %v; want in (5s, 6.101s]", ttl)
 	}
-	if err := l.Adjust(ctx, r, -3); err != nil {
+	if err := l.Adjust(ctx, st[0], -3); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := c.Exists(ctx, prefix+r.Key).Result(); err != nil || n != 0 {
-		t.Errorf("Exists after a full refund = %d, %v; want 0", n, err)
+	if n, err := c.HLen(ctx, prefix+r.Key).Result(); err != nil || n != 0 {
+		t.Errorf("HLen after a full refund = %d, %v; want 0", n, err)
 	}
 }
 
@@ -243,17 +249,20 @@ func TestRedisFallbackAndRecovery(t *testing.T) {
 	}
 
 	proxy.down()
+	var st []Status
 	for i := range 3 {
-		st, ok, err := l.Take(ctx, r, one(1))
+		var ok bool
+		var err error
+		st, ok, err = l.Take(ctx, r, one(1))
 		if !ok || err != nil {
 			t.Fatalf("Take %d during the outage = %v, %v; want admitted locally", i, ok, err)
 		}
-		// The local limiter starts empty: 10 - (i+1) left.
-		if want := int64(9 - i); st[0].Remaining != want {
+		// The local limiter holds a copy of the take made on Redis: 10 - 1 - (i+1) left.
+		if want := int64(8 - i); st[0].Remaining != want {
 			t.Errorf("Take %d during the outage: Remaining = %d; want %d (from the local limiter)", i, st[0].Remaining, want)
 		}
 	}
-	if err := l.Adjust(ctx, r[0], -1); err != nil {
+	if err := l.Adjust(ctx, st[0], -1); err != nil {
 		t.Errorf("Adjust during the outage = %v; want nil", err)
 	}
 	if got := l.Backend(); got != BackendLocal {
@@ -277,10 +286,11 @@ func TestRedisFallbackAndRecovery(t *testing.T) {
 	if got := testutil.ToFloat64(l.metrics.backend.WithLabelValues(BackendRedis)); got != 1 {
 		t.Errorf("backend{redis} gauge = %v; want 1", got)
 	}
-	// Back on Redis, whose state still holds the one take from before.
+	// Back on Redis, whose state holds the take from before and the two
+	// (three, one refunded) admitted locally, replayed before the switch.
 	st, ok, err := l.Take(ctx, r, one(1))
-	if !ok || err != nil || st[0].Remaining != 8 {
-		t.Errorf("Take after recovery = %v, %v, Remaining %d; want admitted with 8 left", ok, err, st[0].Remaining)
+	if !ok || err != nil || st[0].Remaining != 6 {
+		t.Errorf("Take after recovery = %v, %v, Remaining %d; want admitted with 6 left", ok, err, st[0].Remaining)
 	}
 	if n, err := testutil.GatherAndCount(reg, "llmservice_ratelimit_fallbacks_total", "llmservice_ratelimit_backend"); err != nil || n != 3 {
 		t.Errorf("registered series = %d, %v; want 3", n, err)
@@ -340,9 +350,13 @@ func TestRedisUnreachable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := tt.client(t)
+			timeout := 50 * time.Millisecond
+			if tt.midRun { // Redis must answer at first, even under load
+				timeout = testTimeout
+			}
 			l := NewRedis(c, RedisOptions{
 				Prefix:   testPrefix(t, url),
-				Timeout:  50 * time.Millisecond,
+				Timeout:  timeout,
 				Registry: prometheus.NewRegistry(),
 				Logger:   slog.New(slog.NewTextHandler(&syncBuffer{}, nil)),
 			})
@@ -382,44 +396,11 @@ func TestRedisCancelledContext(t *testing.T) {
 	}
 }
 
-// startRedisServer runs a private redis-server, for tests that would disturb
-// the shared one, and returns its address.
-func startRedisServer(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_, port, _ := net.SplitHostPort(addr)
-	ln.Close()
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	defer c.Close()
-	for deadline := time.Now().Add(30 * time.Second); c.Ping(context.Background()).Err() != nil; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not start", addr)
-		}
-	}
-	return addr
-}
-
 // A Redis that lost its scripts (restart, SCRIPT FLUSH) answers EVALSHA with
 // NOSCRIPT; the call is retried with EVAL and stays on Redis.
 func TestRedisScriptFlushed(t *testing.T) {
 	url := redisURL(t)
-	addr := startRedisServer(t)
+	addr, _ := redistest.StartServer(t)
 	c := newClient(t, url, addr)
 	l := NewRedis(c, RedisOptions{Timeout: testTimeout})
 	defer l.Close()
@@ -438,5 +419,84 @@ func TestRedisScriptFlushed(t *testing.T) {
 	}
 	if got := l.Backend(); got != BackendRedis {
 		t.Errorf("Backend() = %q after NOSCRIPT; want %q", got, BackendRedis)
+	}
+}
+
+// Issue 11: during a Redis outage each replica enforces its share of a
+// limit (the limit divided by the replicas it saw), counting what it
+// charged on Redis before, so two replicas together admit at most the
+// limit. Before, each fell back to the whole limit: twice as many.
+func TestRedisOutageEachReplicaTakesItsShare(t *testing.T) {
+	url := redisURL(t)
+	addr, proc := redistest.StartServer(t)
+	var replicas []*Redis
+	for range 2 {
+		l := NewRedis(newClient(t, url, addr), RedisOptions{
+			Timeout:       testTimeout,
+			Heartbeat:     20 * time.Millisecond,
+			ProbeInterval: 20 * time.Millisecond,
+			Registry:      prometheus.NewRegistry(),
+			Logger:        slog.New(slog.NewTextHandler(&syncBuffer{}, nil)),
+		})
+		defer l.Close()
+		replicas = append(replicas, l)
+	}
+	for deadline := time.Now().Add(30 * time.Second); replicas[0].Replicas() != 2 || replicas[1].Replicas() != 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas see %d and %d replicas; want 2", replicas[0].Replicas(), replicas[1].Replicas())
+		}
+	}
+	ctx := context.Background()
+	r := []Rule{rule("team:outage:rpm", 50, time.Minute)}
+	// Before the outage, 10 through each replica on Redis.
+	for i := range 20 {
+		if _, ok, err := replicas[i%2].Take(ctx, r, one(1)); !ok || err != nil {
+			t.Fatalf("take %d on redis = %v, %v", i, ok, err)
+		}
+	}
+	if err := proc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	proc.Wait()
+	var admitted [2]atomic.Int64
+	race(200, func(i int) {
+		_, ok, err := replicas[i%2].Take(ctx, r, one(1))
+		if err != nil {
+			t.Error(err)
+		}
+		if ok {
+			admitted[i%2].Add(1)
+		}
+	})
+	a, b := admitted[0].Load(), admitted[1].Load()
+	if a != 15 || b != 15 {
+		t.Errorf("during the outage the replicas admitted %d and %d; want 15 each (a share of 25, 10 used)", a, b)
+	}
+	for i, l := range replicas {
+		if got := l.Backend(); got != BackendLocal {
+			t.Errorf("replica %d Backend() = %q; want %q", i, got, BackendLocal)
+		}
+	}
+}
+
+func TestShare(t *testing.T) {
+	tests := []struct {
+		limit   int64
+		n, rank int
+		want    int64
+	}{
+		{60, 1, 0, 60},
+		{60, 2, 0, 30},
+		{60, 2, 1, 30},
+		{10, 3, 0, 4},
+		{10, 3, 1, 3},
+		{10, 3, 2, 3},
+		{1, 2, 0, 1},
+		{1, 2, 1, 0},
+	}
+	for _, tt := range tests {
+		if got := share(tt.limit, &presence{n: tt.n, rank: tt.rank}); got != tt.want {
+			t.Errorf("share(%d, %d replicas, rank %d) = %d; want %d", tt.limit, tt.n, tt.rank, got, tt.want)
+		}
 	}
 }

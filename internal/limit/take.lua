@@ -1,59 +1,51 @@
--- Take: the GCRA check of gcra.go over several rules, all-or-nothing.
+-- Take: the rolling-window check of window.go over several rules, all-or-nothing.
 --
--- KEYS[i]   state of rule i: its TAT as decimal nanoseconds since the Unix epoch
--- ARGV[2i-1] inc of rule i in ns (cost*window/limit, computed by the caller), -1 if the cost can never fit
--- ARGV[2i]   window of rule i in ns (the burst tolerance)
--- Returns {ok, b1, ..., bn}: ok is 1 if every rule fit and all were charged,
--- bi is rule i's backlog (TAT - now, at least 0) before this take.
---
--- Lua numbers are doubles, exact only below 2^53, and ns since the epoch are
--- above that. So a TAT is never held as one number: it is split into seconds
--- and nanoseconds and only backlogs (below 2^53 ns, about 104 days) are
--- computed with. The clock is Redis's own, so replicas with skewed clocks agree.
--- Before Redis 5, a script that reads TIME may only write in effects replication mode.
-if redis.replicate_commands then redis.replicate_commands() end
-local t = redis.call('TIME')
-local nowSec = tonumber(t[1])
-local nowNs = tonumber(t[2]) * 1000
-
-local function backlog(key)
-  local v = redis.call('GET', key)
-  if not v then return 0 end
-  local sec = tonumber(string.sub(v, 1, -10))
-  local ns = tonumber(string.sub(v, -9))
-  if not sec or not ns then return 0 end -- not ours: treat as absent
-  local b = (sec - nowSec) * 1000000000 + ns - nowNs
-  if b < 0 then return 0 end
-  return b
-end
-
-local pending = {} -- key -> backlog after the charges of this take so far
-local out = {1}
+-- KEYS[i]     state of rule i
+-- ARGV[4i-3]  cost of rule i, ARGV[4i-2] its limit,
+-- ARGV[4i-1]  its bucket length g (µs), ARGV[4i] its window w (µs)
+-- Returns {ok, now, used1, newest1, retry1, ..., usedn, newestn, retryn}:
+-- ok is 1 if every rule fit and all were charged; used, newest and retry
+-- are rule i's view before this take (window.go's look), with the charges
+-- of earlier rules on the same key pending in the current bucket.
+local states = {} -- key -> {live = buckets, g = g, w = w, pending = units}
+local out = {1, now}
 for i, key in ipairs(KEYS) do
-  local inc = tonumber(ARGV[2 * i - 1])
-  local window = tonumber(ARGV[2 * i])
-  -- Rules sharing a key share one state: a later one starts where the earlier charge ends.
-  local b = pending[key] or backlog(key)
-  out[i + 1] = b
-  if inc < 0 or (inc > 0 and b + inc > window) then
+  local c, limit = tonumber(ARGV[4 * i - 3]), tonumber(ARGV[4 * i - 2])
+  local g, w = tonumber(ARGV[4 * i - 1]), tonumber(ARGV[4 * i])
+  local s = states[key]
+  if not s then
+    s = {live = load(key, g, w), g = g, w = w, pending = 0}
+    states[key] = s
+  end
+  local cur = fdiv(now, g)
+  local used, newest, retry = s.pending, -1, -1
+  for _, b in ipairs(s.live) do used = used + b.n end
+  if s.pending > 0 then newest = cur elseif #s.live > 0 then newest = s.live[#s.live].k end
+  local fits = c == 0 or (c <= limit and used + c <= limit)
+  if not fits then
     out[1] = 0
+    if c <= limit then
+      local need, freed = used + c - limit, 0
+      retry = cur
+      for _, b in ipairs(s.live) do
+        freed = freed + b.n
+        if freed >= need then retry = b.k; break end
+      end
+    end
   end
-  if inc > 0 then
-    pending[key] = b + inc -- committed only if every rule fits
-  end
+  if c > 0 and c <= limit then s.pending = s.pending + c end
+  out[#out + 1] = used
+  out[#out + 1] = newest
+  out[#out + 1] = retry
 end
 
 if out[1] == 1 then
-  for key, b in pairs(pending) do
-    local ns = nowNs + b
-    local sec = math.floor(ns / 1000000000)
-    ns = ns - sec * 1000000000
-    -- The division is in floating point; put a borderline result right.
-    if ns < 0 then sec = sec - 1; ns = ns + 1000000000
-    elseif ns >= 1000000000 then sec = sec + 1; ns = ns - 1000000000 end
-    -- Expire when the TAT has passed (1ms late at worst): the key is then idle.
-    redis.call('SET', key, string.format('%d%09d', nowSec + sec, ns),
-      'PX', math.floor(b / 1000000) + 1)
+  for key, s in pairs(states) do
+    if s.pending > 0 then
+      local cur = fdiv(now, s.g)
+      redis.call('HINCRBY', key, string.format('%d', cur), s.pending)
+      expire(key, cur, s.g, s.w)
+    end
   end
 end
 return out

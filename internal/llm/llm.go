@@ -103,6 +103,17 @@ func (m *Message) Text() string {
 	return string(b)
 }
 
+// HasContent reports whether m has a part other than thinking: what a
+// dialect without thinking blocks (Chat Completions) shows as content.
+func (m *Message) HasContent() bool {
+	for _, p := range m.Content {
+		if p.Type != PartThinking && p.Type != PartRedactedThinking {
+			return true
+		}
+	}
+	return false
+}
+
 // TextMessage builds a message with one text part.
 func TextMessage(role, text string) Message {
 	return Message{Role: role, Content: []Part{{Type: PartText, Text: text}}}
@@ -251,6 +262,13 @@ type Chunk struct {
 	RedactedThinking string
 	// ThinkingFamily is the provider family that produced Thinking.
 	ThinkingFamily string
+}
+
+// ThinkingOnly reports whether c carries thinking and nothing else, a chunk
+// that dialects without thinking blocks skip.
+func (c *Chunk) ThinkingOnly() bool {
+	return (c.Thinking != "" || c.Signature != "" || c.RedactedThinking != "") &&
+		c.Text == "" && c.Role == "" && c.FinishReason == "" && len(c.ToolCalls) == 0 && c.Usage == nil
 }
 
 // ToolCallDelta is a fragment of a tool call in a stream. The first fragment

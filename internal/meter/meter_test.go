@@ -26,6 +26,7 @@ type store struct {
 	attempts [][]string // every InsertUsage call, failed ones included
 	failures int
 	gate     chan struct{}
+	entered  chan struct{} // receives once per insert held at the gate
 	inserted chan int
 }
 
@@ -33,6 +34,9 @@ func newStore() *store { return &store{inserted: make(chan int, 1<<16)} }
 
 func (s *store) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) error {
 	if s.gate != nil {
+		if s.entered != nil {
+			s.entered <- struct{}{}
+		}
 		<-s.gate
 	}
 	ids := make([]string, len(recs))
@@ -225,6 +229,7 @@ func TestFailingStoreIsRetried(t *testing.T) {
 func TestCloseAndFlushGiveUpAtTheirDeadline(t *testing.T) {
 	s := newStore()
 	s.gate = make(chan struct{})
+	s.entered = make(chan struct{}, 1)
 	w := meter.New(s, meter.Config{BatchSize: 1, Interval: never, Logger: quiet})
 	released := false
 	release := func() {
@@ -234,7 +239,8 @@ func TestCloseAndFlushGiveUpAtTheirDeadline(t *testing.T) {
 		}
 	}
 	t.Cleanup(release)
-	w.Record(rec(1)) // the writer now waits in the store for the gate
+	w.Record(rec(1))
+	<-s.entered // the writer now waits in the store for the gate
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

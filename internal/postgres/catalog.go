@@ -24,7 +24,7 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 		created = db.now()
 	}
 	err := db.pool.QueryRow(ctx,
-		`INSERT INTO models (`+modelColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		`INSERT INTO models (`+modelColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (name) DO UPDATE SET
 			provider = excluded.provider,
 			upstream_model = excluded.upstream_model,
@@ -34,10 +34,13 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 			tpm = excluded.tpm,
 			context_window = excluded.context_window,
 			deployments = excluded.deployments,
-			strategy = excluded.strategy
+			strategy = excluded.strategy,
+			cache_read_per_mtok = excluded.cache_read_per_mtok,
+			cache_write_per_mtok = excluded.cache_write_per_mtok
 		RETURNING created_at`,
 		m.Name, m.Provider, m.UpstreamModel, m.InputPerMTok, m.OutputPerMTok,
-		m.RPM, m.TPM, m.ContextWindow, ms(created), storecodec.EncodeDeployments(m.Deployments), m.Strategy).Scan(&created)
+		m.RPM, m.TPM, m.ContextWindow, ms(created), storecodec.EncodeDeployments(m.Deployments), m.Strategy,
+		m.CacheReadPerMTok, m.CacheWritePerMTok).Scan(&created)
 	if err != nil {
 		return fmt.Errorf("upsert model %s: %w", m.Name, err)
 	}
@@ -60,7 +63,7 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 			deps    string
 		)
 		if err := rows.Scan(&m.Name, &m.Provider, &m.UpstreamModel, &m.InputPerMTok, &m.OutputPerMTok,
-			&m.RPM, &m.TPM, &m.ContextWindow, &created, &deps, &m.Strategy); err != nil {
+			&m.RPM, &m.TPM, &m.ContextWindow, &created, &deps, &m.Strategy, &m.CacheReadPerMTok, &m.CacheWritePerMTok); err != nil {
 			return nil, fmt.Errorf("find models: %w", err)
 		}
 		if err := storecodec.DecodeDeployments(deps, &m); err != nil {

@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/storecodec"
@@ -19,9 +21,9 @@ var (
 
 // usageRowsPerInsert is how many records one INSERT carries. Each column
 // travels as one array parameter and unnest turns the arrays back into
-// rows: one statement of 21 parameters, prepared once, whatever the batch
+// rows: one statement of 25 parameters, prepared once, whatever the batch
 // size, where a many-row VALUES list is a new statement to parse and plan
-// for each size and binds 21 parameters a record.
+// for each size and binds 25 parameters a record.
 const usageRowsPerInsert = 1000
 
 // usageInsert inserts records and returns the IDs of those inserted. ON
@@ -30,10 +32,12 @@ const usageRowsPerInsert = 1000
 // may count in the rollups.
 const usageInsert = `INSERT INTO usage (id, time, team_id, key_id, project, endpoint, requested_model, provider,
 	upstream_model, prompt_tokens, completion_tokens, tokens_estimated, cost,
-	latency_ms, ttft_ms, stream, status, error_type, purpose, attempts, attempt_log)
+	latency_ms, ttft_ms, stream, status, error_type, purpose, attempts, attempt_log,
+	cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens)
 SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 	$8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::boolean[], $13::bigint[],
-	$14::bigint[], $15::bigint[], $16::boolean[], $17::integer[], $18::text[], $19::text[], $20::integer[], $21::text[])
+	$14::bigint[], $15::bigint[], $16::boolean[], $17::integer[], $18::text[], $19::text[], $20::integer[], $21::text[],
+	$22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[])
 ON CONFLICT DO NOTHING RETURNING id`
 
 // usageColumns are a chunk of records, a slice a column.
@@ -44,6 +48,7 @@ type usageColumns struct {
 	estimated, stream                                                   []bool
 	status, attempts                                                    []int32
 	errorTypes, purposes, attemptLogs                                   []string
+	cacheRead, cacheWrite, cacheWrite1h, reasoning                      []int64
 }
 
 func (c *usageColumns) reset() {
@@ -52,6 +57,7 @@ func (c *usageColumns) reset() {
 		c.times[:0], c.prompt[:0], c.completion[:0], c.cost[:0], c.latency[:0], c.ttft[:0],
 		c.estimated[:0], c.stream[:0], c.status[:0], c.attempts[:0],
 		c.errorTypes[:0], c.purposes[:0], c.attemptLogs[:0],
+		c.cacheRead[:0], c.cacheWrite[:0], c.cacheWrite1h[:0], c.reasoning[:0],
 	}
 }
 
@@ -77,12 +83,16 @@ func (c *usageColumns) add(r *llmservice.UsageRecord) {
 	c.purposes = append(c.purposes, r.Purpose)
 	c.attempts = append(c.attempts, int32(r.Attempts))
 	c.attemptLogs = append(c.attemptLogs, r.AttemptLog)
+	c.cacheRead = append(c.cacheRead, int64(r.CacheReadTokens))
+	c.cacheWrite = append(c.cacheWrite, int64(r.CacheWriteTokens))
+	c.cacheWrite1h = append(c.cacheWrite1h, int64(r.CacheWrite1hTokens))
+	c.reasoning = append(c.reasoning, int64(r.ReasoningTokens))
 }
 
 func (c *usageColumns) args() []any {
 	return []any{c.ids, c.times, c.teams, c.keys, c.projects, c.endpoints, c.models, c.providers, c.upstreams,
 		c.prompt, c.completion, c.estimated, c.cost, c.latency, c.ttft, c.stream, c.status,
-		c.errorTypes, c.purposes, c.attempts, c.attemptLogs}
+		c.errorTypes, c.purposes, c.attempts, c.attemptLogs, c.cacheRead, c.cacheWrite, c.cacheWrite1h, c.reasoning}
 }
 
 // InsertUsage appends recs in one transaction, 1000 records per statement,
@@ -100,9 +110,27 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 		return storecodec.WriteUsage(usageTx{ctx, tx}, recs)
 	})
 	if err != nil {
-		return fmt.Errorf("insert usage: %w", err)
+		return fmt.Errorf("insert usage: %w", refused(err))
 	}
 	return nil
+}
+
+// refused returns err as an Invalid *llmservice.Error when PostgreSQL
+// refused the data itself (SQLSTATE class 22, data exception, such as
+// 22021 for a NUL byte or 22003 for a number out of range; class 23,
+// integrity constraint violation): sending the same records again cannot
+// succeed, so the meter sets the records at fault aside instead of
+// retrying. Anything else is returned unchanged.
+func refused(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || len(pe.Code) != 5 || (pe.Code[:2] != "22" && pe.Code[:2] != "23") {
+		return err
+	}
+	if llmservice.ErrorKind(err) != llmservice.Internal {
+		return err // classified already
+	}
+	return &llmservice.Error{Kind: llmservice.Invalid, Code: "usage_record_refused",
+		Message: "the database refused a usage record: SQLSTATE " + pe.Code, Err: err}
 }
 
 // usageTx writes the ledger within a transaction.

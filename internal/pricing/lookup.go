@@ -51,12 +51,19 @@ func scopeFor(family string) *scope {
 //
 // Results, misses included, are cached, so a repeated lookup is a map read.
 // Prices that change on a published date are resolved at call time.
+//
+// Cache prices the table does not know are filled in as WithFamilyDefaults
+// says.
 func Lookup(family, model string) (Price, bool) {
 	s := scopeFor(family)
 	if s == nil {
 		return Price{}, false
 	}
-	return s.lookup(model)
+	p, ok := s.lookup(model)
+	if !ok {
+		return p, false
+	}
+	return p.WithFamilyDefaults(family), true
 }
 
 func (s *scope) lookup(model string) (Price, bool) {

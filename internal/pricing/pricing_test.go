@@ -24,9 +24,9 @@ func TestLookup(t *testing.T) {
 		{"openai", "gpt-4o-2024-08-06", pricing.Price{InputPerMTok: 2.5, OutputPerMTok: 10, CacheReadPerMTok: 1.25, ContextWindow: 128000}, true},
 		{"openai", "gpt-4o-mini", pricing.Price{InputPerMTok: 0.15, OutputPerMTok: 0.6, CacheReadPerMTok: 0.075, ContextWindow: 128000}, true},
 		{"openai", "text-embedding-3-small", pricing.Price{InputPerMTok: 0.02, ContextWindow: 8192}, true},
-		{"anthropic", "claude-3-5-haiku-latest", pricing.Price{InputPerMTok: 0.8, OutputPerMTok: 4, CacheReadPerMTok: 0.08, ContextWindow: 200000}, true},
-		{"anthropic", "claude-sonnet-4", pricing.Price{InputPerMTok: 3, OutputPerMTok: 15, CacheReadPerMTok: 0.3, ContextWindow: 200000}, true},
-		{"anthropic", "claude-sonnet-4-20250514", pricing.Price{InputPerMTok: 3, OutputPerMTok: 15, CacheReadPerMTok: 0.3, ContextWindow: 200000}, true},
+		{"anthropic", "claude-3-5-haiku-latest", pricing.Price{InputPerMTok: 0.8, OutputPerMTok: 4, CacheReadPerMTok: 0.08, CacheWritePerMTok: 1, CacheWrite1hPerMTok: 1.6, ContextWindow: 200000}, true},
+		{"anthropic", "claude-sonnet-4", pricing.Price{InputPerMTok: 3, OutputPerMTok: 15, CacheReadPerMTok: 0.3, CacheWritePerMTok: 3.75, CacheWrite1hPerMTok: 6, ContextWindow: 200000}, true},
+		{"anthropic", "claude-sonnet-4-20250514", pricing.Price{InputPerMTok: 3, OutputPerMTok: 15, CacheReadPerMTok: 0.3, CacheWritePerMTok: 3.75, CacheWrite1hPerMTok: 6, ContextWindow: 200000}, true},
 		// Tiered price: the base tier (below 128k prompt tokens).
 		{"gemini", "gemini-1.5-flash", pricing.Price{InputPerMTok: 0.075, OutputPerMTok: 0.3, CacheReadPerMTok: 0.01875, ContextWindow: 1000000}, true},
 		{"gemini", "gemini-2.0-flash", pricing.Price{InputPerMTok: 0.1, OutputPerMTok: 0.4, CacheReadPerMTok: 0.025, ContextWindow: 1000000}, true},
@@ -90,6 +90,7 @@ func TestLookupConcurrent(t *testing.T) {
 func TestCost(t *testing.T) {
 	gpt4o := pricing.Price{InputPerMTok: 2.5, OutputPerMTok: 10, CacheReadPerMTok: 1.25}
 	noCache := pricing.Price{InputPerMTok: 2, OutputPerMTok: 6}
+	sonnet := pricing.Price{InputPerMTok: 3, OutputPerMTok: 15}.WithFamilyDefaults("anthropic")
 	tests := []struct {
 		name  string
 		price pricing.Price
@@ -115,10 +116,38 @@ func TestCost(t *testing.T) {
 		// A billion output tokens at $600/M does not overflow.
 		{"large", pricing.Price{OutputPerMTok: 600}, llm.Usage{CompletionTokens: 1_000_000_000}, 600_000_000_000_000},
 		{"free model", pricing.Price{}, llm.Usage{PromptTokens: 1 << 20, CompletionTokens: 1 << 20}, 0},
+		// Claude Sonnet: 1000 plain × $3 + 2000 read × $0.30 + 400 5-minute
+		// writes × $3.75 + 100 1-hour writes × $6 (per million).
+		{"anthropic cache tiers", sonnet, llm.Usage{PromptTokens: 3500, CachedTokens: 2000, CacheWriteTokens: 400, CacheWrite1hTokens: 100},
+			3_000_000 + 600_000 + 1_500_000 + 600_000},
+		// Unknown write prices: 5-minute writes at input, 1-hour at the 5-minute price.
+		{"writes at input price when no cache price", noCache, llm.Usage{PromptTokens: 1000, CacheWriteTokens: 300, CacheWrite1hTokens: 200}, 2_000_000},
+		{"1h writes at the 5m price when only it is known", pricing.Price{InputPerMTok: 1, CacheWritePerMTok: 2}, llm.Usage{PromptTokens: 100, CacheWrite1hTokens: 100}, 200_000},
+		// Counts beyond the prompt are capped: reads first, then 5m, then 1h.
+		{"writes clamped to the prompt", sonnet, llm.Usage{PromptTokens: 100, CachedTokens: 50, CacheWriteTokens: 40, CacheWrite1hTokens: 1000}, 15_000 + 150_000 + 60_000},
 	}
 	for _, tt := range tests {
 		if got := tt.price.Cost(tt.usage); got != tt.want {
 			t.Errorf("%s: %+v.Cost(%+v) = %d; want %d", tt.name, tt.price, tt.usage, got, tt.want)
+		}
+	}
+}
+
+func TestWithFamilyDefaults(t *testing.T) {
+	tests := []struct {
+		family string
+		in     pricing.Price
+		want   pricing.Price
+	}{
+		{"anthropic", pricing.Price{InputPerMTok: 10}, pricing.Price{InputPerMTok: 10, CacheReadPerMTok: 1, CacheWritePerMTok: 12.5, CacheWrite1hPerMTok: 20}},
+		// Known prices (the catalog's overrides, the table's) stay.
+		{"anthropic", pricing.Price{InputPerMTok: 10, CacheReadPerMTok: 2, CacheWritePerMTok: 11}, pricing.Price{InputPerMTok: 10, CacheReadPerMTok: 2, CacheWritePerMTok: 11, CacheWrite1hPerMTok: 20}},
+		{"openai", pricing.Price{InputPerMTok: 10}, pricing.Price{InputPerMTok: 10}},
+		{"gemini", pricing.Price{InputPerMTok: 10, CacheReadPerMTok: 2.5}, pricing.Price{InputPerMTok: 10, CacheReadPerMTok: 2.5}},
+	}
+	for _, tt := range tests {
+		if got := tt.in.WithFamilyDefaults(tt.family); got != tt.want {
+			t.Errorf("%+v.WithFamilyDefaults(%q) = %+v; want %+v", tt.in, tt.family, got, tt.want)
 		}
 	}
 }

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,4 +280,68 @@ func TestPingerUnreachable(t *testing.T) {
 	if err := Pinger(rdb, time.Second, redis.NewScript("return 1"))(); err == nil {
 		t.Error("Pinger answered nil for a closed port")
 	}
+}
+
+// Issue 11: go-redis printed "connection pool: failed to dial" on stderr
+// at every attempt. Quiet makes an outage two structured lines.
+func TestQuietLogsOncePerStateChange(t *testing.T) {
+	url := os.Getenv("LLMSERVICE_TEST_REDIS_URL")
+	if url == "" {
+		t.Skip("LLMSERVICE_TEST_REDIS_URL is unset")
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var down atomic.Bool
+	o.MaxRetries = -1
+	o.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if down.Load() {
+			return nil, errors.New("connection refused (test)")
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	var logs lockedBuffer
+	Quiet(rdb, slog.New(slog.NewJSONHandler(&logs, nil)), nil) // info and up: debug lines dropped
+	ctx := context.Background()
+	down.Store(true)
+	for range 5 {
+		if err := rdb.Ping(ctx).Err(); err == nil {
+			t.Fatal("ping while down answered")
+		}
+	}
+	down.Store(false)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("ping after the outage: %v", err)
+	}
+	out := logs.String()
+	if n := strings.Count(out, "redis unavailable"); n != 1 {
+		t.Errorf("logged the outage %d times; want once:\n%s", n, out)
+	}
+	if n := strings.Count(out, "redis answers again"); n != 1 {
+		t.Errorf("logged the end of the outage %d times; want once:\n%s", n, out)
+	}
+	if strings.Contains(out, "failed to dial") {
+		t.Errorf("go-redis's dial failures reached the log at info level:\n%s", out)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -140,9 +140,15 @@ type queuedView struct {
 }
 
 func newQueuedView(t *llmservice.Task) queuedView {
-	model, credits := llmendpoint.QueuedInfo(t)
-	return queuedView{ID: t.ID, TeamID: t.TeamID, KeyID: t.KeyID, State: t.State, Model: model, Credits: credits,
+	model, credits, err := llmendpoint.QueuedInfo(t)
+	v := queuedView{ID: t.ID, TeamID: t.TeamID, KeyID: t.KeyID, State: t.State, Model: model, Credits: credits,
 		Attempts: t.Attempts, Error: t.Error, CreatedAt: t.CreatedAt.UTC(), FinishedAt: t.FinishedAt.UTC()}
+	if err != nil {
+		// The list still shows the task, with what is wrong with it instead
+		// of a charge of zero.
+		v.Error = llmservice.AsError(err).Message
+	}
+	return v
 }
 
 // queued is GET /admin/qcompletions and GET /v1/team/qcompletions: the

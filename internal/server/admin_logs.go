@@ -26,13 +26,18 @@ type logEntry struct {
 	PromptTokens     int       `json:"prompt_tokens"`
 	CompletionTokens int       `json:"completion_tokens"`
 	TotalTokens      int       `json:"total_tokens"`
-	TokensEstimated  bool      `json:"tokens_estimated,omitempty"`
-	CostUSD          float64   `json:"cost_usd"`
-	LatencyMS        int       `json:"latency_ms"`
-	TTFTMS           int       `json:"ttft_ms,omitempty"`
-	Attempts         int       `json:"attempts"`
-	AttemptLog       string    `json:"attempt_log,omitempty"`
-	Purpose          string    `json:"purpose,omitempty"`
+	// Parts of the prompt and completion counts, priced on their own.
+	CacheReadTokens    int     `json:"cache_read_tokens"`
+	CacheWriteTokens   int     `json:"cache_write_tokens"`
+	CacheWrite1hTokens int     `json:"cache_write_1h_tokens"`
+	ReasoningTokens    int     `json:"reasoning_tokens"`
+	TokensEstimated    bool    `json:"tokens_estimated,omitempty"`
+	CostUSD            float64 `json:"cost_usd"`
+	LatencyMS          int     `json:"latency_ms"`
+	TTFTMS             int     `json:"ttft_ms,omitempty"`
+	Attempts           int     `json:"attempts"`
+	AttemptLog         string  `json:"attempt_log,omitempty"`
+	Purpose            string  `json:"purpose,omitempty"`
 	// Prompt and Response are there when the team keeps bodies.
 	Prompt   *string `json:"prompt,omitempty"`
 	Response *string `json:"response,omitempty"`
@@ -43,7 +48,9 @@ func newLogEntry(r *llmservice.UsageRecord) logEntry {
 		Model: r.RequestedModel, Provider: r.Provider, UpstreamModel: r.UpstreamModel, Stream: r.Stream, Status: r.Status,
 		ErrorType: r.ErrorType, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
 		TotalTokens: r.PromptTokens + r.CompletionTokens, TokensEstimated: r.TokensEstimated, CostUSD: r.Cost.Dollars(),
-		LatencyMS: r.LatencyMS, TTFTMS: r.TTFTMS, Attempts: r.Attempts, AttemptLog: r.AttemptLog, Purpose: r.Purpose}
+		LatencyMS: r.LatencyMS, TTFTMS: r.TTFTMS, Attempts: r.Attempts, AttemptLog: r.AttemptLog, Purpose: r.Purpose,
+		CacheReadTokens: r.CacheReadTokens, CacheWriteTokens: r.CacheWriteTokens, CacheWrite1hTokens: r.CacheWrite1hTokens,
+		ReasoningTokens: r.ReasoningTokens}
 	if r.Prompt != "" || r.Response != "" {
 		p, resp := r.Prompt, r.Response
 		e.Prompt, e.Response = &p, &resp

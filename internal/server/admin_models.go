@@ -21,6 +21,10 @@ func (s *Server) upsertModel(w http.ResponseWriter, r *http.Request) error {
 		return llmservice.InvalidParam("input_per_mtok", "input_per_mtok must not be negative")
 	case m.OutputPerMTok != nil && *m.OutputPerMTok < 0:
 		return llmservice.InvalidParam("output_per_mtok", "output_per_mtok must not be negative")
+	case m.CacheReadPerMTok != nil && *m.CacheReadPerMTok < 0:
+		return llmservice.InvalidParam("cache_read_per_mtok", "cache_read_per_mtok must not be negative")
+	case m.CacheWritePerMTok != nil && *m.CacheWritePerMTok < 0:
+		return llmservice.InvalidParam("cache_write_per_mtok", "cache_write_per_mtok must not be negative")
 	case m.ContextWindow < 0:
 		return llmservice.InvalidParam("context_window", "context_window must not be negative")
 	}

@@ -4,9 +4,12 @@ package server
 func (s *Server) routes() {
 	m := s.mux
 	m.Handle("GET /healthz", s.handle(s.healthz))
+	m.Handle("GET /readyz", s.handle(s.readyz))
 
-	// OpenAI-compatible API.
+	// OpenAI-compatible API, and Anthropic's Messages API (which shares
+	// GET /v1/models: see dopenai.Handler.ModelsBy).
 	s.openai.Register(m)
+	s.anthropic.Register(m)
 
 	// Admin API.
 	m.Handle("POST /admin/teams", s.admin(s.createTeam))

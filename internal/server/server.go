@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	danthropic "github.com/llmservice/llmservice/internal/dialect/anthropic"
 	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
@@ -66,18 +67,22 @@ type Config struct {
 	// Batches cancels batches as their API does; without it the
 	// dashboard's cancel leaves a batch cancelling until the sweep.
 	Batches BatchCanceller
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Ready says why the replica should get no traffic (the usage
+	// ledger is full, it is shutting down), or nil; /readyz answers it.
+	Ready  func() error
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server is the HTTP API.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
-	mux    *http.ServeMux
-	openai *dopenai.Handler
-	lim    *limits
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	mux       *http.ServeMux
+	openai    *dopenai.Handler
+	anthropic *danthropic.Handler
+	lim       *limits
 }
 
 // New builds the handler tree.
@@ -93,7 +98,9 @@ func New(cfg Config) *Server {
 		s.cfg.BodyLimit = 16 << 20
 	}
 	s.lim = &limits{maxRequests: int64(cfg.MaxRequestsInFlight), maxBytes: cfg.BodyBytesInFlight, bodyLimit: s.cfg.BodyLimit}
-	s.openai = &dopenai.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit, Now: func() int64 { return s.now().Unix() }}
+	s.anthropic = &danthropic.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit}
+	s.openai = &dopenai.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit, Now: func() int64 { return s.now().Unix() },
+		ModelsBy: []dopenai.ModelsRoute{{Header: "Anthropic-Version", List: s.anthropic.Models(), Get: s.anthropic.Model()}}}
 	s.routes()
 	return s
 }
@@ -151,8 +158,25 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "providers": s.cfg.Gateway.InstanceNames()})
 }
 
-// notFound answers unknown paths in OpenAI's error shape.
+// readyz is readiness, for a load balancer: 503 while the replica should
+// get no new calls. /healthz stays liveness (the process serves HTTP).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(); err != nil {
+			return httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "reason": err.Error()})
+		}
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+}
+
+// notFound answers unknown paths in OpenAI's error shape. HEAD requests,
+// which agents send as connectivity probes (HEAD /, HEAD /api/hello), get
+// an empty 200.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
 	return &llmservice.Error{Kind: llmservice.NotFound, Message: "Unknown request URL: " + r.Method + " " + r.URL.Path}
 }
 

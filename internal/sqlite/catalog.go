@@ -22,7 +22,7 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 	}
 	var ms int64
 	err := db.writer.QueryRowContext(ctx,
-		`INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		`INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET
 			provider = excluded.provider,
 			upstream_model = excluded.upstream_model,
@@ -32,10 +32,13 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 			tpm = excluded.tpm,
 			context_window = excluded.context_window,
 			deployments = excluded.deployments,
-			strategy = excluded.strategy
+			strategy = excluded.strategy,
+			cache_read_per_mtok = excluded.cache_read_per_mtok,
+			cache_write_per_mtok = excluded.cache_write_per_mtok
 		RETURNING created_at`,
 		m.Name, m.Provider, m.UpstreamModel, nullFloat(m.InputPerMTok), nullFloat(m.OutputPerMTok),
-		m.RPM, m.TPM, m.ContextWindow, toMS(created), storecodec.EncodeDeployments(m.Deployments), m.Strategy).Scan(&ms)
+		m.RPM, m.TPM, m.ContextWindow, toMS(created), storecodec.EncodeDeployments(m.Deployments), m.Strategy,
+		nullFloat(m.CacheReadPerMTok), nullFloat(m.CacheWritePerMTok)).Scan(&ms)
 	if err != nil {
 		return errorf("upsert model %s: %w", m.Name, err)
 	}
@@ -56,11 +59,12 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 		var (
 			m         llmservice.Model
 			in, out   sql.NullFloat64
+			cr, cw    sql.NullFloat64
 			createdMS int64
 			deps      string
 		)
 		if err := rows.Scan(&m.Name, &m.Provider, &m.UpstreamModel, &in, &out,
-			&m.RPM, &m.TPM, &m.ContextWindow, &createdMS, &deps, &m.Strategy); err != nil {
+			&m.RPM, &m.TPM, &m.ContextWindow, &createdMS, &deps, &m.Strategy, &cr, &cw); err != nil {
 			return nil, errorf("find models: %w", err)
 		}
 		if err := storecodec.DecodeDeployments(deps, &m); err != nil {
@@ -68,6 +72,8 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 		}
 		m.InputPerMTok = fromNullFloat(in)
 		m.OutputPerMTok = fromNullFloat(out)
+		m.CacheReadPerMTok = fromNullFloat(cr)
+		m.CacheWritePerMTok = fromNullFloat(cw)
 		m.CreatedAt = fromMS(createdMS)
 		models = append(models, &m)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/storecodec"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 var (
@@ -22,16 +23,17 @@ const dayMS = 24 * 60 * 60 * 1000
 // usageColumns are the ledger's columns in insert order.
 const usageColumns = `id, time, team_id, key_id, project, endpoint, requested_model, provider,
 	upstream_model, prompt_tokens, completion_tokens, tokens_estimated, cost,
-	latency_ms, ttft_ms, stream, status, error_type, purpose, attempts, attempt_log`
+	latency_ms, ttft_ms, stream, status, error_type, purpose, attempts, attempt_log,
+	cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens`
 
 // usageRowsPerInsert is how many records one INSERT statement carries. One
 // multi-row statement per 32 records instead of one Exec per record cuts
 // database/sql's and the driver's per-call work, which dominated the cost of
-// the ledger on the hot path (21 columns x 32 rows stays far below SQLite's
+// the ledger on the hot path (25 columns x 32 rows stays far below SQLite's
 // 32766 bound parameters).
 const usageRowsPerInsert = 32
 
-// rollupRowsPerUpsert is the same for the rollups' 31 columns.
+// rollupRowsPerUpsert is the same for the rollups' 35 columns.
 const rollupRowsPerUpsert = 64
 
 var usageInsertFull = usageInsertSQL(usageRowsPerInsert)
@@ -40,7 +42,7 @@ var usageInsertFull = usageInsertSQL(usageRowsPerInsert)
 // (primary key) and a queue task's second successful record
 // (usage_job_once); neither may count in the rollups.
 func usageInsertSQL(rows int) string {
-	return "INSERT OR IGNORE INTO usage (" + usageColumns + ") VALUES " + valueRows(rows, 21)
+	return "INSERT OR IGNORE INTO usage (" + usageColumns + ") VALUES " + valueRows(rows, 25)
 }
 
 // rollupUpsertSQL adds rows increments to table's rollups.
@@ -65,7 +67,7 @@ func usageArgs(args []any, r *llmservice.UsageRecord) []any {
 	return append(args, r.ID, toMS(r.Time), r.TeamID, r.KeyID, r.Project, r.Endpoint, r.RequestedModel,
 		r.Provider, r.UpstreamModel, r.PromptTokens, r.CompletionTokens, r.TokensEstimated,
 		int64(r.Cost), r.LatencyMS, r.TTFTMS, r.Stream, r.Status, r.ErrorType, r.Purpose,
-		r.Attempts, r.AttemptLog)
+		r.Attempts, r.AttemptLog, r.CacheReadTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, r.ReasoningTokens)
 }
 
 func rollupArgs(args []any, u *storecodec.UsageRollup) []any {
@@ -87,9 +89,27 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 		return storecodec.WriteUsage(usageTx{ctx, tx}, recs)
 	})
 	if err != nil {
-		return fmt.Errorf("insert usage: %w", err)
+		return fmt.Errorf("insert usage: %w", refused(err))
 	}
 	return nil
+}
+
+// refused returns err as an Invalid *llmservice.Error when SQLite refused
+// the data itself (a constraint, a datatype mismatch, a value too big):
+// sending the same records again cannot succeed, so the meter sets the
+// records at fault aside instead of retrying. Anything else is returned
+// unchanged.
+func refused(err error) error {
+	switch code(err) & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_RANGE:
+	default:
+		return err
+	}
+	if llmservice.ErrorKind(err) != llmservice.Internal {
+		return err // classified already
+	}
+	return &llmservice.Error{Kind: llmservice.Invalid, Code: "usage_record_refused",
+		Message: "the database refused a usage record", Err: err}
 }
 
 // usageTx writes the ledger within a transaction.

@@ -14,7 +14,7 @@ const (
 	KeyColumns  = `id, team_id, name, prefix, key_hash, secret_hash, models,
 	expires_at, revoked_at, created_at, policy`
 	ModelColumns = `name, provider, upstream_model, input_per_mtok, output_per_mtok,
-	rpm, tpm, context_window, created_at, deployments, strategy`
+	rpm, tpm, context_window, created_at, deployments, strategy, cache_read_per_mtok, cache_write_per_mtok`
 )
 
 // EncodeList stores a list as JSON text; nil and empty both become "[]".

@@ -176,7 +176,45 @@ type UsageSums struct {
 	CompletionTokens int64
 	Cost             int64 // nanos
 	LatencyMS        int64 // sum
-	Latency          LatencyHistogram
+	CacheTokens
+	Latency LatencyHistogram
+}
+
+// CacheTokens are the token counts kept apart from the prompt and
+// completion totals that hold them: cache reads, cache writes per lifetime
+// (5 minutes, 1 hour) and reasoning tokens.
+type CacheTokens struct {
+	CacheRead    int64
+	CacheWrite   int64
+	CacheWrite1h int64
+	Reasoning    int64
+}
+
+// cacheColumns are the CacheTokens columns of the ledger and the rollups.
+const cacheColumns = `cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens`
+
+func (c *CacheTokens) add(r *llmservice.UsageRecord) {
+	c.CacheRead += int64(r.CacheReadTokens)
+	c.CacheWrite += int64(r.CacheWriteTokens)
+	c.CacheWrite1h += int64(r.CacheWrite1hTokens)
+	c.Reasoning += int64(r.ReasoningTokens)
+}
+
+func (c *CacheTokens) merge(o *CacheTokens) {
+	c.CacheRead += o.CacheRead
+	c.CacheWrite += o.CacheWrite
+	c.CacheWrite1h += o.CacheWrite1h
+	c.Reasoning += o.Reasoning
+}
+
+// dest appends pointers to c's counts in cacheColumns order, for a scan.
+func (c *CacheTokens) dest(d []any) []any {
+	return append(d, &c.CacheRead, &c.CacheWrite, &c.CacheWrite1h, &c.Reasoning)
+}
+
+// fill copies c into a total.
+func (c *CacheTokens) fill(t *llmservice.UsageTotal) {
+	t.CacheReadTokens, t.CacheWriteTokens, t.CacheWrite1hTokens, t.ReasoningTokens = c.CacheRead, c.CacheWrite, c.CacheWrite1h, c.Reasoning
 }
 
 func (s *UsageSums) add(r *llmservice.UsageRecord) {
@@ -188,13 +226,15 @@ func (s *UsageSums) add(r *llmservice.UsageRecord) {
 	s.CompletionTokens += int64(r.CompletionTokens)
 	s.Cost += int64(r.Cost)
 	s.LatencyMS += int64(r.LatencyMS)
+	s.CacheTokens.add(r)
 	s.Latency.Add(r.LatencyMS)
 }
 
-// AppendSums appends the sums to args in column order: the six sums, then
+// AppendSums appends the sums to args in column order: the ten sums, then
 // the histogram's buckets.
 func (s *UsageSums) AppendSums(args []any) []any {
-	args = append(args, s.Requests, s.Errors, s.PromptTokens, s.CompletionTokens, s.Cost, s.LatencyMS)
+	args = append(args, s.Requests, s.Errors, s.PromptTokens, s.CompletionTokens, s.Cost, s.LatencyMS,
+		s.CacheRead, s.CacheWrite, s.CacheWrite1h, s.Reasoning)
 	for _, c := range s.Latency {
 		args = append(args, c)
 	}
@@ -202,7 +242,7 @@ func (s *UsageSums) AppendSums(args []any) []any {
 }
 
 // UsageSumColumns is the number of columns AppendSums fills.
-const UsageSumColumns = 6 + LatencyBuckets
+const UsageSumColumns = 10 + LatencyBuckets
 
 // UsageRollup is one row of usage_hourly or usage_daily, or the increment
 // a batch of records adds to it.
@@ -216,7 +256,7 @@ type UsageRollup struct {
 }
 
 // usageSumColumns are the summed columns of every rollup table.
-var usageSumColumns = `requests, errors, prompt_tokens, completion_tokens, cost, latency_ms_sum, ` + LatencyColumns
+var usageSumColumns = `requests, errors, prompt_tokens, completion_tokens, cost, latency_ms_sum, ` + cacheColumns + `, ` + LatencyColumns
 
 // UsageRollupColumns are the rollup tables' columns in UsageRollup order;
 // the first five are the primary key.
@@ -229,6 +269,10 @@ var usageSumsUpsert = `requests = r.requests + excluded.requests,
 	completion_tokens = r.completion_tokens + excluded.completion_tokens,
 	cost = r.cost + excluded.cost,
 	latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum,
+	cache_read_tokens = r.cache_read_tokens + excluded.cache_read_tokens,
+	cache_write_tokens = r.cache_write_tokens + excluded.cache_write_tokens,
+	cache_write_1h_tokens = r.cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+	reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
 	` + latencyUpsert
 
 // UsageRollupUpsert ends the INSERT INTO usage_hourly AS r (or usage_daily)
@@ -369,12 +413,15 @@ func SumUsageQuery(d UsageDialect, f llmservice.UsageFilter) (string, []any, err
 	}
 	q.b.WriteString("SELECT " + g + `CAST(coalesce(sum(requests), 0) AS BIGINT), CAST(coalesce(sum(errors), 0) AS BIGINT),
 	CAST(coalesce(sum(prompt_tokens), 0) AS BIGINT), CAST(coalesce(sum(completion_tokens), 0) AS BIGINT),
-	CAST(coalesce(sum(cost), 0) AS BIGINT), CAST(coalesce(sum(latency), 0) AS BIGINT) FROM (`)
+	CAST(coalesce(sum(cost), 0) AS BIGINT), CAST(coalesce(sum(latency), 0) AS BIGINT),
+	CAST(coalesce(sum(cache_read_tokens), 0) AS BIGINT), CAST(coalesce(sum(cache_write_tokens), 0) AS BIGINT),
+	CAST(coalesce(sum(cache_write_1h_tokens), 0) AS BIGINT), CAST(coalesce(sum(reasoning_tokens), 0) AS BIGINT) FROM (`)
 	pieces := SplitUsageRange(f.From, f.To)
 	if len(pieces) == 0 {
 		// An empty range reads nothing, yet its total row must come back.
 		q.b.WriteString("\nSELECT " + strings.ReplaceAll(g, "g", "'' AS g") +
-			"0 AS requests, 0 AS errors, 0 AS prompt_tokens, 0 AS completion_tokens, 0 AS cost, 0 AS latency WHERE 1 = 0")
+			"0 AS requests, 0 AS errors, 0 AS prompt_tokens, 0 AS completion_tokens, 0 AS cost, 0 AS latency, " +
+			"0 AS cache_read_tokens, 0 AS cache_write_tokens, 0 AS cache_write_1h_tokens, 0 AS reasoning_tokens WHERE 1 = 0")
 	}
 	for i, p := range pieces {
 		if i > 0 {
@@ -392,10 +439,12 @@ func SumUsageQuery(d UsageDialect, f llmservice.UsageFilter) (string, []any, err
 const (
 	usageRawSums = `count(*) AS requests, sum(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS errors,
 	sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
-	sum(cost) AS cost, sum(latency_ms) AS latency`
+	sum(cost) AS cost, sum(latency_ms) AS latency, ` + cacheSums
 	usageRollupSums = `sum(requests) AS requests, sum(errors) AS errors,
 	sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
-	sum(cost) AS cost, sum(latency_ms_sum) AS latency`
+	sum(cost) AS cost, sum(latency_ms_sum) AS latency, ` + cacheSums
+	cacheSums = `sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
+	sum(cache_write_1h_tokens) AS cache_write_1h_tokens, sum(reasoning_tokens) AS reasoning_tokens`
 )
 
 type usageGroup struct{ raw, rollup, dim string }
@@ -562,8 +611,9 @@ func ScanUsageTotals(rows UsageRows, groupBy string) ([]llmservice.UsageTotal, e
 			t         llmservice.UsageTotal
 			g         any
 			cost, lat int64
+			c         CacheTokens
 		)
-		dest := []any{&t.Requests, &t.Errors, &t.PromptTokens, &t.CompletionTokens, &cost, &lat}
+		dest := c.dest([]any{&t.Requests, &t.Errors, &t.PromptTokens, &t.CompletionTokens, &cost, &lat})
 		if groupBy != "" {
 			dest = append([]any{&g}, dest...)
 		}
@@ -571,6 +621,7 @@ func ScanUsageTotals(rows UsageRows, groupBy string) ([]llmservice.UsageTotal, e
 			return nil, err
 		}
 		t.Group = usageGroupName(groupBy, g)
+		c.fill(&t)
 		t.TotalTokens = t.PromptTokens + t.CompletionTokens
 		t.Cost = llmservice.Nanos(cost)
 		t.CostUSD = t.Cost.Dollars()
@@ -614,6 +665,7 @@ func usageGroupName(groupBy string, g any) string {
 const UsageRecordColumns = `u.id, u.time, u.team_id, u.key_id, u.project, u.endpoint,
 	u.requested_model, u.provider, u.upstream_model, u.prompt_tokens, u.completion_tokens, u.tokens_estimated,
 	u.cost, u.latency_ms, u.ttft_ms, u.stream, u.status, u.error_type, u.purpose, u.attempts, u.attempt_log,
+	u.cache_read_tokens, u.cache_write_tokens, u.cache_write_1h_tokens, u.reasoning_tokens,
 	coalesce(b.prompt, ''), coalesce(b.response, '')`
 
 // FindUsageRecordsQuery builds the query of one page of a team's records
@@ -664,7 +716,8 @@ func ScanUsageRecords[T any](rows UsageRows, toTime func(T) time.Time) ([]llmser
 		)
 		if err := rows.Scan(&r.ID, &tm, &r.TeamID, &r.KeyID, &r.Project, &r.Endpoint, &r.RequestedModel, &r.Provider,
 			&r.UpstreamModel, &r.PromptTokens, &r.CompletionTokens, &r.TokensEstimated, &r.Cost, &r.LatencyMS, &r.TTFTMS,
-			&r.Stream, &r.Status, &r.ErrorType, &r.Purpose, &r.Attempts, &r.AttemptLog, &r.Prompt, &r.Response); err != nil {
+			&r.Stream, &r.Status, &r.ErrorType, &r.Purpose, &r.Attempts, &r.AttemptLog,
+			&r.CacheReadTokens, &r.CacheWriteTokens, &r.CacheWrite1hTokens, &r.ReasoningTokens, &r.Prompt, &r.Response); err != nil {
 			return nil, err
 		}
 		r.Time = toTime(tm)

@@ -129,7 +129,7 @@ func UsageSeries[T any](query UsageQuery, d UsageDialect, f llmservice.UsageSeri
 			bucket T
 			s      UsageSums
 		)
-		dest := []any{&bucket, &s.Requests, &s.Errors, &s.PromptTokens, &s.CompletionTokens, &s.Cost, &s.LatencyMS}
+		dest := s.CacheTokens.dest([]any{&bucket, &s.Requests, &s.Errors, &s.PromptTokens, &s.CompletionTokens, &s.Cost, &s.LatencyMS})
 		for i := range s.Latency {
 			dest = append(dest, &s.Latency[i])
 		}
@@ -153,6 +153,7 @@ func (s *UsageSums) merge(o *UsageSums) {
 	s.CompletionTokens += o.CompletionTokens
 	s.Cost += o.Cost
 	s.LatencyMS += o.LatencyMS
+	s.CacheTokens.merge(&o.CacheTokens)
 	s.Latency.Merge(&o.Latency)
 }
 
@@ -162,6 +163,7 @@ func (s *UsageSums) point(t time.Time) llmservice.UsagePoint {
 		Requests: s.Requests, Errors: s.Errors, PromptTokens: s.PromptTokens, CompletionTokens: s.CompletionTokens,
 		TotalTokens: s.PromptTokens + s.CompletionTokens, Cost: llmservice.Nanos(s.Cost), CostUSD: llmservice.Nanos(s.Cost).Dollars(),
 	}}
+	s.CacheTokens.fill(&p.UsageTotal)
 	if s.Requests > 0 {
 		p.AvgLatencyMS = float64(s.LatencyMS) / float64(s.Requests)
 	}

@@ -147,6 +147,7 @@ func testUsage(t *testing.T, open func(t *testing.T) Stores) {
 		}
 	})
 
+	t.Run("CacheTokens", func(t *testing.T) { testUsageCacheTokens(t, open) })
 	t.Run("Pieces", func(t *testing.T) { testUsagePieces(t, open) })
 	t.Run("RandomAgainstScan", func(t *testing.T) { testUsageRandom(t, open) })
 	t.Run("Purge", func(t *testing.T) { testUsagePurge(t, open) })

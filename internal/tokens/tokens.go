@@ -148,8 +148,103 @@ func Count(model, text string) int {
 }
 
 // Estimate is a cheap guess for admission checks, made without a
-// tokenizer: about four bytes per token, rounded up. English prose runs
-// close to that; code and non-Latin scripts have more tokens per byte.
+// tokenizer: it counts the pieces a BPE pre-tokenizer would cut the text
+// into, in one pass over its bytes. A word (with the space before it) is
+// one token, plus one per 4 bytes past its first 6; a run of digits one per
+// 3 digits; a run of whitespace one; punctuation one per 3 characters; a
+// CJK character one. On English prose it comes out 2-4% above cl100k_base
+// and o200k_base, on a JSON body within 1%, on Go source about 20% above
+// (TestEstimateIsClose), where characters/4 was 3% below on prose, 14%
+// below on code, and far above on words longer than four letters that the
+// encodings hold whole.
 func Estimate(text string) int {
-	return (len(text) + 3) / 4
+	n := 0
+	for i := 0; i < len(text); {
+		switch class[text[i]] {
+		case space:
+			if text[i] == ' ' && i+1 < len(text) && class[text[i+1]] >= digit {
+				i++ // the space belongs to the word or number after it
+				continue
+			}
+			j := i + 1
+			for j < len(text) && class[text[j]] == space {
+				j++
+			}
+			n++
+			i = j
+		case digit:
+			j := i + 1
+			for j < len(text) && class[text[j]] == digit {
+				j++
+			}
+			n += (j - i + 2) / 3
+			i = j
+		case letter, high:
+			j, cjk := i, 0
+			for j < len(text) {
+				c := class[text[j]]
+				if c == letter {
+					j++
+					continue
+				}
+				if c != high {
+					break
+				}
+				r, size := utf8.DecodeRuneInString(text[j:])
+				if !unicode.IsLetter(r) && !unicode.IsMark(r) {
+					break
+				}
+				if r >= 0x2E80 { // CJK and after: about a token per character
+					cjk++
+				}
+				j += size
+			}
+			switch {
+			case j == i: // a symbol or an emoji, or bytes that are not UTF-8
+				_, size := utf8.DecodeRuneInString(text[i:])
+				n++
+				i += size
+				continue
+			case cjk > 0:
+				n += cjk
+			default:
+				n += 1 + max(j-i-6, 0)/4
+			}
+			i = j
+		default:
+			j := i + 1
+			for j < len(text) && j-i < 3 && class[text[j]] == punct {
+				j++
+			}
+			n++
+			i = j
+		}
+	}
+	return n
 }
+
+// Byte classes of Estimate, ordered so that digit and after take the space
+// before them.
+const (
+	punct = iota
+	space
+	digit
+	letter
+	high // a byte of a multi-byte UTF-8 sequence
+)
+
+var class = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= 0x80:
+			t[c] = high
+		case c|0x20 >= 'a' && c|0x20 <= 'z':
+			t[c] = letter
+		case c >= '0' && c <= '9':
+			t[c] = digit
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
+			t[c] = space
+		}
+	}
+	return t
+}()

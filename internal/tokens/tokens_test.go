@@ -154,16 +154,77 @@ func TestEstimate(t *testing.T) {
 	}{
 		{"", 0},
 		{"a", 1},
-		{"abcd", 1},
-		{"abcde", 2},
-		{"hello world", 3},
-		{strings.Repeat("x", 4000), 1000},
+		{"hello world", 2},
+		{"hello, world!", 4},
+		{"internationalization", 4}, // 20 letters: 1 + 14/4
+		{"2026-12-07", 6},           // 202, 6, -, 12, -, 07
+		{"  indented\n\n", 3},
+		{"{\"model\":\"gpt-4o\"}", 8},
+		{"日本語のテキスト", 8},
+		{"naïve café", 2},
+		{"🙂 ok", 2},
+		{"\xff\xfe", 2}, // not UTF-8: a piece per byte
+		{strings.Repeat("x", 4000), 999},
 	}
 	for _, tt := range tests {
 		if got := Estimate(tt.text); got != tt.want {
 			t.Errorf("Estimate(%q) = %d; want %d", tt.text, got, tt.want)
 		}
 	}
+}
+
+// Samples of what prompts hold, for TestEstimateIsClose.
+var (
+	prose = `The gateway admits a call only when every limit it falls under has room for it. ` +
+		`Before the call it cannot know how many tokens the answer will take, so it charges an estimate: ` +
+		`the prompt, counted cheaply, plus the max_tokens the caller asked for. After the call, the ` +
+		`real count replaces the estimate. An estimate far above the truth refuses calls that would fit; ` +
+		`one far below lets a burst through that the true-up then has to pay back. Operators reading ` +
+		`their dashboards expect "120 tokens per minute" to mean what it says, whatever language or ` +
+		`vocabulary their users write in, and within a few percent for ordinary English prose.`
+	code = `func (l *Local) Take(_ context.Context, rules []Rule, costs []int64) ([]Status, bool, error) {
+	if err := validate(rules, costs); err != nil {
+		return nil, false, err
+	}
+	statuses := make([]Status, len(rules)) // allocated before locking
+	ok := l.take(rules, costs, statuses, false)
+	return statuses, ok, nil
+}
+`
+	jsonText = `{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful assistant."},` +
+		`{"role":"user","content":"Summarize the attached report in 3 bullet points, max 40 words each."}],` +
+		`"temperature":0.2,"max_tokens":256,"response_format":{"type":"json_object"}}`
+)
+
+// The estimate stays close to both encodings' counts: never more than 25%
+// below (what a burst could take beyond a TPM limit before the true-up) nor
+// 35% above (what it refuses that would fit). Words that are rare in the
+// encoding's vocabulary take more tokens than the estimate knows.
+func TestEstimateIsClose(t *testing.T) {
+	for _, tt := range []struct{ name, text string }{
+		{"prose", prose}, {"code", code}, {"json", jsonText},
+		{"40 words", strings.Repeat("gateways measure accurate estimates ", 10)},
+	} {
+		for _, model := range []string{"gpt-4", "gpt-4o"} {
+			est, n := Estimate(tt.text), Count(model, tt.text)
+			r := float64(est) / float64(n)
+			t.Logf("%s, %s: estimate %d, count %d (%.2f)", tt.name, model, est, n, r)
+			if r < 0.75 || r > 1.35 {
+				t.Errorf("%s, %s: estimate %d for %d tokens (%.2f); want within -25%%/+35%%", tt.name, model, est, n, r)
+			}
+		}
+	}
+}
+
+func FuzzEstimate(f *testing.F) {
+	for _, s := range []string{"", "hello, world", code, jsonText, "日本語", "\xff", " 12 ab", "é\u0301"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if n := Estimate(s); n < 0 || n > len(s) || (n == 0) != (s == "") {
+			t.Errorf("Estimate(%q) = %d; want in [1, %d] (0 only for empty text)", s, n, len(s))
+		}
+	})
 }
 
 // TestEncoderHeap reports what loading each encoder costs on the heap. It
@@ -224,9 +285,19 @@ func BenchmarkCountMessages(b *testing.B) {
 	}
 }
 
+// BenchmarkEstimate: one pass over the bytes, about 210 MB/s (5 ns a
+// byte) on the shared 2-core test machine, no allocation: less than decoding
+// the JSON body the text came in, and far less than a tokenizer.
 func BenchmarkEstimate(b *testing.B) {
-	text := strings.Repeat("x", 10000)
-	for b.Loop() {
-		sink = Estimate(text)
+	for _, bb := range []struct{ name, text string }{
+		{"prose-11KB", strings.Repeat(prose+" ", 16)},
+		{"code-11KB", strings.Repeat(code, 40)},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bb.text)))
+			for b.Loop() {
+				sink = Estimate(bb.text)
+			}
+		})
 	}
 }

@@ -38,9 +38,19 @@ type labels struct {
 }
 
 func metadataLabels(meta json.RawMessage) *labels {
+	// Each label is read on its own: a label of another type is not a
+	// label (the metadata stays as sent), but it does not hide the other.
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(meta, &fields) != nil {
+		return &labels{} // not an object: no labels (validated at creation)
+	}
 	var l labels
-	// Labels of another type are not labels; the metadata stays as sent.
-	_ = json.Unmarshal(meta, &l)
+	if json.Unmarshal(fields["project"], &l.Project) != nil {
+		l.Project = ""
+	}
+	if json.Unmarshal(fields["purpose"], &l.Purpose) != nil {
+		l.Purpose = ""
+	}
 	return &l
 }
 

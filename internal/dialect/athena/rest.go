@@ -208,8 +208,8 @@ func (h *Handler) streamTurn(w http.ResponseWriter, r *http.Request, c *caller, 
 		if ch.Usage != nil {
 			seen = ch.Usage
 		}
-		if ch.Usage != nil && ch.Text == "" && ch.Role == "" && ch.FinishReason == "" && len(ch.ToolCalls) == 0 {
-			continue // usage-only chunk: sent once, at the end
+		if ch.Usage != nil && ch.Text == "" && ch.Role == "" && ch.FinishReason == "" && len(ch.ToolCalls) == 0 || ch.ThinkingOnly() {
+			continue // usage-only chunk (sent once, at the end) or thinking (no place here)
 		}
 		b, _ := json.Marshal(wire.ChunkFromLLM(&ch, streamID, model, created, false))
 		if err := httpx.SSEData(w, b); err != nil {

@@ -147,3 +147,21 @@ func TestConversationTrimmedToWindow(t *testing.T) {
 		}
 	})
 }
+
+func TestMetadataLabelsReadEachLabelOnItsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		meta             string
+		project, purpose string
+	}{
+		{`{"project":"p","purpose":"q"}`, "p", "q"},
+		{`{"project":5,"purpose":"q"}`, "", "q"}, // one label of another type hid both before
+		{`{"project":"p","purpose":{"x":1}}`, "p", ""},
+		{`[1,2]`, "", ""},
+		{``, "", ""},
+	} {
+		l := metadataLabels([]byte(tc.meta))
+		if l.Project != tc.project || l.Purpose != tc.purpose {
+			t.Errorf("metadataLabels(%s) = %+v; want project %q purpose %q", tc.meta, l, tc.project, tc.purpose)
+		}
+	}
+}

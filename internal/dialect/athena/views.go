@@ -161,13 +161,20 @@ type usageTotal struct {
 	PromptTokens     int64   `json:"prompt_tokens"`
 	CompletionTokens int64   `json:"completion_tokens"`
 	TotalTokens      int64   `json:"total_tokens"`
-	CostUSD          float64 `json:"cost_usd"`
-	AvgLatencyMS     float64 `json:"avg_latency_ms"`
+	// Parts of the prompt and completion counts, priced on their own.
+	CacheReadTokens    int64   `json:"cache_read_tokens"`
+	CacheWriteTokens   int64   `json:"cache_write_tokens"`
+	CacheWrite1hTokens int64   `json:"cache_write_1h_tokens"`
+	ReasoningTokens    int64   `json:"reasoning_tokens"`
+	CostUSD            float64 `json:"cost_usd"`
+	AvgLatencyMS       float64 `json:"avg_latency_ms"`
 }
 
 func newUsageTotal(t llmservice.UsageTotal) usageTotal {
 	out := usageTotal{Group: t.Group, Requests: t.Requests, Errors: t.Errors, PromptTokens: t.PromptTokens,
-		CompletionTokens: t.CompletionTokens, TotalTokens: t.TotalTokens, CostUSD: t.CostUSD, AvgLatencyMS: t.AvgLatencyMS}
+		CompletionTokens: t.CompletionTokens, TotalTokens: t.TotalTokens, CostUSD: t.CostUSD, AvgLatencyMS: t.AvgLatencyMS,
+		CacheReadTokens: t.CacheReadTokens, CacheWriteTokens: t.CacheWriteTokens, CacheWrite1hTokens: t.CacheWrite1hTokens,
+		ReasoningTokens: t.ReasoningTokens}
 	if t.Requests > 0 {
 		out.ErrorRate = float64(t.Errors) / float64(t.Requests)
 	}

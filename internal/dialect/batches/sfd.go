@@ -307,7 +307,9 @@ func newSFDResult(t *llmservice.Task) sfdResult {
 				Type    string  `json:"type"`
 			} `json:"error"`
 		}
-		_ = json.Unmarshal(res.Body, &eb)
+		if json.Unmarshal(res.Body, &eb) != nil {
+			eb.Error.Type = "upstream_error" // not an error body we can read
+		}
 		code := eb.Error.Type
 		if eb.Error.Code != nil {
 			code = *eb.Error.Code

@@ -157,8 +157,8 @@ func (h *Handler) chatStream(w http.ResponseWriter, r *http.Request, call *gatew
 		if ch.Model != "" {
 			model = ch.Model
 		}
-		if ch.Usage != nil && ch.Text == "" && ch.Role == "" && ch.FinishReason == "" && len(ch.ToolCalls) == 0 {
-			continue // usage-only: sent at the end when asked for
+		if ch.Usage != nil && ch.Text == "" && ch.Role == "" && ch.FinishReason == "" && len(ch.ToolCalls) == 0 || ch.ThinkingOnly() {
+			continue // usage-only (sent at the end when asked for) or thinking (no place here)
 		}
 		b, _ := json.Marshal(chunkFrom(&ch, id, model, created))
 		if err := httpx.SSEData(w, b); err != nil {

@@ -96,7 +96,7 @@ func completionFrom(resp *llm.ChatResponse, u llm.Usage, id, model string, creat
 		ServiceTier: "default", Usage: usageFrom(u), Choices: make([]choice, 0, len(resp.Choices))}
 	for i, ch := range resp.Choices {
 		m := message{Role: "assistant", Annotations: []struct{}{}, Audio: null, FunctionCall: null}
-		if len(ch.Message.Content) > 0 || len(ch.Message.ToolCalls) == 0 {
+		if ch.Message.HasContent() || len(ch.Message.ToolCalls) == 0 {
 			t := ch.Message.Text()
 			m.Content = &t
 		}

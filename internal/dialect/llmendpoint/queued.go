@@ -172,7 +172,11 @@ func (q *Queued) status(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := statusBody{Success: true, Status: statuses[t.State]}
 	var res queuedResult
-	_ = json.Unmarshal(t.Result, &res)
+	if len(t.Result) > 0 {
+		if err := json.Unmarshal(t.Result, &res); err != nil {
+			return llmservice.Errorf(llmservice.Internal, "queued completion %s: stored result unreadable: %v", t.ID, err)
+		}
+	}
 	switch t.State {
 	case llmservice.TaskSucceeded:
 		out.Result = &res.Result

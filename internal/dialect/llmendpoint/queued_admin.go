@@ -12,16 +12,26 @@ import (
 // cancels a queued one with its refund.
 
 // QueuedInfo is the model a queued completion asks for and the credits it
-// was charged, read from its task.
-func QueuedInfo(t *llmservice.Task) (model string, credits int64) {
-	var p queuedPayload
-	if json.Unmarshal(t.Payload, &p) != nil {
-		return "", 0
+// was charged, read from its task. A payload that does not decode is an
+// error: its charge is unknown, never zero.
+func QueuedInfo(t *llmservice.Task) (model string, credits int64, err error) {
+	p, err := decodePayload(t)
+	if err != nil {
+		return "", 0, err
 	}
 	if p.Request != nil && p.Request.Model != "" {
-		return p.Request.Model, p.Credits
+		return p.Request.Model, p.Credits, nil
 	}
-	return p.Model, p.Credits
+	return p.Model, p.Credits, nil
+}
+
+// decodePayload reads task t's payload, or says it is corrupt.
+func decodePayload(t *llmservice.Task) (queuedPayload, error) {
+	var p queuedPayload
+	if err := json.Unmarshal(t.Payload, &p); err != nil {
+		return p, llmservice.Errorf(llmservice.Internal, "queued completion %s: payload unreadable: %v", t.ID, err)
+	}
+	return p, nil
 }
 
 // QueuedCanceller is the store CancelQueued needs.
@@ -35,8 +45,12 @@ func CancelQueued(ctx context.Context, s QueuedCanceller, t *llmservice.Task) (*
 	if t.Kind != KindQueued || t.Group != "" {
 		return nil, llmservice.Errorf(llmservice.NotFound, "no queued completion %s", t.ID)
 	}
+	_, credits, err := QueuedInfo(t)
+	if err != nil {
+		return nil, err // cancelling would refund an unknown charge as zero
+	}
 	var refund *llmservice.CreditChange
-	if _, credits := QueuedInfo(t); credits > 0 {
+	if credits > 0 {
 		refund = &llmservice.CreditChange{TeamID: t.TeamID, Amount: credits, Reason: "qcompletion_cancelled", Ref: t.ID}
 	}
 	return s.CancelTask(ctx, t.TeamID, t.ID, "cancelled", refund)

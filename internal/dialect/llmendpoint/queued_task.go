@@ -21,8 +21,8 @@ const rateLimitWait = time.Second
 // "qcompletions" endpoint, which the ledger keeps once; see
 // internal/sqlite usage_job_once), and the credits were charged at enqueue.
 func (q *Queued) run(ctx context.Context, t *llmservice.Task) (queue.Outcome, error) {
-	var p queuedPayload
-	if err := json.Unmarshal(t.Payload, &p); err != nil || p.Request == nil {
+	p, err := q.payload(t)
+	if err != nil || p.Request == nil {
 		return q.failed(t, p.Credits, "unreadable task"), nil
 	}
 	pr, err := q.principal(ctx, t.KeyID)
@@ -64,11 +64,24 @@ func (q *Queued) run(ctx context.Context, t *llmservice.Task) (queue.Outcome, er
 	return queue.Outcome{Result: b}, nil
 }
 
+// payload reads task t's payload. One that does not decode has a charge
+// that cannot be read back, so it cannot be refunded: that is logged loudly
+// instead of refunding zero in silence.
+func (q *Queued) payload(t *llmservice.Task) (queuedPayload, error) {
+	p, err := decodePayload(t)
+	if err == nil && p.Request == nil {
+		err = llmservice.Errorf(llmservice.Internal, "queued completion %s: payload has no request", t.ID)
+	}
+	if err != nil {
+		q.cfg.Log.Error("qcompletion: unreadable task; its credits are not refunded", "task", t.ID, "team", t.TeamID, "err", err)
+	}
+	return p, err
+}
+
 // giveUp fails a task whose hosts kept failing, in the seed's words, and
 // refunds it.
 func (q *Queued) giveUp(t *llmservice.Task, err error) queue.Outcome {
-	var p queuedPayload
-	_ = json.Unmarshal(t.Payload, &p)
+	p, _ := q.payload(t)
 	msg := MsgNoHosts
 	if e := llmservice.AsError(err); e.Kind == llmservice.Internal {
 		msg = "internal error"

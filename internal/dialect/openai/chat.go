@@ -71,6 +71,9 @@ func StreamChat(w http.ResponseWriter, s *gateway.StreamResult, model string, cr
 		if ch.Usage != nil && ch.Text == "" && ch.Role == "" && ch.FinishReason == "" && len(ch.ToolCalls) == 0 {
 			continue // usage-only chunk: sent once, at the end
 		}
+		if ch.ThinkingOnly() {
+			continue // Chat Completions has no thinking deltas
+		}
 		b, _ := json.Marshal(wire.ChunkFromLLM(&ch, id, model, created, false))
 		if err := httpx.SSEData(w, b); err != nil {
 			return nil // client went away; Close settles the call

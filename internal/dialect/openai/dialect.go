@@ -34,6 +34,27 @@ type Handler struct {
 	Log       *slog.Logger
 	BodyLimit int64
 	Now       func() int64 // unix seconds, for "created"
+	// ModelsBy serves GET /v1/models (and /v1/models/{id}) in another
+	// dialect's shape when the request carries that dialect's header
+	// (Anthropic's clients send anthropic-version): the path is shared,
+	// and the first entry whose header is present answers.
+	ModelsBy []ModelsRoute
+}
+
+// ModelsRoute is another dialect's model list, chosen by a header.
+type ModelsRoute struct {
+	Header    string
+	List, Get http.Handler
+}
+
+// modelsRoute returns the route that claims r, or nil.
+func (h *Handler) modelsRoute(r *http.Request) *ModelsRoute {
+	for i := range h.ModelsBy {
+		if r.Header.Get(h.ModelsBy[i].Header) != "" {
+			return &h.ModelsBy[i]
+		}
+	}
+	return nil
 }
 
 // Register adds the dialect's routes.
@@ -103,10 +124,15 @@ type secretAuthenticator interface {
 }
 
 // authenticate reads the bearer key or, when there is no Authorization
-// header but an x-api-key one, StackForDevs' four headers (key, secret,
-// tenant, project): StackForDevs clients post their completions here.
+// header but an x-api-key one, either StackForDevs' four headers (key,
+// secret, tenant, project: StackForDevs clients post their completions
+// here) when a secret or tenant comes with it, or else the virtual key
+// alone, as Anthropic's clients send it.
 func (h *Handler) authenticate(r *http.Request) (*gateway.Principal, error) {
 	if r.Header.Get("Authorization") == "" && r.Header.Get(stackfordevs.HeaderAPIKey) != "" {
+		if !stackForDevsAuth(r) {
+			return h.GW.Authenticate(r.Context(), r.Header.Get(stackfordevs.HeaderAPIKey))
+		}
 		if sa, ok := h.GW.(secretAuthenticator); ok {
 			c, err := stackfordevs.Authenticate(r.Context(), sa, r)
 			if err != nil {
@@ -121,6 +147,12 @@ func (h *Handler) authenticate(r *http.Request) (*gateway.Principal, error) {
 			Message: "You didn't provide an API key. Provide it in the Authorization header as 'Bearer <key>'."}
 	}
 	return h.GW.Authenticate(r.Context(), tok)
+}
+
+// stackForDevsAuth reports whether an x-api-key comes with the other
+// StackForDevs credentials; an x-api-key alone is a plain virtual key.
+func stackForDevsAuth(r *http.Request) bool {
+	return r.Header.Get(stackfordevs.HeaderSecretKey) != "" || r.Header.Get(stackfordevs.HeaderTenantID) != ""
 }
 
 // setServedHeaders says which provider and model served the call, and the
@@ -148,7 +180,7 @@ func SetRateHeaders(w http.ResponseWriter, ri gateway.RateInfo) {
 // (choices[0].message.content); with a bearer key they keep the
 // text_completion that clients of this path have had so far.
 func (h *Handler) completionsOrChat(w http.ResponseWriter, r *http.Request) error {
-	if r.Header.Get("Authorization") != "" || r.Header.Get(stackfordevs.HeaderAPIKey) == "" {
+	if r.Header.Get("Authorization") != "" || r.Header.Get(stackfordevs.HeaderAPIKey) == "" || !stackForDevsAuth(r) {
 		return h.completions(w, r)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.BodyLimit))

@@ -9,6 +9,10 @@ import (
 )
 
 func (h *Handler) models(w http.ResponseWriter, r *http.Request) error {
+	if mr := h.modelsRoute(r); mr != nil {
+		mr.List.ServeHTTP(w, r)
+		return nil
+	}
 	p, err := h.authenticate(r)
 	if err != nil {
 		return err
@@ -21,6 +25,10 @@ func (h *Handler) models(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) model(w http.ResponseWriter, r *http.Request) error {
+	if mr := h.modelsRoute(r); mr != nil {
+		mr.Get.ServeHTTP(w, r)
+		return nil
+	}
 	p, err := h.authenticate(r)
 	if err != nil {
 		return err

@@ -59,13 +59,18 @@ type LogEntry struct {
 	PromptTokens     int       `json:"prompt_tokens"`
 	CompletionTokens int       `json:"completion_tokens"`
 	TotalTokens      int       `json:"total_tokens"`
-	TokensEstimated  bool      `json:"tokens_estimated"`
-	CostUSD          float64   `json:"cost_usd"`
-	LatencyMS        int       `json:"latency_ms"`
-	TTFTMS           int       `json:"time_to_first_token_ms,omitempty"`
-	Status           int       `json:"status"`
-	Success          bool      `json:"success"`
-	Error            string    `json:"error,omitempty"`
+	// Parts of the prompt and completion counts, priced on their own.
+	CacheReadTokens    int     `json:"cache_read_tokens"`
+	CacheWriteTokens   int     `json:"cache_write_tokens"`
+	CacheWrite1hTokens int     `json:"cache_write_1h_tokens"`
+	ReasoningTokens    int     `json:"reasoning_tokens"`
+	TokensEstimated    bool    `json:"tokens_estimated"`
+	CostUSD            float64 `json:"cost_usd"`
+	LatencyMS          int     `json:"latency_ms"`
+	TTFTMS             int     `json:"time_to_first_token_ms,omitempty"`
+	Status             int     `json:"status"`
+	Success            bool    `json:"success"`
+	Error              string  `json:"error,omitempty"`
 }
 
 // LogPage is the answer of GET /v1/logs.
@@ -83,7 +88,9 @@ func toLogEntry(r *llmservice.UsageRecord) LogEntry {
 		Model: r.RequestedModel, Provider: r.Provider, ProviderModel: r.UpstreamModel, Stream: r.Stream,
 		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.PromptTokens + r.CompletionTokens,
 		TokensEstimated: r.TokensEstimated, CostUSD: r.Cost.Dollars(), LatencyMS: r.LatencyMS, TTFTMS: r.TTFTMS,
-		Status: r.Status, Success: r.Status < 400, Error: r.ErrorType}
+		Status: r.Status, Success: r.Status < 400, Error: r.ErrorType,
+		CacheReadTokens: r.CacheReadTokens, CacheWriteTokens: r.CacheWriteTokens, CacheWrite1hTokens: r.CacheWrite1hTokens,
+		ReasoningTokens: r.ReasoningTokens}
 	if r.Prompt != "" || r.Response != "" {
 		e.Prompt = promptMessages(r.Prompt)
 		resp := r.Response
@@ -178,8 +185,13 @@ type Totals struct {
 	PromptTokens     int64    `json:"prompt_tokens"`
 	CompletionTokens int64    `json:"completion_tokens"`
 	TotalTokens      int64    `json:"total_tokens"`
-	CostUSD          float64  `json:"cost_usd"`
-	AvgLatencyMS     float64  `json:"avg_latency_ms"`
+	// Parts of the prompt and completion counts, priced on their own.
+	CacheReadTokens    int64   `json:"cache_read_tokens"`
+	CacheWriteTokens   int64   `json:"cache_write_tokens"`
+	CacheWrite1hTokens int64   `json:"cache_write_1h_tokens"`
+	ReasoningTokens    int64   `json:"reasoning_tokens"`
+	CostUSD            float64 `json:"cost_usd"`
+	AvgLatencyMS       float64 `json:"avg_latency_ms"`
 }
 
 // Stats is the answer of GET /v1/stats.
@@ -195,7 +207,9 @@ type Stats struct {
 func toTotals(t llmservice.UsageTotal) Totals {
 	out := Totals{Requests: t.Requests, SuccessfulRequests: t.Requests - t.Errors, FailedRequests: t.Errors,
 		PromptTokens: t.PromptTokens, CompletionTokens: t.CompletionTokens, TotalTokens: t.TotalTokens,
-		CostUSD: t.CostUSD, AvgLatencyMS: math.Round(t.AvgLatencyMS*10) / 10}
+		CostUSD: t.CostUSD, AvgLatencyMS: math.Round(t.AvgLatencyMS*10) / 10,
+		CacheReadTokens: t.CacheReadTokens, CacheWriteTokens: t.CacheWriteTokens, CacheWrite1hTokens: t.CacheWrite1hTokens,
+		ReasoningTokens: t.ReasoningTokens}
 	if t.Requests > 0 {
 		rate := math.Round(float64(out.SuccessfulRequests)/float64(t.Requests)*1e4) / 1e4
 		out.SuccessRate = &rate

@@ -107,7 +107,7 @@ type api struct {
 
 // apis is the whole API, in the order /docs shows it.
 func apis() []api {
-	return []api{coreAPI(), openAIAPI(), adminAPI(), stackForDevsAPI(), llmEndpointAPI(), athenaAPI(), djangoAPI(), jobsAPI(), batchesAPI(), dashboardAPI()}
+	return []api{coreAPI(), openAIAPI(), anthropicAPI(), adminAPI(), stackForDevsAPI(), llmEndpointAPI(), athenaAPI(), djangoAPI(), jobsAPI(), batchesAPI(), dashboardAPI()}
 }
 
 var securitySchemes = S{
@@ -117,6 +117,8 @@ var securitySchemes = S{
 		"description": "The admin key (LLMSERVICE_ADMIN_KEY, or the one printed at first start)."},
 	"rawKey": S{"type": "apiKey", "in": "header", "name": "Authorization",
 		"description": "LlmEndpoint style: the API key itself, without 'Bearer'."},
+	"anthropicKey": S{"type": "apiKey", "in": "header", "name": "x-api-key",
+		"description": "Anthropic style: a virtual API key from POST /admin/keys in x-api-key (Authorization: Bearer works too)."},
 	"sfdApiKey":    S{"type": "apiKey", "in": "header", "name": "x-api-key", "description": "StackForDevs: the key from POST /admin/keys."},
 	"sfdSecretKey": S{"type": "apiKey", "in": "header", "name": "x-secret-key", "description": "StackForDevs: the secret returned with the key."},
 	"sfdTenantId":  S{"type": "apiKey", "in": "header", "name": "x-tenant-id", "description": "StackForDevs: the key's team ID."},
@@ -132,6 +134,7 @@ var securities = map[string][]S{
 	"llmendpoint": {{"rawKey": []string{}}, {"bearerAuth": []string{}}},
 	"sfd":         {sfdSecurity},
 	"bearer|sfd":  {{"bearerAuth": []string{}}, sfdSecurity},
+	"anthropic":   {{"anthropicKey": []string{}}, {"bearerAuth": []string{}}},
 }
 
 var statusText = map[int]string{
@@ -139,7 +142,7 @@ var statusText = map[int]string{
 	401: "Missing or invalid credentials", 402: "Insufficient credits", 403: "Forbidden", 404: "Not found",
 	409: "Conflict", 413: "Request body too large", 422: "Validation error", 425: "Too early: results not yet available",
 	429: "Rate limit or budget exceeded", 500: "Server error", 502: "Provider error", 503: "No provider available",
-	504: "Provider timeout",
+	504: "Provider timeout", 529: "Overloaded: no provider available, or the upstream is overloaded",
 }
 
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)

@@ -53,6 +53,9 @@ func schemas() S {
 	for k, v := range adminSchemas() {
 		s[k] = v
 	}
+	for k, v := range anthropicSchemas() {
+		s[k] = v
+	}
 	for k, v := range seedSchemas() {
 		s[k] = v
 	}
@@ -82,7 +85,9 @@ func adminSchemas() S {
 		"KeyPatch":   object("", keyPatch...),
 		"CatalogModel": object("A public model name mapped to a provider instance.",
 			"name*", str(""), "provider*", str("Instance name."), "upstream_model", str(""), "input_per_mtok", number("USD per million input tokens."),
-			"output_per_mtok", number(""), "rpm", integer(""), "tpm", integer(""), "context_window", integer(""),
+			"output_per_mtok", number(""), "cache_read_per_mtok", number("USD per million prompt tokens read from the prompt cache."),
+			"cache_write_per_mtok", number("USD per million prompt tokens written to the prompt cache (5-minute lifetime)."),
+			"rpm", integer(""), "tpm", integer(""), "context_window", integer(""),
 			"deployments", array(object("", "provider*", str(""), "upstream_model", str(""), "weight", integer(""), "priority", integer(""))),
 			"strategy", enum("", "weighted", "least-outstanding", "lowest-latency")),
 		"ModelGroup": object("Models tried in order: the primary, then fallbacks.", "name*", str(""), "models*", array(str("")), "strategy", str("")),
@@ -90,7 +95,10 @@ func adminSchemas() S {
 		"CreditMovement": object("", "id", integer(""), "team_id", str(""), "amount", integer(""), "balance_after", integer(""),
 			"reason", str(""), "ref", str(""), "time", str("")),
 		"UsageTotal": object("", "group", str(""), "requests", integer(""), "errors", integer(""), "prompt_tokens", integer(""),
-			"completion_tokens", integer(""), "total_tokens", integer(""), "cost_usd", number(""), "avg_latency_ms", number("")),
+			"completion_tokens", integer(""), "total_tokens", integer(""), "cache_read_tokens", integer("Prompt tokens read from the provider's prompt cache."),
+			"cache_write_tokens", integer("Prompt tokens written to the prompt cache (5-minute lifetime)."),
+			"cache_write_1h_tokens", integer("Prompt tokens written to the prompt cache (1-hour lifetime)."),
+			"reasoning_tokens", integer("Completion tokens spent reasoning."), "cost_usd", number(""), "avg_latency_ms", number("")),
 		"List": object("A list answer.", "object*", enum("", "list"), "data*", array(S{"type": "object"})),
 	}
 }

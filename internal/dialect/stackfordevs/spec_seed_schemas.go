@@ -4,7 +4,10 @@ package stackfordevs
 func seedSchemas() S {
 	totals := []any{"requests", integer(""), "successful_requests", integer(""), "failed_requests", integer(""),
 		"success_rate", number("Successful/requests, 0 to 1; null without requests."), "prompt_tokens", integer(""),
-		"completion_tokens", integer(""), "total_tokens", integer(""), "cost_usd", number(""), "avg_latency_ms", number("")}
+		"completion_tokens", integer(""), "total_tokens", integer(""), "cache_read_tokens", integer("Prompt tokens read from the provider's prompt cache."),
+		"cache_write_tokens", integer("Prompt tokens written to the prompt cache (5-minute lifetime)."),
+		"cache_write_1h_tokens", integer("Prompt tokens written to the prompt cache (1-hour lifetime)."),
+		"reasoning_tokens", integer("Completion tokens spent reasoning."), "cost_usd", number(""), "avg_latency_ms", number("")}
 	sfdMessage := object("", "role*", enum("", "system", "user", "assistant"), "content*", str(""))
 	return S{
 		// StackForDevs.
@@ -21,7 +24,10 @@ func seedSchemas() S {
 			"id*", str(""), "timestamp*", str(""), "tenant_id*", str(""), "project_id*", str(""), "endpoint", str("chat, completions, ..."),
 			"model*", str("The model asked for."), "provider", str("Instance that served it."), "provider_model", str(""), "stream", boolean(""),
 			"prompt", array(sfdMessage), "response", str(""), "prompt_tokens*", integer(""), "completion_tokens*", integer(""),
-			"total_tokens*", integer(""), "tokens_estimated", boolean("Counted locally: the provider reported none."), "cost_usd", number(""),
+			"total_tokens*", integer(""), "cache_read_tokens", integer("Prompt tokens read from the provider's prompt cache."),
+			"cache_write_tokens", integer("Prompt tokens written to the prompt cache (5-minute lifetime)."),
+			"cache_write_1h_tokens", integer("Prompt tokens written to the prompt cache (1-hour lifetime)."),
+			"reasoning_tokens", integer("Completion tokens spent reasoning."), "tokens_estimated", boolean("Counted locally: the provider reported none."), "cost_usd", number(""),
 			"latency_ms*", integer(""), "time_to_first_token_ms", integer("Streams only."), "status*", integer("HTTP status of the call."),
 			"success*", boolean(""), "error", str("Error code of a failed call.")),
 		"LogPage": object("", "logs*", array(ref("LogEntry")), "next_cursor", str("Pass as cursor for the next page; absent on the last."), "has_more*", boolean(""),

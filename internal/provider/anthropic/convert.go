@@ -11,6 +11,11 @@ import (
 	wire "github.com/llmservice/llmservice/internal/wire/anthropic"
 )
 
+// Family is the provider family name this adapter's thinking parts carry:
+// only parts of this family go back upstream, since only Anthropic can
+// verify an Anthropic signature.
+const Family = "anthropic"
+
 // defaultMaxTokens is sent when the request sets none: the Messages API
 // requires max_tokens, where OpenAI lets the model run to its limit.
 const defaultMaxTokens = 4096
@@ -23,10 +28,9 @@ var emptySchema = json.RawMessage(`{"type":"object","properties":{}}`)
 // names in errors are the OpenAI ones, the vocabulary of the canonical types.
 //
 // Left out on purpose: NumCtx is for in-house models only; IncludeUsage only
-// says what the client sees (usage is always read); Extra is forwarded only
-// between a dialect and an adapter of one protocol, and the request does not
-// say it came from an Anthropic dialect (none exists yet), so it is only read
-// for the unsupported options below.
+// says what the client sees (usage is always read). Extra is read for the
+// unsupported options below and for "thinking", which OpenAI-style clients
+// send for Anthropic models with the Messages API's shape and meaning.
 func toWire(req *llm.ChatRequest) (*wire.MessagesRequest, error) {
 	if err := checkUnsupported(req); err != nil {
 		return nil, err
@@ -62,6 +66,12 @@ func toWire(req *llm.ChatRequest) (*wire.MessagesRequest, error) {
 	}
 	if out.OutputConfig, err = toWireFormat(req.ResponseFormat); err != nil {
 		return nil, err
+	}
+	if v, ok := req.Extra["thinking"]; ok && isSet(v) {
+		if !json.Valid(v) || bytes.TrimSpace(v)[0] != '{' {
+			return nil, llmservice.InvalidParam("thinking", "thinking must be an object such as {\"type\":\"enabled\",\"budget_tokens\":1024}")
+		}
+		out.Thinking = v
 	}
 	return out, nil
 }
@@ -126,7 +136,7 @@ func toWireMessages(ms []llm.Message) (wire.Contents, []wire.MessageParam, error
 					return nil, nil, llmservice.InvalidParam(fmt.Sprintf("messages[%d].content[%d]", i, j), "system messages may only contain text")
 				}
 				if p.Text != "" {
-					system = append(system, wire.ContentBlock{Type: wire.BlockText, Text: p.Text})
+					system = append(system, wire.ContentBlock{Type: wire.BlockText, Text: p.Text, CacheControl: p.CacheControl})
 				}
 			}
 		case llm.RoleUser:
@@ -135,6 +145,9 @@ func toWireMessages(ms []llm.Message) (wire.Contents, []wire.MessageParam, error
 				return nil, nil, err
 			}
 			if len(blocks) == 0 {
+				if hasThinking(m.Content) {
+					continue // only dropped thinking: nothing to send
+				}
 				return nil, nil, llmservice.InvalidParam(fmt.Sprintf("messages[%d].content", i), "user message content must not be empty")
 			}
 			add(wire.RoleUser, blocks)
@@ -143,7 +156,9 @@ func toWireMessages(ms []llm.Message) (wire.Contents, []wire.MessageParam, error
 			if err != nil {
 				return nil, nil, err
 			}
-			add(wire.RoleAssistant, blocks)
+			if len(blocks) > 0 {
+				add(wire.RoleAssistant, blocks)
+			}
 		case llm.RoleTool:
 			if m.ToolCallID == "" {
 				return nil, nil, llmservice.InvalidParam(fmt.Sprintf("messages[%d].tool_call_id", i), "tool messages need a tool_call_id")
@@ -175,6 +190,11 @@ func toWireAssistant(i int, m llm.Message) (wire.Contents, error) {
 		blocks = append(blocks, wire.ContentBlock{Type: wire.BlockToolUse, ID: tc.ID, Name: tc.Name, Input: input})
 	}
 	if len(blocks) == 0 {
+		if hasThinking(m.Content) {
+			// Only another family's thinking, dropped: the turn says
+			// nothing Anthropic can read.
+			return nil, nil
+		}
 		return nil, llmservice.InvalidParam(fmt.Sprintf("messages[%d].content", i), "assistant message needs content or tool_calls")
 	}
 	return blocks, nil
@@ -193,15 +213,27 @@ func toolInput(args string) (json.RawMessage, error) {
 	return json.RawMessage(b), nil
 }
 
-// toWireParts converts text and image parts. Empty text parts are dropped
-// because the API rejects empty text blocks.
+// toWireParts converts text, image and thinking parts. Empty text parts are
+// dropped because the API rejects empty text blocks. Thinking parts go out
+// only in assistant turns (imagesOK false), only when Anthropic produced
+// them and only signed: the API refuses a thinking block whose signature
+// does not verify, so a part it could not have signed is dropped, never
+// sent (https://platform.claude.com/docs/en/build-with-claude/extended-thinking#preserving-thinking-blocks).
 func toWireParts(i int, parts []llm.Part, imagesOK bool) (wire.Contents, error) {
 	var out wire.Contents
 	for j, p := range parts {
 		switch p.Type {
 		case llm.PartText:
 			if p.Text != "" {
-				out = append(out, wire.ContentBlock{Type: wire.BlockText, Text: p.Text})
+				out = append(out, wire.ContentBlock{Type: wire.BlockText, Text: p.Text, CacheControl: p.CacheControl})
+			}
+		case llm.PartThinking:
+			if !imagesOK && p.Family == Family && p.Signature != "" {
+				out = append(out, wire.ContentBlock{Type: wire.BlockThinking, Thinking: p.Text, Signature: p.Signature})
+			}
+		case llm.PartRedactedThinking:
+			if !imagesOK && p.Family == Family && p.Data != "" {
+				out = append(out, wire.ContentBlock{Type: wire.BlockRedactedThinking, Data: p.Data})
 			}
 		case llm.PartImage:
 			param := fmt.Sprintf("messages[%d].content[%d].image_url", i, j)
@@ -216,12 +248,22 @@ func toWireParts(i int, parts []llm.Part, imagesOK bool) (wire.Contents, error) 
 			if err != nil {
 				return nil, llmservice.InvalidParam(param, "%v", err)
 			}
-			out = append(out, wire.ContentBlock{Type: wire.BlockImage, Source: src})
+			out = append(out, wire.ContentBlock{Type: wire.BlockImage, Source: src, CacheControl: p.CacheControl})
 		default:
 			return nil, llmservice.InvalidParam(fmt.Sprintf("messages[%d].content[%d].type", i, j), "content part type %q is not supported by Anthropic models", p.Type)
 		}
 	}
 	return out, nil
+}
+
+// hasThinking reports whether parts hold a thinking part of any family.
+func hasThinking(parts []llm.Part) bool {
+	for _, p := range parts {
+		if p.Type == llm.PartThinking || p.Type == llm.PartRedactedThinking {
+			return true
+		}
+	}
+	return false
 }
 
 // imageMediaTypes are the base64 image types the API accepts.
@@ -324,22 +366,36 @@ func toWireFormat(rf *llm.ResponseFormat) (*wire.OutputConfig, error) {
 
 // fromWire translates a Messages API answer. created stands in for the
 // creation time, which the API does not report.
+//
+// Thinking and redacted thinking blocks become parts of their own, in order,
+// carrying their signature or data verbatim; consecutive text blocks (text
+// split by tool_use blocks, which become tool calls) merge into one part.
 func fromWire(m *wire.Message, created int64) *llm.ChatResponse {
-	var text strings.Builder
+	var parts []llm.Part
 	var calls []llm.ToolCall
+	hasText := false
 	for _, b := range m.Content {
 		switch b.Type {
 		case wire.BlockText:
-			text.WriteString(b.Text)
+			hasText = true
+			if n := len(parts); n > 0 && parts[n-1].Type == llm.PartText {
+				parts[n-1].Text += b.Text
+			} else {
+				parts = append(parts, llm.Part{Type: llm.PartText, Text: b.Text})
+			}
+		case wire.BlockThinking:
+			parts = append(parts, llm.Part{Type: llm.PartThinking, Text: b.Thinking, Signature: b.Signature, Family: Family})
+		case wire.BlockRedactedThinking:
+			parts = append(parts, llm.Part{Type: llm.PartRedactedThinking, Data: b.Data, Family: Family})
 		case wire.BlockToolUse:
 			calls = append(calls, llm.ToolCall{ID: b.ID, Name: b.Name, Arguments: toolArguments(b.Input)})
 		}
-		// Thinking blocks (never requested) and server tool blocks have no
-		// canonical form and are not part of the answer text.
+		// Server tool blocks have no canonical form and are not part of the
+		// answer text.
 	}
-	msg := llm.Message{Role: llm.RoleAssistant, ToolCalls: calls}
-	if text.Len() > 0 || len(calls) == 0 {
-		msg.Content = []llm.Part{{Type: llm.PartText, Text: text.String()}}
+	msg := llm.Message{Role: llm.RoleAssistant, Content: parts, ToolCalls: calls}
+	if !hasText && len(calls) == 0 {
+		msg.Content = append(msg.Content, llm.Part{Type: llm.PartText})
 	}
 	finish := finishReason(m.StopReason)
 	if finish == "" {
@@ -350,7 +406,7 @@ func fromWire(m *wire.Message, created int64) *llm.ChatResponse {
 		Model:    m.Model,
 		Created:  created,
 		Choices:  []llm.Choice{{Index: 0, Message: msg, FinishReason: finish}},
-		Usage:    toUsage(m.Usage.InputTokens, m.Usage.CacheCreationInputTokens, m.Usage.CacheReadInputTokens, m.Usage.OutputTokens),
+		Usage:    toUsage(&m.Usage),
 		HasUsage: true,
 	}
 }
@@ -381,11 +437,25 @@ func finishReason(stop string) string {
 }
 
 // toUsage counts cached input as prompt tokens: input_tokens excludes both
-// cache writes and cache reads, and the gateway bills the whole prompt.
-func toUsage(input, cacheCreation, cacheRead, output int) llm.Usage {
-	return llm.Usage{
-		PromptTokens:     input + cacheCreation + cacheRead,
-		CompletionTokens: output,
-		CachedTokens:     cacheRead,
+// cache writes and cache reads, and the gateway bills the whole prompt. Cache
+// writes are split by lifetime when the API says (cache_creation), and are
+// all 5-minute writes, the default lifetime, when it does not. Anthropic
+// does not report thinking tokens apart: they are in output_tokens.
+func toUsage(u *wire.Usage) llm.Usage {
+	out := llm.Usage{
+		PromptTokens:     u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
+		CompletionTokens: u.OutputTokens,
+		CachedTokens:     u.CacheReadInputTokens,
+		CacheWriteTokens: u.CacheCreationInputTokens,
 	}
+	if c := u.CacheCreation; c != nil && c.Ephemeral5mInputTokens+c.Ephemeral1hInputTokens > 0 {
+		out.CacheWriteTokens = c.Ephemeral5mInputTokens
+		out.CacheWrite1hTokens = c.Ephemeral1hInputTokens
+		// A total that disagrees with its split keeps the difference in the
+		// default tier, so that no written token goes unbilled.
+		if rest := u.CacheCreationInputTokens - c.Ephemeral5mInputTokens - c.Ephemeral1hInputTokens; rest > 0 {
+			out.CacheWriteTokens += rest
+		}
+	}
+	return out
 }

@@ -243,7 +243,7 @@ func TestFromWire(t *testing.T) {
 			Usage:    llm.Usage{PromptTokens: 10, CompletionTokens: 3},
 			HasUsage: true},
 	}, {
-		name: "tool calls, thinking skipped, cache counted in the prompt",
+		name: "tool calls, thinking kept with its signature, cache counted in the prompt",
 		body: `{"id":"msg_2","type":"message","role":"assistant","model":"claude-opus-4-6",
 			"content":[
 				{"type":"thinking","thinking":"hmm","signature":"sig"},
@@ -254,14 +254,34 @@ func TestFromWire(t *testing.T) {
 			"usage":{"input_tokens":5,"cache_creation_input_tokens":100,"cache_read_input_tokens":200,"output_tokens":40,"service_tier":"standard"}}`,
 		want: &llm.ChatResponse{ID: "msg_2", Model: "claude-opus-4-6", Created: 1700000000,
 			Choices: []llm.Choice{{Message: llm.Message{
-				Role:    llm.RoleAssistant,
-				Content: []llm.Part{{Type: llm.PartText, Text: "Let me look."}},
+				Role: llm.RoleAssistant,
+				Content: []llm.Part{
+					{Type: llm.PartThinking, Text: "hmm", Signature: "sig", Family: Family},
+					{Type: llm.PartText, Text: "Let me look."},
+				},
 				ToolCalls: []llm.ToolCall{
 					{ID: "toolu_1", Name: "get_weather", Arguments: `{"location": "Paris"}`},
 					{ID: "toolu_2", Name: "get_time", Arguments: `{}`},
 				},
 			}, FinishReason: llm.FinishToolCalls}},
-			Usage:    llm.Usage{PromptTokens: 305, CompletionTokens: 40, CachedTokens: 200},
+			Usage:    llm.Usage{PromptTokens: 305, CompletionTokens: 40, CachedTokens: 200, CacheWriteTokens: 100},
+			HasUsage: true},
+	}, {
+		name: "redacted thinking, cache writes split by lifetime",
+		body: `{"id":"msg_4","model":"m","content":[
+				{"type":"redacted_thinking","data":"EmwKAhgB"},
+				{"type":"thinking","thinking":"","signature":"s2"},
+				{"type":"text","text":"ok"}],
+			"stop_reason":"end_turn",
+			"usage":{"input_tokens":3,"cache_creation_input_tokens":700,"cache_read_input_tokens":0,
+				"cache_creation":{"ephemeral_5m_input_tokens":200,"ephemeral_1h_input_tokens":500},"output_tokens":9}}`,
+		want: &llm.ChatResponse{ID: "msg_4", Model: "m", Created: 1700000000,
+			Choices: []llm.Choice{{Message: llm.Message{Role: llm.RoleAssistant, Content: []llm.Part{
+				{Type: llm.PartRedactedThinking, Data: "EmwKAhgB", Family: Family},
+				{Type: llm.PartThinking, Signature: "s2", Family: Family},
+				{Type: llm.PartText, Text: "ok"},
+			}}, FinishReason: llm.FinishStop}},
+			Usage:    llm.Usage{PromptTokens: 703, CompletionTokens: 9, CacheWriteTokens: 200, CacheWrite1hTokens: 500},
 			HasUsage: true},
 	}, {
 		name: "tool call only has no content",

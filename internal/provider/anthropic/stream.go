@@ -18,8 +18,10 @@ import (
 // Anthropic streams content blocks by index: a text block's text_delta
 // fragments become Chunk.Text; a tool_use block becomes one tool call whose
 // first fragment carries the ID and name and whose input_json_delta fragments
-// become its arguments. Usage and the stop reason arrive at the end, and are
-// sent together in the last chunk.
+// become its arguments; a thinking block's thinking_delta fragments become
+// Chunk.Thinking and its signature_delta Chunk.Signature, which closes it; a
+// redacted_thinking block is one Chunk.RedactedThinking. Usage and the stop
+// reason arrive at the end, and are sent together in the last chunk.
 // https://platform.claude.com/docs/en/build-with-claude/streaming
 type stream struct {
 	// ctx is the request's context, kept only to tell a cancelled read from
@@ -158,8 +160,16 @@ func (s *stream) blockStart(index int, b *wire.ContentBlock) {
 		s.nTools++
 		s.tools[index] = tc
 		s.push(llm.Chunk{ToolCalls: []llm.ToolCallDelta{{Index: tc.index, ID: b.ID, Name: b.Name}}})
+	case wire.BlockThinking:
+		// The start carries empty thinking and signature; should the API
+		// ever send either here, it is not lost.
+		if b.Thinking != "" || b.Signature != "" {
+			s.push(llm.Chunk{Thinking: b.Thinking, Signature: b.Signature, ThinkingFamily: Family})
+		}
+	case wire.BlockRedactedThinking:
+		s.push(llm.Chunk{RedactedThinking: b.Data, ThinkingFamily: Family})
 	}
-	// thinking and server tool blocks have no canonical form.
+	// server tool blocks have no canonical form.
 }
 
 func (s *stream) blockDelta(index int, d *wire.Delta) {
@@ -171,6 +181,12 @@ func (s *stream) blockDelta(index int, d *wire.Delta) {
 		if d.Text != "" {
 			s.push(llm.Chunk{Text: d.Text})
 		}
+	case wire.DeltaThinking:
+		if d.Thinking != "" {
+			s.push(llm.Chunk{Thinking: d.Thinking, ThinkingFamily: Family})
+		}
+	case wire.DeltaSignature:
+		s.push(llm.Chunk{Signature: d.Signature, ThinkingFamily: Family})
 	case wire.DeltaInputJSON:
 		// The first fragment is often "": skip it, so that a call without
 		// arguments is still recognised at content_block_stop.
@@ -194,6 +210,9 @@ func (s *stream) mergeUsage(u *wire.DeltaUsage) {
 	if u.CacheReadInputTokens != nil {
 		s.usage.CacheReadInputTokens = *u.CacheReadInputTokens
 	}
+	if u.CacheCreation != nil {
+		s.usage.CacheCreation = u.CacheCreation
+	}
 }
 
 // end queues the final chunk: the finish reason and, always, the usage, which
@@ -203,7 +222,7 @@ func (s *stream) end() {
 	if finish == "" {
 		finish = llm.FinishStop
 	}
-	u := toUsage(s.usage.InputTokens, s.usage.CacheCreationInputTokens, s.usage.CacheReadInputTokens, s.usage.OutputTokens)
+	u := toUsage(&s.usage)
 	s.push(llm.Chunk{FinishReason: finish, Usage: &u})
 	s.ended = true
 }

@@ -76,14 +76,30 @@ func TestStreamTranscripts(t *testing.T) {
 			llm.Chunk{FinishReason: llm.FinishToolCalls, Usage: usage(472, 89, 0)},
 		),
 	}, {
-		// Thinking is skipped, unknown events and comments are ignored,
-		// CRLF line ends are accepted, and message_delta's cumulative input
-		// counts replace message_start's.
+		// Thinking streams with its signature, unknown events and comments
+		// are ignored, CRLF line ends are accepted, and message_delta's
+		// cumulative input counts replace message_start's.
 		file: "cache_crlf.sse",
 		want: chunks("msg_01Cache", "claude-opus-4-6",
 			llm.Chunk{Role: llm.RoleAssistant},
+			llm.Chunk{Thinking: "Let me think.", ThinkingFamily: Family},
+			llm.Chunk{Signature: "EqQBCgIYAhIM", ThinkingFamily: Family},
 			llm.Chunk{Text: "Cached answer."},
-			llm.Chunk{FinishReason: llm.FinishLength, Usage: usage(6+1000+2000, 21, 2000)},
+			llm.Chunk{FinishReason: llm.FinishLength, Usage: &llm.Usage{PromptTokens: 6 + 1000 + 2000, CompletionTokens: 21, CachedTokens: 2000, CacheWriteTokens: 1000}},
+		),
+	}, {
+		// Interleaved thinking: two signed blocks and a redacted one around
+		// a tool call; the 1-hour cache writes come from message_delta.
+		file: "thinking.sse",
+		want: chunks("msg_01Think", "claude-sonnet-4-5",
+			llm.Chunk{Role: llm.RoleAssistant},
+			llm.Chunk{Thinking: "The user wants", ThinkingFamily: Family},
+			llm.Chunk{Thinking: " the weather.", ThinkingFamily: Family},
+			llm.Chunk{Signature: "WaUjzkypQ2mUEVM36O2TxuC06KN8xyfbJwyem2dw3URve/op91XWHOEBLLqIOMfFG/UvLEczmEsUjavL==", ThinkingFamily: Family},
+			llm.Chunk{RedactedThinking: "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP", ThinkingFamily: Family},
+			llm.Chunk{ToolCalls: []llm.ToolCallDelta{{Index: 0, ID: "toolu_01", Name: "get_weather"}}},
+			llm.Chunk{ToolCalls: []llm.ToolCallDelta{{Index: 0, Arguments: `{"city":"Paris"}`}}},
+			llm.Chunk{FinishReason: llm.FinishToolCalls, Usage: &llm.Usage{PromptTokens: 12 + 500 + 300, CompletionTokens: 80, CachedTokens: 300, CacheWriteTokens: 200, CacheWrite1hTokens: 300}},
 		),
 	}, {
 		file: "error.sse",

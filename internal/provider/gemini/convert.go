@@ -65,6 +65,10 @@ func checkExtra(extra map[string]json.RawMessage) error {
 	return nil
 }
 
+// Family is the provider family name this adapter's thinking parts carry:
+// only parts of this family go back upstream.
+const Family = "gemini"
+
 // toContents maps the conversation: system and developer messages become
 // systemInstruction parts, assistant turns become "model" turns, and tool
 // results become functionResponse parts of a user turn.
@@ -96,7 +100,8 @@ func toContents(model string, msgs []llm.Message) ([]geminiwire.Content, *gemini
 			}
 			system.Parts = append(system.Parts, geminiwire.Part{Text: text})
 		case llm.RoleUser:
-			parts, err := toParts(p, m.Content)
+			var none string
+			parts, err := toParts(p, m.Content, &none)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -104,7 +109,8 @@ func toContents(model string, msgs []llm.Message) ([]geminiwire.Content, *gemini
 				contents = append(contents, geminiwire.Content{Role: geminiwire.RoleUser, Parts: parts})
 			}
 		case llm.RoleAssistant:
-			parts, err := toParts(p, m.Content)
+			var pending string
+			parts, err := toParts(p, m.Content, &pending)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -114,7 +120,10 @@ func toContents(model string, msgs []llm.Message) ([]geminiwire.Content, *gemini
 					return nil, nil, err
 				}
 				part := geminiwire.Part{FunctionCall: &geminiwire.FunctionCall{Name: tc.Name, Args: args}}
-				if signature {
+				switch {
+				case pending != "":
+					part.ThoughtSignature, pending = pending, ""
+				case signature:
 					part.ThoughtSignature = skipThoughtSignature
 				}
 				parts = append(parts, part)
@@ -190,21 +199,34 @@ func textOnly(p string, content []llm.Part) (string, error) {
 }
 
 // toParts maps user or assistant content. Empty text parts are left out:
-// Gemini rejects a request with an empty text part.
-func toParts(p string, content []llm.Part) ([]geminiwire.Part, error) {
+// Gemini rejects a request with an empty text part. A Gemini thought
+// signature is put on the next part; one with no part after it is left in
+// pending, for the turn's first function call.
+func toParts(p string, content []llm.Part, pending *string) ([]geminiwire.Part, error) {
 	parts := make([]geminiwire.Part, 0, len(content))
 	for j, c := range content {
 		switch c.Type {
 		case llm.PartText, "":
 			if c.Text != "" {
-				parts = append(parts, geminiwire.Part{Text: c.Text})
+				parts = append(parts, geminiwire.Part{Text: c.Text, ThoughtSignature: *pending})
+				*pending = ""
 			}
 		case llm.PartImage:
 			part, err := imagePart(fmt.Sprintf("%s.content[%d].image_url", p, j), c.ImageURL)
 			if err != nil {
 				return nil, err
 			}
+			part.ThoughtSignature, *pending = *pending, ""
 			parts = append(parts, part)
+		case llm.PartThinking:
+			// Gemini's own signature goes back on the part that follows
+			// it, the one it came on; the thought text is not sent back
+			// (the API does not need it). Another family's reasoning
+			// cannot be verified here and is dropped.
+			if c.Family == Family && c.Signature != "" {
+				*pending = c.Signature
+			}
+		case llm.PartRedactedThinking:
 		default:
 			return nil, llmservice.InvalidParam(fmt.Sprintf("%s.content[%d].type", p, j), "unsupported content part type %q", c.Type)
 		}

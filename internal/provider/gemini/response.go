@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/llm"
@@ -12,8 +11,11 @@ import (
 )
 
 // fromWire translates a generateContent answer. Thought parts (the model's
-// reasoning) are left out of the message text; functionCall parts become
-// tool calls with generated ids when the model gave none.
+// reasoning) are left out of the message text and become thinking parts;
+// a thoughtSignature on any other part becomes a signature-only thinking
+// part just before that part's content, so that it can be put back on the
+// same part on a later turn (see toParts). functionCall parts become tool
+// calls with generated ids when the model gave none.
 func fromWire(w *geminiwire.GenerateContentResponse) (*llm.ChatResponse, error) {
 	if len(w.Candidates) == 0 {
 		if w.PromptFeedback != nil && w.PromptFeedback.BlockReason != "" {
@@ -25,21 +27,27 @@ func fromWire(w *geminiwire.GenerateContentResponse) (*llm.ChatResponse, error) 
 	var seq int
 	for _, c := range w.Candidates {
 		msg := llm.Message{Role: llm.RoleAssistant}
-		var text strings.Builder
 		if c.Content != nil {
 			for _, p := range c.Content.Parts {
 				if p.Thought {
+					msg.Content = append(msg.Content, llm.Part{Type: llm.PartThinking, Text: p.Text, Signature: p.ThoughtSignature, Family: Family})
 					continue
 				}
-				text.WriteString(p.Text)
+				if p.ThoughtSignature != "" {
+					msg.Content = append(msg.Content, llm.Part{Type: llm.PartThinking, Signature: p.ThoughtSignature, Family: Family})
+				}
+				if p.Text != "" {
+					if n := len(msg.Content); n > 0 && msg.Content[n-1].Type == llm.PartText {
+						msg.Content[n-1].Text += p.Text
+					} else {
+						msg.Content = append(msg.Content, llm.Part{Type: llm.PartText, Text: p.Text})
+					}
+				}
 				if fc := p.FunctionCall; fc != nil {
 					seq++
 					msg.ToolCalls = append(msg.ToolCalls, llm.ToolCall{ID: callID(fc.ID, seq), Name: fc.Name, Arguments: argsText(fc.Args)})
 				}
 			}
-		}
-		if text.Len() > 0 {
-			msg.Content = []llm.Part{{Type: llm.PartText, Text: text.String()}}
 		}
 		out.Choices = append(out.Choices, llm.Choice{
 			Index:        c.Index,

@@ -19,7 +19,7 @@ func TestFromWire(t *testing.T) {
 		want *llm.ChatResponse
 	}{
 		{
-			name: "text with thoughts skipped and thinking usage",
+			name: "text with thoughts as thinking parts, a signature before its part, and thinking usage",
 			body: `{
 				"candidates": [{"content": {"role": "model", "parts": [
 					{"text": "Let me think about the sky.", "thought": true},
@@ -32,7 +32,12 @@ func TestFromWire(t *testing.T) {
 			want: &llm.ChatResponse{
 				ID: "resp-1", Model: "gemini-2.5-flash",
 				Choices: []llm.Choice{{Message: llm.Message{Role: llm.RoleAssistant,
-					Content: []llm.Part{{Type: llm.PartText, Text: "The sky is blue."}}}, FinishReason: llm.FinishStop}},
+					Content: []llm.Part{
+						{Type: llm.PartThinking, Text: "Let me think about the sky.", Family: "gemini"},
+						{Type: llm.PartText, Text: "The sky is "},
+						{Type: llm.PartThinking, Signature: "c2ln", Family: "gemini"},
+						{Type: llm.PartText, Text: "blue."},
+					}}, FinishReason: llm.FinishStop}},
 				Usage:    llm.Usage{PromptTokens: 8, CompletionTokens: 34, CachedTokens: 2, ReasoningTokens: 30},
 				HasUsage: true,
 			},
@@ -47,11 +52,12 @@ func TestFromWire(t *testing.T) {
 				]}, "finishReason": "STOP"}],
 				"usageMetadata": {"promptTokenCount": 20, "candidatesTokenCount": 10, "toolUsePromptTokenCount": 5}}`,
 			want: &llm.ChatResponse{
-				Choices: []llm.Choice{{Message: llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{
-					{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`},
-					{ID: "fc-7", Name: "get_weather", Arguments: `{"city":"Rome"}`},
-					{ID: "call_3", Name: "now", Arguments: `{}`},
-				}}, FinishReason: llm.FinishToolCalls}},
+				Choices: []llm.Choice{{Message: llm.Message{Role: llm.RoleAssistant,
+					Content: []llm.Part{{Type: llm.PartThinking, Signature: "c2ln", Family: "gemini"}}, ToolCalls: []llm.ToolCall{
+						{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris"}`},
+						{ID: "fc-7", Name: "get_weather", Arguments: `{"city":"Rome"}`},
+						{ID: "call_3", Name: "now", Arguments: `{}`},
+					}}, FinishReason: llm.FinishToolCalls}},
 				Usage:    llm.Usage{PromptTokens: 25, CompletionTokens: 10},
 				HasUsage: true,
 			},

@@ -147,8 +147,18 @@ func (d *decoder) event(data []byte) ([]llm.Chunk, error) {
 		base := llm.Chunk{ID: d.id, Model: d.model, Index: i}
 		var text []byte
 		var calls []*geminiwire.FunctionCall
+		var thoughts []llm.Chunk
 		if c.Content != nil {
 			for _, p := range c.Content.Parts {
+				if p.Thought || p.ThoughtSignature != "" {
+					ch := base
+					ch.ThinkingFamily = Family
+					ch.Signature = p.ThoughtSignature
+					if p.Thought {
+						ch.Thinking = p.Text
+					}
+					thoughts = append(thoughts, ch)
+				}
 				if p.Thought {
 					continue
 				}
@@ -167,6 +177,11 @@ func (d *decoder) event(data []byte) ([]llm.Chunk, error) {
 			// it has to go out again.
 			d.usageSent = false
 			out = append(out, ch)
+		}
+		// Thoughts and signatures go first: a signature belongs to the
+		// text or call that follows it (see thoughtParts).
+		for _, ch := range thoughts {
+			emit(ch)
 		}
 		if len(text) > 0 {
 			ch := base

@@ -6,6 +6,11 @@
 // "mock reply: <last user text>"; when the request declares tools and the
 // last turn is the user's, the mock calls the first tool with
 // {"input": "<last user text>"}. Token counts are word counts.
+//
+// When the request asks for reasoning (an extra "thinking" object whose
+// type is not "disabled", or "reasoning_effort"), the answer starts with an
+// unsigned thinking part of the mock family, "mock thinking about: <last
+// user text>", counted in the completion and reasoning tokens.
 package mock
 
 import (
@@ -32,7 +37,43 @@ var (
 // Prefix starts every mock answer, so nobody mistakes it for a model.
 const Prefix = "mock reply: "
 
-func answer(req *llm.ChatRequest) (msg llm.Message, finish string, u llm.Usage) {
+// Family is the provider family name of the mock's thinking parts.
+const Family = "mock"
+
+// answer is reply with the thinking the request asked for.
+func answer(req *llm.ChatRequest) (llm.Message, string, llm.Usage) {
+	msg, finish, u := reply(req)
+	if !wantsThinking(req) {
+		return msg, finish, u
+	}
+	last := ""
+	for _, m := range req.Messages {
+		if m.Role == llm.RoleUser || m.Role == llm.RoleTool {
+			last = m.Text()
+		}
+	}
+	thought := "mock thinking about: " + last
+	msg.Content = append([]llm.Part{{Type: llm.PartThinking, Text: thought, Family: Family}}, msg.Content...)
+	n := countWords(thought)
+	u.CompletionTokens += n
+	u.ReasoningTokens = n
+	return msg, finish, u
+}
+
+// wantsThinking reports whether the request asks for reasoning, in
+// Anthropic's words (thinking) or OpenAI's (reasoning_effort).
+func wantsThinking(req *llm.ChatRequest) bool {
+	if v, ok := req.Extra["thinking"]; ok {
+		var cfg struct {
+			Type string `json:"type"`
+		}
+		return json.Unmarshal(v, &cfg) == nil && cfg.Type != "" && cfg.Type != "disabled"
+	}
+	v, ok := req.Extra["reasoning_effort"]
+	return ok && string(v) != "null" && string(v) != `"none"`
+}
+
+func reply(req *llm.ChatRequest) (msg llm.Message, finish string, u llm.Usage) {
 	var last llm.Message
 	for _, m := range req.Messages {
 		u.PromptTokens += countWords(m.Text())
@@ -122,15 +163,24 @@ func (Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse
 func (Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (llm.Stream, error) {
 	msg, finish, u := answer(req)
 	s := &stream{ctx: ctx, model: req.Model, last: llm.Chunk{FinishReason: finish, Usage: &u, Model: req.Model}}
+	// The role comes with the first chunk: the thinking when there is
+	// some, else the call or an empty text.
+	role := llm.RoleAssistant
+	if p := msg.Content; len(p) > 0 && p[0].Type == llm.PartThinking {
+		s.head = append(s.head, llm.Chunk{Role: role, Thinking: p[0].Text, ThinkingFamily: Family, Model: req.Model})
+		role = ""
+	}
 	if len(msg.ToolCalls) > 0 {
 		tc := msg.ToolCalls[0]
-		s.head = []llm.Chunk{
-			{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCallDelta{{ID: tc.ID, Name: tc.Name}}, Model: req.Model},
-			{ToolCalls: []llm.ToolCallDelta{{Arguments: tc.Arguments}}, Model: req.Model}}
-	} else {
-		s.head = []llm.Chunk{{Role: llm.RoleAssistant, Model: req.Model}}
-		s.text = msg.Text()
+		s.head = append(s.head,
+			llm.Chunk{Role: role, ToolCalls: []llm.ToolCallDelta{{ID: tc.ID, Name: tc.Name}}, Model: req.Model},
+			llm.Chunk{ToolCalls: []llm.ToolCallDelta{{Arguments: tc.Arguments}}, Model: req.Model})
+		return s, nil
 	}
+	if role != "" {
+		s.head = append(s.head, llm.Chunk{Role: role, Model: req.Model})
+	}
+	s.text = msg.Text()
 	return s, nil
 }
 

@@ -173,6 +173,8 @@ func contentToWire(i int, parts []llm.Part) (string, []string, error) {
 				return "", nil, llmservice.InvalidParam(fmt.Sprintf("messages[%d].content[%d].image_url", i, j), "%s", err)
 			}
 			images = append(images, img)
+		case llm.PartThinking, llm.PartRedactedThinking:
+			// Reasoning is not sent back to local models: dropped.
 		default:
 			return "", nil, llmservice.InvalidParam(fmt.Sprintf("messages[%d].content[%d].type", i, j), "ollama does not accept %q content parts", p.Type)
 		}
@@ -211,14 +213,24 @@ func argumentsToWire(args string) (json.RawMessage, error) {
 	return json.RawMessage(s), nil
 }
 
-// fromWire translates a complete (non-streamed) Ollama answer.
+// Family is the provider family name this adapter's thinking parts carry.
+// Ollama signs nothing, and its reasoning is not sent back (see
+// contentToWire): a local model's earlier thoughts only cost context.
+const Family = "ollama"
+
+// fromWire translates a complete (non-streamed) Ollama answer. A thinking
+// model's reasoning (message.thinking) becomes a thinking part before the
+// text.
 func fromWire(r *ollamawire.ChatResponse) *llm.ChatResponse {
 	msg := llm.Message{Role: llm.RoleAssistant}
 	for i, tc := range r.Message.ToolCalls {
 		msg.ToolCalls = append(msg.ToolCalls, toolCallFromWire(i, tc))
 	}
+	if r.Message.Thinking != "" {
+		msg.Content = append(msg.Content, llm.Part{Type: llm.PartThinking, Text: r.Message.Thinking, Family: Family})
+	}
 	if r.Message.Content != "" || len(msg.ToolCalls) == 0 {
-		msg.Content = []llm.Part{{Type: llm.PartText, Text: r.Message.Content}}
+		msg.Content = append(msg.Content, llm.Part{Type: llm.PartText, Text: r.Message.Content})
 	}
 	return &llm.ChatResponse{
 		Model:   r.Model,

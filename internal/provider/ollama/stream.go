@@ -91,6 +91,9 @@ func (s *stream) decodeLine() error {
 }
 
 func (s *stream) queueLine(r *ollamawire.ChatResponse) {
+	if r.Message.Thinking != "" {
+		s.queue(r, llm.Chunk{Thinking: r.Message.Thinking, ThinkingFamily: Family})
+	}
 	if r.Message.Content != "" {
 		s.queue(r, llm.Chunk{Text: r.Message.Content})
 	}

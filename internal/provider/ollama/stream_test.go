@@ -54,10 +54,11 @@ var streamCases = []struct {
 		},
 	},
 	{
-		// Reasoning has no place in a canonical chunk, so it is skipped.
+		// Reasoning streams as thinking chunks of the ollama family.
 		file: "thinking.ndjson",
 		want: []llm.Chunk{
-			{Model: "qwen3", Role: "assistant", Text: "Hello"},
+			{Model: "qwen3", Role: "assistant", Thinking: "The user says hi.", ThinkingFamily: "ollama"},
+			{Model: "qwen3", Text: "Hello"},
 			{Model: "qwen3", Text: "!"},
 			{Model: "qwen3", FinishReason: "stop", Usage: usage(9, 12)},
 		},

@@ -81,6 +81,16 @@ func TestStreamTranscripts(t *testing.T) {
 			llm.Chunk{Usage: usage(81, 47, 64)},
 		),
 	}, {
+		// A reasoning model: reasoning tokens are part of the completion,
+		// cached tokens part of the prompt, both read from the details.
+		file: "reasoning.sse",
+		want: chunks("chatcmpl-C0Reason4k", "o4-mini-2025-04-16",
+			llm.Chunk{Role: llm.RoleAssistant},
+			llm.Chunk{Text: "42"},
+			llm.Chunk{FinishReason: llm.FinishStop},
+			llm.Chunk{Usage: &llm.Usage{PromptTokens: 1536, CompletionTokens: 202, CachedTokens: 1280, ReasoningTokens: 192}},
+		),
+	}, {
 		// llama.cpp puts usage on the finishing chunk and may end without [DONE].
 		file: "no_done.sse",
 		want: chunks("chatcmpl-llamacpp1", "qwen2.5-7b-instruct-q4_k_m.gguf",

@@ -15,9 +15,13 @@ import (
 // anthropic-version headers. Point an adapter at fake.URL (no /v1).
 //
 // Beyond the package policy it honours max_tokens: a text answer longer than
-// max_tokens words is cut there with stop_reason "max_tokens".
+// max_tokens words is cut there with stop_reason "max_tokens". It also
+// speaks extended thinking and prompt caching (see anthropic_thinking.go).
 func NewAnthropic(tb testing.TB) *Fake {
-	return New(tb, serveAnthropic)
+	cache := &promptCache{seen: map[string]bool{}}
+	return New(tb, func(w http.ResponseWriter, r *http.Request, body []byte, fail *Failure) {
+		serveAnthropic(w, r, body, fail, cache)
+	})
 }
 
 // anthropicError writes the API's error body.
@@ -32,7 +36,7 @@ func anthropicError(w http.ResponseWriter, status int, typ, msg string) {
 	})
 }
 
-func serveAnthropic(w http.ResponseWriter, r *http.Request, body []byte, fail *Failure) {
+func serveAnthropic(w http.ResponseWriter, r *http.Request, body []byte, fail *Failure, cache *promptCache) {
 	if r.Header.Get("x-api-key") == "" {
 		anthropicError(w, http.StatusUnauthorized, wire.ErrAuthentication, "x-api-key header is required")
 		return
@@ -46,10 +50,15 @@ func serveAnthropic(w http.ResponseWriter, r *http.Request, body []byte, fail *F
 		return
 	}
 	req, msg := parseAnthropic(body)
+	if msg == "" {
+		msg = checkThinking(req)
+	}
 	if msg != "" {
 		anthropicError(w, http.StatusBadRequest, wire.ErrInvalidRequest, msg)
 		return
 	}
+	th := thinkingFor(req)
+	usage := cache.usage(req)
 	first := ""
 	if len(req.Tools) > 0 {
 		first = req.Tools[0].Name
@@ -68,19 +77,22 @@ func serveAnthropic(w http.ResponseWriter, r *http.Request, body []byte, fail *F
 		// connection without answering.
 		panic(http.ErrAbortHandler)
 	}
+	usage.InputTokens = max(a.PromptTokens-usage.CacheReadInputTokens-usage.CacheCreationInputTokens, 0)
+	usage.OutputTokens = a.CompletionTokens + th.tokens()
 	if req.Stream {
-		streamAnthropic(w, req.Model, a, stop, fail)
+		streamAnthropic(w, req.Model, a, stop, th, usage, fail)
 		return
 	}
 	m := wire.Message{
 		ID: "msg_fake", Type: "message", Role: wire.RoleAssistant, Model: req.Model,
 		StopReason: stop,
-		Usage:      wire.Usage{InputTokens: a.PromptTokens, OutputTokens: a.CompletionTokens},
+		Usage:      usage,
 	}
+	m.Content = th.blocks()
 	if a.ToolCall != nil {
-		m.Content = []wire.ContentBlock{{Type: wire.BlockToolUse, ID: a.ToolCall.ID, Name: a.ToolCall.Name, Input: json.RawMessage(a.ToolCall.Arguments)}}
+		m.Content = append(m.Content, wire.ContentBlock{Type: wire.BlockToolUse, ID: a.ToolCall.ID, Name: a.ToolCall.Name, Input: json.RawMessage(a.ToolCall.Arguments)})
 	} else {
-		m.Content = []wire.ContentBlock{{Type: wire.BlockText, Text: a.Text}}
+		m.Content = append(m.Content, wire.ContentBlock{Type: wire.BlockText, Text: a.Text})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(m)
@@ -147,7 +159,7 @@ func anthropicTurns(req *wire.MessagesRequest) []Turn {
 // deltas, message_delta with the stop reason and output usage, message_stop.
 // Each delta counts as one chunk for fail.AfterChunks.
 // https://platform.claude.com/docs/en/build-with-claude/streaming
-func streamAnthropic(w http.ResponseWriter, model string, a Answer, stop string, fail *Failure) {
+func streamAnthropic(w http.ResponseWriter, model string, a Answer, stop string, th fakeThinking, usage wire.Usage, fail *Failure) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	send := func(name string, v any) {
@@ -157,8 +169,10 @@ func streamAnthropic(w http.ResponseWriter, model string, a Answer, stop string,
 	}
 	send(wire.EventMessageStart, wire.MessageStartEvent{Type: wire.EventMessageStart, Message: wire.Message{
 		ID: "msg_fake", Type: "message", Role: wire.RoleAssistant, Model: model, Content: []wire.ContentBlock{},
-		Usage: wire.Usage{InputTokens: a.PromptTokens, OutputTokens: 1},
+		Usage: wire.Usage{InputTokens: usage.InputTokens, OutputTokens: 1, CacheCreationInputTokens: usage.CacheCreationInputTokens,
+			CacheReadInputTokens: usage.CacheReadInputTokens, CacheCreation: usage.CacheCreation},
 	}})
+	index := th.stream(send)
 	block := wire.ContentBlock{Type: wire.BlockText}
 	var deltas []wire.Delta
 	if tc := a.ToolCall; tc != nil {
@@ -174,20 +188,22 @@ func streamAnthropic(w http.ResponseWriter, model string, a Answer, stop string,
 			deltas = append(deltas, wire.Delta{Type: wire.DeltaText, Text: p})
 		}
 	}
-	send(wire.EventContentBlockStart, wire.ContentBlockStartEvent{Type: wire.EventContentBlockStart, Index: 0, ContentBlock: block})
+	send(wire.EventContentBlockStart, wire.ContentBlockStartEvent{Type: wire.EventContentBlockStart, Index: index, ContentBlock: block})
 	send(wire.EventPing, wire.TypeOnlyEvent{Type: wire.EventPing})
 	for i, d := range deltas {
 		if fail != nil && i >= fail.AfterChunks {
 			panic(http.ErrAbortHandler)
 		}
-		send(wire.EventContentBlockDelta, wire.ContentBlockDeltaEvent{Type: wire.EventContentBlockDelta, Index: 0, Delta: d})
+		send(wire.EventContentBlockDelta, wire.ContentBlockDeltaEvent{Type: wire.EventContentBlockDelta, Index: index, Delta: d})
 	}
 	if fail != nil {
 		panic(http.ErrAbortHandler)
 	}
-	send(wire.EventContentBlockStop, wire.ContentBlockStopEvent{Type: wire.EventContentBlockStop, Index: 0})
+	send(wire.EventContentBlockStop, wire.ContentBlockStopEvent{Type: wire.EventContentBlockStop, Index: index})
 	send(wire.EventMessageDelta, wire.MessageDeltaEvent{Type: wire.EventMessageDelta,
-		Delta: wire.Delta{StopReason: stop}, Usage: wire.DeltaUsage{OutputTokens: a.CompletionTokens}})
+		Delta: wire.Delta{StopReason: stop}, Usage: wire.DeltaUsage{OutputTokens: usage.OutputTokens,
+			InputTokens: &usage.InputTokens, CacheCreationInputTokens: &usage.CacheCreationInputTokens,
+			CacheReadInputTokens: &usage.CacheReadInputTokens, CacheCreation: usage.CacheCreation}})
 	send(wire.EventMessageStop, wire.TypeOnlyEvent{Type: wire.EventMessageStop})
 }
 

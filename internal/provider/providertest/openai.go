@@ -16,6 +16,48 @@ func NewOpenAI(tb testing.TB) *Fake {
 	return New(tb, serveOpenAI)
 }
 
+// NewOpenAIAgent is NewOpenAI answering chats with AgentReply, the policy
+// made for coding agents.
+func NewOpenAIAgent(tb testing.TB) *Fake {
+	return New(tb, func(w http.ResponseWriter, r *http.Request, body []byte, fail *Failure) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/chat/completions" && strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			openAIChat(w, body, fail, agentPolicy)
+			return
+		}
+		serveOpenAI(w, r, body, fail)
+	})
+}
+
+// agentPolicy applies AgentReply to OpenAI turns.
+func agentPolicy(turns []Turn, tools []string) Answer {
+	var a Answer
+	if n := len(turns); n > 0 && turns[n-1].Role == "tool" {
+		t := turns[n-1].Text
+		a = AgentReply("", &t, tools)
+	} else {
+		last := ""
+		for _, t := range turns {
+			if t.Role == "user" {
+				last = t.Text
+			}
+		}
+		a = AgentReply(last, nil, tools)
+	}
+	for _, t := range turns {
+		a.PromptTokens += len(strings.Fields(t.Text))
+	}
+	return a
+}
+
+// defaultPolicy is the package's answer policy (Reply).
+func defaultPolicy(turns []Turn, tools []string) Answer {
+	first := ""
+	if len(tools) > 0 {
+		first = tools[0]
+	}
+	return Reply(turns, first)
+}
+
 func openAIError(w http.ResponseWriter, status int, typ, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -30,7 +72,7 @@ func serveOpenAI(w http.ResponseWriter, r *http.Request, body []byte, fail *Fail
 	}
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/chat/completions":
-		openAIChat(w, body, fail)
+		openAIChat(w, body, fail, defaultPolicy)
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/embeddings":
 		openAIEmbed(w, body)
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/models":
@@ -64,7 +106,7 @@ func openAIText(raw json.RawMessage) string {
 	return b.String()
 }
 
-func openAIChat(w http.ResponseWriter, body []byte, fail *Failure) {
+func openAIChat(w http.ResponseWriter, body []byte, fail *Failure, policy func([]Turn, []string) Answer) {
 	var req struct {
 		Model    string      `json:"model"`
 		Messages []oaMessage `json:"messages"`
@@ -94,11 +136,11 @@ func openAIChat(w http.ResponseWriter, body []byte, fail *Failure) {
 		}
 		turns[i] = Turn{Role: role, Text: openAIText(m.Content)}
 	}
-	first := ""
-	if len(req.Tools) > 0 {
-		first = req.Tools[0].Function.Name
+	var tools []string
+	for _, t := range req.Tools {
+		tools = append(tools, t.Function.Name)
 	}
-	a := Reply(turns, first)
+	a := policy(turns, tools)
 	usage := map[string]any{"prompt_tokens": a.PromptTokens, "completion_tokens": a.CompletionTokens, "total_tokens": a.PromptTokens + a.CompletionTokens}
 	finish := "stop"
 	if a.ToolCall != nil {

@@ -36,6 +36,33 @@ type ContentBlock struct {
 	ToolUseID string   `json:"tool_use_id,omitempty"`
 	Content   Contents `json:"content,omitempty"`
 	IsError   bool     `json:"is_error,omitempty"`
+	// Thinking and Signature are set on thinking blocks. The signature
+	// authenticates the thinking text and must come back byte for byte when
+	// the block is sent on a later turn.
+	// https://platform.claude.com/docs/en/build-with-claude/extended-thinking
+	Thinking  string `json:"thinking,omitempty"`
+	Signature string `json:"signature,omitempty"`
+	// Data is set on redacted_thinking blocks: encrypted reasoning, opaque.
+	Data string `json:"data,omitempty"`
+	// CacheControl is a prompt-caching breakpoint ({"type":"ephemeral"},
+	// optionally with "ttl":"1h"), kept as the client wrote it.
+	// https://platform.claude.com/docs/en/build-with-claude/prompt-caching
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
+}
+
+// MarshalJSON writes a thinking block with both of its required fields, even
+// when the thinking text is empty (a model may return a signed block with no
+// visible text), and every other block with its non-empty fields only.
+func (b ContentBlock) MarshalJSON() ([]byte, error) {
+	if b.Type == BlockThinking {
+		return json.Marshal(struct {
+			Type      string `json:"type"`
+			Thinking  string `json:"thinking"`
+			Signature string `json:"signature"`
+		}{b.Type, b.Thinking, b.Signature})
+	}
+	type plain ContentBlock
+	return json.Marshal(plain(b))
 }
 
 // Image source types.

@@ -41,6 +41,10 @@ type MessagesRequest struct {
 	// ToolChoice is only meaningful with Tools.
 	ToolChoice   *ToolChoice   `json:"tool_choice,omitempty"`
 	OutputConfig *OutputConfig `json:"output_config,omitempty"`
+	// Thinking turns extended thinking on ({"type":"enabled",
+	// "budget_tokens":N}, or {"type":"adaptive"}); kept verbatim.
+	// https://platform.claude.com/docs/en/build-with-claude/extended-thinking
+	Thinking json.RawMessage `json:"thinking,omitempty"`
 }
 
 // MessageParam is one input turn. Consecutive turns of the same role are
@@ -65,6 +69,8 @@ type Tool struct {
 	InputSchema json.RawMessage `json:"input_schema"`
 	// Strict asks for grammar-constrained tool input (structured outputs).
 	Strict *bool `json:"strict,omitempty"`
+	// CacheControl is a prompt-caching breakpoint after the tools.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 // Tool choice types.

@@ -29,9 +29,19 @@ const (
 
 // Usage counts tokens. InputTokens excludes cached input: the total input of a
 // request is InputTokens + CacheCreationInputTokens + CacheReadInputTokens.
+// CacheCreation, when present, splits the cache writes by lifetime; without
+// it every write has the default 5-minute lifetime.
+// https://platform.claude.com/docs/en/build-with-claude/prompt-caching#tracking-cache-performance
 type Usage struct {
-	InputTokens              int `json:"input_tokens"`
-	OutputTokens             int `json:"output_tokens"`
-	CacheCreationInputTokens int `json:"cache_creation_input_tokens,omitempty"`
-	CacheReadInputTokens     int `json:"cache_read_input_tokens,omitempty"`
+	InputTokens              int            `json:"input_tokens"`
+	OutputTokens             int            `json:"output_tokens"`
+	CacheCreationInputTokens int            `json:"cache_creation_input_tokens,omitempty"`
+	CacheReadInputTokens     int            `json:"cache_read_input_tokens,omitempty"`
+	CacheCreation            *CacheCreation `json:"cache_creation,omitempty"`
+}
+
+// CacheCreation is the cache writes of a request per lifetime.
+type CacheCreation struct {
+	Ephemeral5mInputTokens int `json:"ephemeral_5m_input_tokens"`
+	Ephemeral1hInputTokens int `json:"ephemeral_1h_input_tokens"`
 }

@@ -48,9 +48,13 @@ type StreamEvent struct {
 // Delta is a content_block_delta's delta (Type plus Text or PartialJSON) or a
 // message_delta's delta (StopReason, StopSequence).
 type Delta struct {
-	Type         string  `json:"type,omitempty"`
-	Text         string  `json:"text,omitempty"`
-	PartialJSON  string  `json:"partial_json,omitempty"`
+	Type        string `json:"type,omitempty"`
+	Text        string `json:"text,omitempty"`
+	PartialJSON string `json:"partial_json,omitempty"`
+	// Thinking is a thinking_delta's fragment; Signature a signature_delta's
+	// whole signature, sent just before the thinking block stops.
+	Thinking     string  `json:"thinking,omitempty"`
+	Signature    string  `json:"signature,omitempty"`
 	StopReason   string  `json:"stop_reason,omitempty"`
 	StopSequence *string `json:"stop_sequence,omitempty"`
 }
@@ -64,6 +68,8 @@ type DeltaUsage struct {
 	InputTokens              *int `json:"input_tokens,omitempty"`
 	CacheCreationInputTokens *int `json:"cache_creation_input_tokens,omitempty"`
 	CacheReadInputTokens     *int `json:"cache_read_input_tokens,omitempty"`
+	// CacheCreation splits the cache writes by lifetime, when present.
+	CacheCreation *CacheCreation `json:"cache_creation,omitempty"`
 }
 
 // MessageStartEvent opens a stream.

@@ -129,12 +129,12 @@ func MessagesToLLM(in []Message) ([]llm.Message, error) {
 		for j, p := range m.Content.Parts {
 			switch p.Type {
 			case "text":
-				lm.Content = append(lm.Content, llm.Part{Type: llm.PartText, Text: p.Text})
+				lm.Content = append(lm.Content, llm.Part{Type: llm.PartText, Text: p.Text, CacheControl: cacheControl(p.CacheControl)})
 			case "image_url":
 				if p.ImageURL == nil || p.ImageURL.URL == "" {
 					return nil, llmservice.InvalidParam(field(fmt.Sprintf("content[%d].image_url.url", j)), "image_url.url is required")
 				}
-				lm.Content = append(lm.Content, llm.Part{Type: llm.PartImage, ImageURL: p.ImageURL.URL, Detail: p.ImageURL.Detail})
+				lm.Content = append(lm.Content, llm.Part{Type: llm.PartImage, ImageURL: p.ImageURL.URL, Detail: p.ImageURL.Detail, CacheControl: cacheControl(p.CacheControl)})
 			default:
 				return nil, llmservice.InvalidParam(field(fmt.Sprintf("content[%d].type", j)), "unsupported content part type %q; expected text or image_url", p.Type)
 			}
@@ -226,10 +226,15 @@ func FromLLM(r *llm.ChatRequest) *ChatRequest {
 	return out
 }
 
-// MessageFromLLM converts one canonical message to OpenAI's shape.
+// MessageFromLLM converts one canonical message to OpenAI's shape. Chat
+// Completions has no place for thinking parts: they are dropped, never sent
+// as text (another family's reasoning is not the user's or the model's words).
 func MessageFromLLM(m llm.Message) Message {
 	om := Message{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID}
 	onlyText := true
+	if hasThinking(m.Content) {
+		m.Content = withoutThinking(m.Content)
+	}
 	for _, p := range m.Content {
 		if p.Type != llm.PartText {
 			onlyText = false
@@ -253,6 +258,36 @@ func MessageFromLLM(m llm.Message) Message {
 		om.ToolCalls = append(om.ToolCalls, ToolCall{ID: tc.ID, Type: "function", Function: FunctionCall{Name: tc.Name, Arguments: tc.Arguments}})
 	}
 	return om
+}
+
+// cacheControl keeps a part's cache_control object; null and other
+// non-objects say nothing.
+func cacheControl(v json.RawMessage) json.RawMessage {
+	if b := bytes.TrimSpace(v); len(b) > 0 && b[0] == '{' {
+		return b
+	}
+	return nil
+}
+
+// hasThinking reports whether parts hold a thinking part of any family.
+func hasThinking(parts []llm.Part) bool {
+	for _, p := range parts {
+		if p.Type == llm.PartThinking || p.Type == llm.PartRedactedThinking {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutThinking returns a copy of parts without the thinking parts.
+func withoutThinking(parts []llm.Part) []llm.Part {
+	out := make([]llm.Part, 0, len(parts))
+	for _, p := range parts {
+		if p.Type != llm.PartThinking && p.Type != llm.PartRedactedThinking {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // UsageFromLLM converts usage to OpenAI's shape.
@@ -284,7 +319,7 @@ func CompletionFromLLM(resp *llm.ChatResponse, id, model string) *ChatCompletion
 	for i, c := range resp.Choices {
 		m := MessageFromLLM(c.Message)
 		rm := RespMessage{Role: llm.RoleAssistant, ToolCalls: m.ToolCalls}
-		if len(c.Message.Content) > 0 || len(m.ToolCalls) == 0 {
+		if c.Message.HasContent() || len(m.ToolCalls) == 0 {
 			t := c.Message.Text()
 			rm.Content = &t
 		}

@@ -61,6 +61,10 @@ type ContentPart struct {
 	Type     string    `json:"type"`
 	Text     string    `json:"text,omitempty"`
 	ImageURL *ImageURL `json:"image_url,omitempty"`
+	// CacheControl is Anthropic's prompt-caching breakpoint on a part, which
+	// OpenAI-style clients (LiteLLM's and OpenRouter's convention) send for
+	// Anthropic models. It is read, never sent to OpenAI.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 // ImageURL is an image_url part's payload.

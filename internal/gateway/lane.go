@@ -1,0 +1,337 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/route"
+	"github.com/llmservice/llmservice/internal/tokens"
+)
+
+// Exchange is a call a dialect can have served in either lane: Raw is the
+// client's request in its own protocol, Chat the same request decoded into
+// the canonical types. Each attempt takes the pass-through lane when its
+// provider forwards Raw's protocol, and the translation lane otherwise, so
+// a fallback to another family simply translates.
+type Exchange struct {
+	Raw  *llm.RawRequest
+	Chat *llm.ChatRequest
+}
+
+// Answer is a started call. Exactly one of Raw, Result and Stream is set:
+// Raw when the pass-through lane served it, Result or Stream (as
+// Chat.Stream asked) when the translation lane did.
+type Answer struct {
+	Served
+	Raw    *RawAnswer
+	Result *Result
+	Stream *StreamResult
+}
+
+// RawAnswer is an upstream answer in the client's protocol. Reading Body
+// to its end, or closing it, settles the call.
+type RawAnswer struct {
+	Status int
+	Header map[string][]string
+	Body   io.ReadCloser
+}
+
+// Exchange runs a call in the lane each attempt's provider allows. Limits,
+// budgets, access, routing and settlement are those of Chat and
+// ChatStream.
+func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, error) {
+	start := g.now()
+	req := x.Chat
+	rec := g.newRecord(c, start, req.Stream)
+	g.observeBegin(ctx, rec)
+	plan, err := g.begin(c)
+	if err != nil {
+		return nil, g.fail(rec, err)
+	}
+	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
+	if err != nil {
+		return nil, g.failRate(rec, adm, err)
+	}
+	// The wait for the answer's first frame is bounded; a stream's rest is
+	// bounded by the client's connection, a whole answer's by the timeout.
+	sctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(g.timeout, cancel)
+	var (
+		raw    *llm.RawResponse
+		resp   *llm.ChatResponse
+		s      llm.Stream
+		first  llm.Chunk
+		ttft   time.Duration
+		family string
+	)
+	var n atomic.Int32
+	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+		// The attempt's span hangs off sctx, which outlives this function
+		// as a stream or a forwarded body does.
+		actx := g.startAttempt(sctx, d, &n)
+		defer func() { g.endAttempt(actx, d, err) }()
+		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
+		if err != nil {
+			return err
+		}
+		if fw, ok := pv.(llm.Forwarder); ok && x.Raw != nil && fw.Forwards(x.Raw.Protocol) {
+			r, err := fw.Forward(actx, x.Raw, d.Model)
+			if err != nil {
+				return err
+			}
+			raw, ttft = r, g.now().Sub(start)
+			g.router.Hold(d)
+			return nil
+		}
+		family = g.instances[d.Instance].Family
+		r := translated(req, d.Model, family)
+		if !req.Stream {
+			resp, err = pv.Chat(actx, r)
+			return err
+		}
+		st, ch, err := openStream(actx, pv, r)
+		if err != nil {
+			return err
+		}
+		s, first, ttft = st, ch, g.now().Sub(start)
+		g.router.Hold(d)
+		return nil
+	})
+	g.noteAttempts(rec, plan, out)
+	if err != nil {
+		timer.Stop()
+		cancel()
+		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
+			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Message: "upstream timed out before the first chunk", Err: err}
+		}
+		adm.finish(ctx, llm.Usage{}, 0, false)
+		return nil, g.fail(rec, err)
+	}
+	d := out.Deployment
+	ans := &Answer{Served: served(plan, out, adm)}
+	ttft = max(ttft, time.Nanosecond)
+	switch {
+	case raw != nil:
+		if req.Stream {
+			timer.Stop()
+		}
+		mr := &meteredRaw{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: d, adm: adm, req: req, body: raw.Body,
+			timer: timer, cancel: cancel, ttft: ttft}
+		if !req.Stream {
+			mr.ttft = 0
+		}
+		ans.Raw = &RawAnswer{Status: raw.Status, Header: raw.Header, Body: mr}
+	case resp != nil:
+		timer.Stop()
+		cancel()
+		g.observeFinish(ctx, resp)
+		u, cost := g.settleChat(ctx, c, rec, plan, d, adm, req, resp)
+		ans.Result = &Result{Served: ans.Served, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}
+	default:
+		timer.Stop()
+		ms := &meteredStream{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+		ms.obsCtx = ctx
+		ms.observe(first)
+		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
+	}
+	return ans, nil
+}
+
+// translated returns req for one attempt: the upstream model set, and the
+// thinking parts another family signed left out (a signature only its own
+// family can verify, and reasoning no other model should read as text).
+func translated(req *llm.ChatRequest, model, family string) *llm.ChatRequest {
+	r := *req
+	r.Model = model
+	copied := false
+	for i, m := range req.Messages {
+		if !hasForeignThinking(m.Content, family) {
+			continue
+		}
+		if !copied {
+			r.Messages, copied = append([]llm.Message(nil), req.Messages...), true
+		}
+		parts := make([]llm.Part, 0, len(m.Content))
+		for _, p := range m.Content {
+			if !foreignThinking(p, family) {
+				parts = append(parts, p)
+			}
+		}
+		r.Messages[i].Content = parts
+	}
+	return &r
+}
+
+func hasForeignThinking(parts []llm.Part, family string) bool {
+	for _, p := range parts {
+		if foreignThinking(p, family) {
+			return true
+		}
+	}
+	return false
+}
+
+func foreignThinking(p llm.Part, family string) bool {
+	return (p.Type == llm.PartThinking || p.Type == llm.PartRedactedThinking) && p.Family != family
+}
+
+// openStream starts a stream and reads its first chunk, so that a failure
+// up to then is the attempt's and may be retried.
+func openStream(ctx context.Context, pv llm.Provider, r *llm.ChatRequest) (llm.Stream, llm.Chunk, error) {
+	r.Stream = true
+	st, err := pv.ChatStream(ctx, r)
+	if err != nil {
+		return nil, llm.Chunk{}, err
+	}
+	ch, err := st.Recv()
+	if err != nil {
+		st.Close()
+		if errors.Is(err, io.EOF) {
+			return nil, llm.Chunk{}, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream ended the stream without an answer"}
+		}
+		return nil, llm.Chunk{}, err
+	}
+	return st, ch, nil
+}
+
+// settleChat settles a finished non-streaming call: usage (counted when
+// upstream reported none), cost, limits and budget, record.
+func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *route.Deployment, adm *admission,
+	req *llm.ChatRequest, resp *llm.ChatResponse) (llm.Usage, llmservice.Nanos) {
+	u := resp.Usage
+	if !resp.HasUsage {
+		u = countChat(d.Model, req.Messages, resp)
+	}
+	cost := g.cost(plan, d, u)
+	adm.finish(ctx, u, cost, true)
+	g.keepBodies(rec, c.Principal.Team, req.Messages, responseText(resp))
+	g.record(rec, u, cost, 0, nil)
+	return u, cost
+}
+
+// meteredRaw settles a pass-through answer once its body has been read to
+// the end or closed, with the usage the provider's scanner saw pass, or a
+// local count when the upstream reported none (an aborted stream).
+type meteredRaw struct {
+	g      *Gateway
+	team   *llmservice.Team
+	rec    *llmservice.UsageRecord
+	plan   *Plan
+	d      *route.Deployment
+	adm    *admission
+	req    *llm.ChatRequest
+	body   llm.RawBody
+	timer  *time.Timer
+	cancel context.CancelFunc
+	ttft   time.Duration
+
+	settled, closed bool
+}
+
+func (m *meteredRaw) Read(p []byte) (int, error) {
+	n, err := m.body.Read(p)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			m.finish(nil)
+		} else {
+			m.finish(err)
+		}
+	}
+	return n, err
+}
+
+// Usage returns what the answer cost in tokens so far.
+func (m *meteredRaw) Usage() llm.Usage {
+	if u, ok := m.body.Usage(); ok {
+		return u
+	}
+	return llm.Usage{
+		PromptTokens:     tokens.CountMessages(m.d.Model, m.req.Messages),
+		CompletionTokens: tokens.Count(m.d.Model, m.body.Text()),
+		Estimated:        true,
+	}
+}
+
+func (m *meteredRaw) finish(err error) {
+	if m.settled {
+		return
+	}
+	m.settled = true
+	u := m.Usage()
+	cost := m.g.cost(m.plan, m.d, u)
+	m.adm.finish(context.Background(), u, cost, true)
+	m.g.keepBodies(m.rec, m.team, m.req.Messages, m.body.Text())
+	m.g.record(m.rec, u, cost, m.ttft, err)
+}
+
+// Close settles an answer the client abandoned before its end.
+func (m *meteredRaw) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	if !m.settled {
+		m.finish(&llmservice.Error{Kind: llmservice.Upstream, Code: "client_closed", Message: "client closed the stream"})
+	}
+	m.timer.Stop()
+	m.cancel()
+	m.g.router.Release(m.d)
+	return m.body.Close()
+}
+
+// CountTokens counts the input tokens of a request without generating
+// anything: a provider that forwards the client's protocol is asked (its
+// own count endpoint, never a completion), and when it cannot answer, or
+// the model is served by another family, the gateway counts locally.
+// Access rules apply as for a call; limits and budgets do not, since the
+// count costs nothing.
+func (g *Gateway) CountTokens(ctx context.Context, c *Call, x *Exchange) (int, error) {
+	plan, err := g.begin(c)
+	if err != nil {
+		return 0, err
+	}
+	d := plan.tiers[0][0]
+	if pv, err := g.provider(ctx, c.Principal.Team.ID, d); err == nil && x.Raw != nil {
+		if fw, ok := pv.(llm.Forwarder); ok && fw.Forwards(x.Raw.Protocol) {
+			n, err := forwardCount(ctx, g.timeout, fw, x.Raw, d.Model)
+			if err == nil {
+				return n, nil
+			}
+			g.log.Warn("upstream token count failed; counting locally", "provider", d.Instance, "model", d.Model, "err", err)
+		}
+	}
+	return CountLocally(d.Model, x.Chat), nil
+}
+
+func forwardCount(ctx context.Context, timeout time.Duration, fw llm.Forwarder, raw *llm.RawRequest, model string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := fw.Forward(ctx, raw, model)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, err
+	}
+	u, ok := resp.Body.Usage()
+	if !ok {
+		return 0, errors.New("no count in the answer")
+	}
+	return u.PromptTokens, nil
+}
+
+// CountLocally counts a request's input tokens with the gateway's
+// tokenizer: messages (system included) and tool definitions.
+func CountLocally(model string, req *llm.ChatRequest) int {
+	n := tokens.CountMessages(model, req.Messages)
+	for _, t := range req.Tools {
+		n += tokens.Count(model, t.Name) + tokens.Count(model, t.Description) + tokens.Count(model, string(t.Parameters))
+	}
+	return n
+}
