@@ -150,7 +150,13 @@ func TestMemoryPerRequest(t *testing.T) {
 			// Under -race the same request peaks at 4x to 6x (measured):
 			// the bound there only catches a return of the old copies
 			// (20x with many words).
+			// To an upstream the peak is 3x to 4x: for an instant the
+			// encoder's buffer holds its old and its doubled array while
+			// the decoded request is still live.
 			limit := 3.2
+			if strings.HasPrefix(tt.model, "openai/") {
+				limit = 4.2
+			}
 			if raceEnabled {
 				limit = 7
 			}
