@@ -148,7 +148,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	hc := upstream.NewClient(0)
+	hc := upstream.NewClientWithLimit(0, cfg.UpstreamBodyLimit)
 	var instances []gateway.Instance
 	if !cfg.DisableMock && !declares(cfg.Providers, "mock") {
 		instances = append(instances, gateway.Instance{Name: "mock", Family: config.TypeMock, Hosts: []llm.Provider{mock.Client{}}, Models: []string{"echo"}})
@@ -275,19 +275,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Gateway:  gw,
 		Stores: server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db, Groups: db, Credits: db,
 			Stats: db, Jobs: db},
-		UI:             ui.Handler(),
-		Batches:        batchCanceller(dialects),
-		Meter:          mw,
-		AdminKeyHash:   adminHash,
-		BodyLimit:      cfg.BodyLimit,
-		TrustedProxies: server.ParsePrefixes(cfg.TrustedProxies),
-		AuthGuard:      addrGuard,
-		Metrics:        telemetry.ProtectMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg.Telemetry.MetricsToken),
-		Ready:          readiness(ctx, mw),
-		Logger:         log,
+		UI:           ui.Handler(),
+		Batches:      batchCanceller(dialects),
+		Meter:        mw,
+		AdminKeyHash: adminHash,
+		BodyLimit:    cfg.BodyLimit,
+		// Memory and connections (README, "Limits on memory and connections").
+		BodyBytesInFlight:   cfg.BodyBytesInFlight,
+		MaxRequestsInFlight: cfg.MaxRequestsInFlight,
+		WriteTimeout:        cfg.WriteTimeout,
+		TrustedProxies:      server.ParsePrefixes(cfg.TrustedProxies),
+		AuthGuard:           addrGuard,
+		Metrics:             telemetry.ProtectMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg.Telemetry.MetricsToken),
+		Ready:               readiness(ctx, mw),
+		Logger:              log,
 	})
-	hs := &http.Server{Handler: tel.Handler(srv), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// ReadTimeout bounds the arrival of a whole request, body included; the
+	// server lifts it once the body is read, so it never cuts a stream.
+	// The write side is bounded per write by the server's middleware
+	// (WriteTimeout above), as http.Server's own WriteTimeout would cut
+	// every answer longer than it.
+	hs := &http.Server{Handler: tel.Handler(srv), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: cfg.ReadTimeout,
+		IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	// Starting up allocates far more than serving does: goose parses every
 	// migration with its own 4 MiB buffer, in parallel. Give those pages back
 	// now, or the process would carry them as resident memory for good.
@@ -295,6 +304,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
+	}
+	if cfg.MaxConnections > 0 {
+		ln = server.LimitListener(ln, cfg.MaxConnections)
 	}
 	log.Info("llmservice listening", "addr", ln.Addr().String(), "database", cfg.DatabaseURL, "version", version)
 	if ready != nil {

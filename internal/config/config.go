@@ -43,14 +43,31 @@ type Provider struct {
 
 // Config is the whole configuration.
 type Config struct {
-	Addr            string        `yaml:"addr"`
-	DatabaseURL     string        `yaml:"database_url"`
-	AdminKey        string        `yaml:"admin_key"`
-	BodyLimit       int64         `yaml:"body_limit"`
-	RequestTimeout  time.Duration `yaml:"request_timeout"`
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	LogLevel        string        `yaml:"log_level"`
-	LogFormat       string        `yaml:"log_format"` // text or json
+	Addr        string `yaml:"addr"`
+	DatabaseURL string `yaml:"database_url"`
+	AdminKey    string `yaml:"admin_key"`
+	BodyLimit   int64  `yaml:"body_limit"`
+	// BodyBytesInFlight bounds the request body bytes held by all requests
+	// at once (default 256 MiB); a request beyond it is answered 503 with
+	// Retry-After rather than let memory grow.
+	BodyBytesInFlight int64 `yaml:"body_bytes_in_flight"`
+	// ReadTimeout cuts a request whose body has not arrived whole within
+	// it; WriteTimeout cuts a client that has taken nothing of the answer
+	// for that long (each default 60s; a stream the client reads is never
+	// cut, as every write extends the deadline).
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// UpstreamBodyLimit caps a non-streaming upstream answer (default
+	// 64 MiB); a larger one ends in 502.
+	UpstreamBodyLimit int64 `yaml:"upstream_body_limit"`
+	// MaxConnections caps open client connections and MaxRequestsInFlight
+	// the requests served at once (503 beyond); 0 = no cap.
+	MaxConnections      int           `yaml:"max_connections"`
+	MaxRequestsInFlight int           `yaml:"max_requests_in_flight"`
+	RequestTimeout      time.Duration `yaml:"request_timeout"`
+	ShutdownTimeout     time.Duration `yaml:"shutdown_timeout"`
+	LogLevel            string        `yaml:"log_level"`
+	LogFormat           string        `yaml:"log_format"` // text or json
 	// RedisURL shares rate limits, budgets and cache invalidations between
 	// replicas (redis://host:6379/0).
 	RedisURL string `yaml:"redis_url"`
@@ -124,14 +141,18 @@ type Config struct {
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
 	c := Config{
-		Addr:            ":8080",
-		DatabaseURL:     "./data/llmservice.db",
-		BodyLimit:       16 << 20,
-		RequestTimeout:  10 * time.Minute,
-		ShutdownTimeout: 30 * time.Second,
-		LogLevel:        "info",
-		LogFormat:       "text",
-		StaleKeyGrace:   15 * time.Minute,
+		Addr:              ":8080",
+		DatabaseURL:       "./data/llmservice.db",
+		BodyLimit:         16 << 20,
+		BodyBytesInFlight: 256 << 20,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		UpstreamBodyLimit: 64 << 20,
+		RequestTimeout:    10 * time.Minute,
+		ShutdownTimeout:   30 * time.Second,
+		LogLevel:          "info",
+		LogFormat:         "text",
+		StaleKeyGrace:     15 * time.Minute,
 	}
 	c.JWT.AccessTTL = 5 * time.Minute
 	c.JWT.RefreshTTL = 24 * time.Hour
@@ -263,12 +284,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.RequestTimeout = d
 	}
-	if v := getenv("LLMSERVICE_BODY_LIMIT"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("LLMSERVICE_BODY_LIMIT: %w", err)
-		}
-		c.BodyLimit = n
+	if err := c.applyLimitsEnv(getenv); err != nil {
+		return err
 	}
 	if err := c.applyLedgerEnv(getenv); err != nil {
 		return err
@@ -384,6 +401,18 @@ func (c *Config) Validate() error {
 	if c.BodyLimit <= 0 {
 		errs = append(errs, errors.New("body_limit must be positive"))
 	}
+	if c.BodyLimit > 0 && c.BodyBytesInFlight < c.BodyLimit {
+		errs = append(errs, fmt.Errorf("body_bytes_in_flight (%d) must be at least body_limit (%d), or no request of the largest size could ever be served", c.BodyBytesInFlight, c.BodyLimit))
+	}
+	if c.UpstreamBodyLimit <= 0 {
+		errs = append(errs, errors.New("upstream_body_limit must be positive"))
+	}
+	if c.ReadTimeout <= 0 || c.WriteTimeout <= 0 {
+		errs = append(errs, errors.New("read_timeout and write_timeout must be positive"))
+	}
+	if c.MaxConnections < 0 || c.MaxRequestsInFlight < 0 {
+		errs = append(errs, errors.New("max_connections and max_requests_in_flight must not be negative (0 = no cap)"))
+	}
 	if err := c.Telemetry.validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -401,4 +430,49 @@ func ParseDays(v string) (time.Duration, error) {
 		return time.Duration(days) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(v)
+}
+
+// applyLimitsEnv reads the settings that bound memory and connections.
+func (c *Config) applyLimitsEnv(getenv func(string) string) error {
+	for _, b := range []struct {
+		name string
+		dst  *int64
+	}{
+		{"LLMSERVICE_BODY_LIMIT", &c.BodyLimit},
+		{"LLMSERVICE_BODY_BYTES_IN_FLIGHT", &c.BodyBytesInFlight},
+		{"LLMSERVICE_UPSTREAM_BODY_LIMIT", &c.UpstreamBodyLimit},
+	} {
+		if v := getenv(b.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want a number of bytes", b.name, v)
+			}
+			*b.dst = n
+		}
+	}
+	for _, n := range []struct {
+		name string
+		dst  *int
+	}{{"LLMSERVICE_MAX_CONNECTIONS", &c.MaxConnections}, {"LLMSERVICE_MAX_REQUESTS_IN_FLIGHT", &c.MaxRequestsInFlight}} {
+		if v := getenv(n.name); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil || i < 0 {
+				return fmt.Errorf("%s=%q: want a non-negative integer (0 = no cap)", n.name, v)
+			}
+			*n.dst = i
+		}
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"LLMSERVICE_READ_TIMEOUT", &c.ReadTimeout}, {"LLMSERVICE_WRITE_TIMEOUT", &c.WriteTimeout}} {
+		if v := getenv(d.name); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t <= 0 {
+				return fmt.Errorf("%s=%q: want a positive duration such as 60s", d.name, v)
+			}
+			*d.dst = t
+		}
+	}
+	return nil
 }

@@ -367,7 +367,8 @@ type meteredStream struct {
 	first   *llm.Chunk // read during routing, handed out first
 	ttft    time.Duration
 	usage   *llm.Usage
-	text    strings.Builder
+	text    strings.Builder // the first maxStreamText bytes of the answer
+	dropped int             // bytes of the answer past maxStreamText
 	settled bool
 	closed  bool
 }
@@ -377,12 +378,27 @@ func (m *meteredStream) observe(ch llm.Chunk) {
 		u := *ch.Usage
 		m.usage = &u
 	}
-	m.text.WriteString(ch.Text)
+	m.keep(ch.Text)
 	m.g.observeFinishReason(m.ctx, ch.FinishReason)
 	for _, tc := range ch.ToolCalls {
-		m.text.WriteString(tc.Name)
-		m.text.WriteString(tc.Arguments)
+		m.keep(tc.Name)
+		m.keep(tc.Arguments)
 	}
+}
+
+// maxStreamText bounds the answer a stream keeps for counting its tokens
+// (when upstream reports none) and for the body log: a stream must not hold
+// its whole answer, however long it runs.
+const maxStreamText = 1 << 20
+
+// keep adds s to the kept text, or counts it as dropped past the bound.
+func (m *meteredStream) keep(s string) {
+	if room := maxStreamText - m.text.Len(); len(s) > room {
+		m.text.WriteString(s[:max(room, 0)])
+		m.dropped += len(s) - max(room, 0)
+		return
+	}
+	m.text.WriteString(s)
 }
 
 func (m *meteredStream) Recv() (llm.Chunk, error) {
@@ -411,8 +427,9 @@ func (m *meteredStream) Usage() llm.Usage {
 		return *m.usage
 	}
 	return llm.Usage{
-		PromptTokens:     tokens.CountMessages(m.d.Model, m.req.Messages),
-		CompletionTokens: tokens.Count(m.d.Model, m.text.String()),
+		PromptTokens: tokens.CountMessages(m.d.Model, m.req.Messages),
+		// Past the kept text, tokens are estimated from the length.
+		CompletionTokens: tokens.Count(m.d.Model, m.text.String()) + (m.dropped+3)/4,
 		Estimated:        true,
 	}
 }

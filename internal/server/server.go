@@ -49,6 +49,14 @@ type Config struct {
 	Meter        Flusher
 	AdminKeyHash string // hex SHA-256 of the admin key
 	BodyLimit    int64
+	// BodyBytesInFlight bounds the body bytes of all requests in flight
+	// and MaxRequestsInFlight their number (0: no bound); a request
+	// beyond either is answered 503 with Retry-After in its dialect.
+	BodyBytesInFlight   int64
+	MaxRequestsInFlight int
+	// WriteTimeout cuts a client that takes nothing of the answer for
+	// that long; every write moves the deadline on (0: none).
+	WriteTimeout time.Duration
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// Dialects are the seed services' APIs, mounted beside the OpenAI one.
@@ -78,6 +86,7 @@ type Server struct {
 	mux       *http.ServeMux
 	openai    *dopenai.Handler
 	anthropic *danthropic.Handler
+	lim       *limits
 }
 
 // New builds the handler tree.
@@ -92,6 +101,7 @@ func New(cfg Config) *Server {
 	if s.cfg.BodyLimit <= 0 {
 		s.cfg.BodyLimit = 16 << 20
 	}
+	s.lim = &limits{maxRequests: int64(cfg.MaxRequestsInFlight), maxBytes: cfg.BodyBytesInFlight, bodyLimit: s.cfg.BodyLimit}
 	s.anthropic = &danthropic.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit}
 	s.openai = &dopenai.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit, Now: func() int64 { return s.now().Unix() },
 		ModelsBy: []dopenai.ModelsRoute{{Header: "Anthropic-Version", List: s.anthropic.Models(), Get: s.anthropic.Model()}}}
@@ -106,7 +116,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = gateway.NewID("req_")
 	}
 	w.Header().Set("X-Request-Id", id)
-	r = r.WithContext(httpx.WithClientIP(r.Context(), clientIP(r, s.cfg.TrustedProxies)))
+	ctx := httpx.WithClientIP(r.Context(), clientIP(r, s.cfg.TrustedProxies))
+	release, err := s.lim.admit(r)
+	defer release()
+	if err != nil {
+		ctx = httpx.Refuse(ctx, err)
+	}
+	r = r.WithContext(ctx)
+	if s.cfg.WriteTimeout > 0 {
+		w = &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
