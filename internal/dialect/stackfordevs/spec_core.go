@@ -5,7 +5,8 @@ var chatExample = map[string]any{"model": "mock/echo", "messages": []map[string]
 
 func coreAPI() api {
 	return api{Tag: "Operations", Description: "Health, metrics and this reference.", Error: "OpenAIError", Ops: []operation{
-		{Method: "GET", Path: "/healthz", Summary: "Health check", Response: object("", "status*", str("ok"), "providers", array(str("Configured provider instances."))), ResponseType: jsonType},
+		{Method: "GET", Path: "/healthz", Summary: "Liveness: the process serves HTTP", Response: object("", "status*", str("ok")), ResponseType: jsonType},
+		{Method: "GET", Path: "/readyz", Summary: "Readiness: 503 while shutting down or while the usage ledger can keep no more records", Response: object("", "status*", str("ok or unavailable"), "reason", str("Why the replica is not ready.")), ResponseType: jsonType},
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Response: str("Prometheus text format."), ResponseType: textType},
 		{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI document", Response: S{"type": "object"}},
 		{Method: "GET", Path: "/docs", Summary: "Interactive API reference (this page)", Response: str("HTML page."), ResponseType: htmlType},
