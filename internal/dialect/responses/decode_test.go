@@ -2,11 +2,13 @@ package responses
 
 import (
 	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/llm"
 )
 
@@ -200,5 +202,69 @@ func TestStreamEncoder(t *testing.T) {
 	if len(out) != 4 || *out[1].Content != nil && (*out[1].Content)[0].Text != "Hello" || *out[2].Arguments != `{"a":1}` || *out[3].Input != "patch" || out[3].Type != "custom_tool_call" {
 		b, _ := json.Marshal(out)
 		t.Errorf("output = %s", b)
+	}
+}
+
+type chunkStream struct {
+	chunks []llm.Chunk
+	err    error
+}
+
+func (s *chunkStream) Recv() (llm.Chunk, error) {
+	if len(s.chunks) == 0 {
+		if s.err != nil {
+			return llm.Chunk{}, s.err
+		}
+		return llm.Chunk{}, io.EOF
+	}
+	c := s.chunks[0]
+	s.chunks = s.chunks[1:]
+	return c, nil
+}
+
+func (s *chunkStream) Close() error { return nil }
+
+// TestStreamEnds: a stream ends in response.completed, in
+// response.incomplete when the output hit max_output_tokens, and in
+// response.failed (with the error) when the upstream broke off; stored
+// only when completed or incomplete.
+func TestStreamEnds(t *testing.T) {
+	cases := []struct {
+		name   string
+		s      *chunkStream
+		last   string
+		status string
+		kept   bool
+	}{
+		{"completed", &chunkStream{chunks: []llm.Chunk{{Text: "hi"}, {FinishReason: llm.FinishStop}}}, "response.completed", "completed", true},
+		{"incomplete", &chunkStream{chunks: []llm.Chunk{{Text: "hi"}, {FinishReason: llm.FinishLength}}}, "response.incomplete", "incomplete", true},
+		{"failed", &chunkStream{chunks: []llm.Chunk{{Text: "hi"}}, err: &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream broke"}}, "response.failed", "failed", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := decode([]byte(`{"model":"m","input":"hi"}`), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := httptest.NewRecorder()
+			kept := false
+			if err := streamResponse(w, &gateway.StreamResult{Stream: tc.s}, d, func() int64 { return 1 }, func(*response) { kept = true }); err != nil {
+				t.Fatal(err)
+			}
+			blocks := strings.Split(strings.TrimSpace(w.Body.String()), "\n\n")
+			lastBlock := blocks[len(blocks)-1]
+			if !strings.HasPrefix(lastBlock, "event: "+tc.last+"\n") || !strings.Contains(lastBlock, `"status":"`+tc.status+`"`) {
+				t.Errorf("last event = %s", lastBlock)
+			}
+			if strings.Contains(w.Body.String(), "[DONE]") {
+				t.Error("[DONE] in a Responses stream")
+			}
+			if tc.name == "failed" && !strings.Contains(lastBlock, "upstream broke") {
+				t.Errorf("failed event without the error: %s", lastBlock)
+			}
+			if kept != tc.kept {
+				t.Errorf("kept = %v; want %v", kept, tc.kept)
+			}
+		})
 	}
 }

@@ -99,18 +99,6 @@ func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	}
 }
 
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.BodyLimit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, llmservice.Errorf(llmservice.TooLarge, "request body is larger than the limit of %d bytes", h.BodyLimit)
-		}
-		return nil, llmservice.Errorf(llmservice.Invalid, "could not read request body")
-	}
-	return body, nil
-}
-
 // prepare authenticates and decodes a request, resolving
 // previous_response_id within the caller's team.
 func (h *Handler) prepare(w http.ResponseWriter, r *http.Request, countOnly bool) (*gateway.Principal, *decoded, []byte, error) {
@@ -118,7 +106,7 @@ func (h *Handler) prepare(w http.ResponseWriter, r *http.Request, countOnly bool
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	body, err := h.readBody(w, r)
+	body, err := httpx.ReadBody(w, r, h.BodyLimit)
 	if err != nil {
 		return nil, nil, nil, err
 	}
