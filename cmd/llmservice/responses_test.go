@@ -175,12 +175,14 @@ func TestResponsesMalformed(t *testing.T) {
 }
 
 // TestOpenAISDK runs the official openai Node SDK's Responses scenarios
-// (test/agents/openai-sdk.mjs) through llmservice against every upstream
+// (test/agents/openai-sdk.mjs) and the Vercel AI SDK's (ai-sdk.mjs) through llmservice against every upstream
 // family: pass-through to the OpenAI fake, translation to the others; a
 // stored conversation continues on another family each time.
 func TestOpenAISDK(t *testing.T) {
 	script := agentBinary(t, filepath.Join("..", "openai-sdk.mjs"))
+	aiScript := agentBinary(t, filepath.Join("..", "ai-sdk.mjs"))
 	agentBinary(t, filepath.Join("openai", "package.json"))
+	agentBinary(t, filepath.Join("@ai-sdk", "openai", "package.json"))
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed")
@@ -205,21 +207,23 @@ func TestOpenAISDK(t *testing.T) {
 	}
 	for _, r := range runs {
 		t.Run(r.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, node, script, srv.URL, key, r.model, r.other)
-			cmd.Dir = filepath.Dir(script)
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-				if !strings.Contains(line, `"ok":true`) {
-					t.Errorf("scenario failed: %s", line)
+			for _, args := range [][]string{{script, srv.URL, key, r.model, r.other}, {aiScript, srv.URL, key, r.model}} {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, node, args...)
+				cmd.Dir = filepath.Dir(script)
+				cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				err := cmd.Run()
+				for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+					if !strings.Contains(line, `"ok":true`) {
+						t.Errorf("%s: scenario failed: %s", filepath.Base(args[0]), line)
+					}
 				}
-			}
-			if err != nil && !t.Failed() {
-				t.Errorf("node: %v\nstderr: %s", err, stderr.String())
+				if err != nil && !t.Failed() {
+					t.Errorf("node %s: %v\nstderr: %s", filepath.Base(args[0]), err, stderr.String())
+				}
 			}
 		})
 	}
