@@ -13,6 +13,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	danthropic "github.com/llmservice/llmservice/internal/dialect/anthropic"
+	dgemini "github.com/llmservice/llmservice/internal/dialect/gemini"
 	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
@@ -74,6 +75,7 @@ type Server struct {
 	mux       *http.ServeMux
 	openai    *dopenai.Handler
 	anthropic *danthropic.Handler
+	gemini    *dgemini.Handler
 }
 
 // New builds the handler tree.
@@ -89,8 +91,10 @@ func New(cfg Config) *Server {
 		s.cfg.BodyLimit = 16 << 20
 	}
 	s.anthropic = &danthropic.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit}
+	s.gemini = &dgemini.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit}
 	s.openai = &dopenai.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit, Now: func() int64 { return s.now().Unix() },
-		ModelsBy: []dopenai.ModelsRoute{{Header: "Anthropic-Version", List: s.anthropic.Models(), Get: s.anthropic.Model()}}}
+		ModelsBy: []dopenai.ModelsRoute{{Header: "Anthropic-Version", List: s.anthropic.Models(), Get: s.anthropic.Model()},
+			{Header: "X-Goog-Api-Key", List: s.gemini.Models(), Get: s.gemini.Model()}}}
 	s.routes()
 	return s
 }
