@@ -14,16 +14,20 @@ import (
 
 // geminiEnv starts the agent fakes (Anthropic Messages, OpenAI-compatible)
 // and a Gemini fake, and a server in front of them.
-func geminiEnv(t *testing.T) (srv *testServer, key string, gm, oa *providertest.Fake, an *providertest.MessagesFake) {
+func geminiEnv(t *testing.T) (srv *testServer, key string, gm *providertest.GeminiFake, oa *providertest.Fake, an *providertest.MessagesFake) {
 	t.Helper()
 	an = providertest.NewAnthropicMessages(t)
 	oa = providertest.NewOpenAIAgent(t)
-	gm = providertest.NewGemini(t)
+	gm = providertest.NewGeminiAgent(t)
 	srv = startServer(t, map[string]string{
 		"ANTHROPIC_API_KEY": "sk-upstream-anthropic", "ANTHROPIC_BASE_URL": an.URL,
 		"OPENAI_API_KEY": "sk-upstream-openai", "OPENAI_BASE_URL": oa.URL + "/v1",
 		"GEMINI_API_KEY": "upstream-gemini-key", "GEMINI_BASE_URL": gm.URL,
 	})
+	if st := do(t, "POST", srv.URL+"/admin/models", testAdminKey, map[string]any{"name": "gm-alias", "provider": "gemini",
+		"upstream_model": "gemini-fake-upstream", "input_per_mtok": 0.3, "output_per_mtok": 2.5}, nil); st != http.StatusCreated {
+		t.Fatalf("POST /admin/models: %d", st)
+	}
 	_, key, _ = newKey(t, srv.URL, "acme", nil)
 	return srv, key, gm, oa, an
 }
@@ -219,6 +223,68 @@ func TestGeminiTranslation(t *testing.T) {
 	}
 	_ = oa
 	_ = an
+}
+
+// TestGeminiPassThrough sends Gemini requests to a Gemini model: the
+// upstream receives the body byte for byte at its own model's path, and
+// the client receives the upstream's answer byte for byte apart from
+// modelVersion; countTokens is the upstream's own count.
+func TestGeminiPassThrough(t *testing.T) {
+	srv, key, gm, _, _ := geminiEnv(t)
+	body := `{"contents":[{"role":"user","parts":[{"text":"Say pong \u00e9"}]}],  "systemInstruction":{"parts":[{"text":"be brief"}]},` +
+		`"safetySettings":[{"category":"HARM_CATEGORY_HARASSMENT","threshold":"BLOCK_NONE"}],"generationConfig":{"maxOutputTokens":100,"thinkingConfig":{"includeThoughts":true,"thinkingLevel":"HIGH"}}}`
+	for _, tc := range []struct{ method, query string }{{"generateContent", ""}, {"streamGenerateContent", "?alt=sse"}} {
+		t.Run(tc.method, func(t *testing.T) {
+			n := len(gm.Requests())
+			resp, got := postGemini(t, srv.URL+"/v1beta/models/gm-alias:"+tc.method+tc.query, "x-goog-api-key", key, body)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, got)
+			}
+			reqs := gm.Requests()
+			if len(reqs) != n+1 {
+				t.Fatalf("upstream got %d requests; want 1", len(reqs)-n)
+			}
+			up := reqs[n]
+			if up.Path != "/v1beta/models/gemini-fake-upstream:"+tc.method || "?"+up.RawQuery != map[bool]string{true: "?alt=sse", false: "?"}[tc.query != ""] {
+				t.Errorf("upstream path %s?%s", up.Path, up.RawQuery)
+			}
+			if string(up.Body) != body {
+				t.Errorf("upstream body differs from the client's:\n got %s\nwant %s", up.Body, body)
+			}
+			if v := up.Header.Get("x-goog-api-key"); v != "upstream-gemini-key" {
+				t.Errorf("x-goog-api-key upstream = %q; want the gateway's", v)
+			}
+			want := bytes.ReplaceAll(gm.Sent()[n], []byte(`"modelVersion":"gemini-fake-upstream"`), []byte(`"modelVersion":"gm-alias"`))
+			if !bytes.Equal(got, want) {
+				t.Errorf("answer differs from the upstream's apart from modelVersion:\n got %q\nwant %q", got, want)
+			}
+			if resp.Header.Get("X-Llmservice-Provider") != "gemini" {
+				t.Errorf("served by %q", resp.Header.Get("X-Llmservice-Provider"))
+			}
+		})
+	}
+	t.Run("array framing", func(t *testing.T) {
+		resp, b := postGemini(t, srv.URL+"/v1/models/gm-alias:streamGenerateContent", "x-goog-api-key", key, body)
+		var arr []geminiChunk
+		if resp.StatusCode != 200 || json.Unmarshal(b, &arr) != nil {
+			t.Fatalf("status %d: %s", resp.StatusCode, b)
+		}
+		checkGeminiStream(t, arr, "gm-alias")
+	})
+	t.Run("countTokens", func(t *testing.T) {
+		cb := `{"contents":[{"parts":[{"text":"count these four"}]}]}`
+		resp, b := postGemini(t, srv.URL+"/v1beta/models/gm-alias:countTokens", "x-goog-api-key", key, cb)
+		up := gm.Last(t)
+		if resp.StatusCode != 200 || string(b) == "" || up.Path != "/v1beta/models/gemini-fake-upstream:countTokens" || string(up.Body) != cb {
+			t.Fatalf("status %d %s; upstream %s %s", resp.StatusCode, b, up.Path, up.Body)
+		}
+		var out struct {
+			TotalTokens int `json:"totalTokens"`
+		}
+		if json.Unmarshal(b, &out) != nil || out.TotalTokens != 3 {
+			t.Errorf("count = %s; the fake counts 3", b)
+		}
+	})
 }
 
 // TestGeminiErrors: errors come back in Google's shape with the status
