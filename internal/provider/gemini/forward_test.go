@@ -50,4 +50,3 @@ func TestForwardUsage(t *testing.T) {
 		}
 	}
 }
-
