@@ -3,11 +3,16 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmservice/llmservice/internal/provider/providertest"
 )
@@ -371,5 +376,58 @@ func TestGeminiCountTokensLocal(t *testing.T) {
 	}
 	if got := len(oa.Requests()) - before; got != 0 {
 		t.Errorf("counting tokens sent %d requests upstream; want none", got)
+	}
+}
+
+// TestGoogleGenAI runs the official @google/genai SDK's scenarios
+// (test/agents/google-genai.mjs) through llmservice against every
+// upstream family: pass-through to the Gemini fake, translation to the
+// others; under /v1 (the SDK's default) and /v1beta.
+func TestGoogleGenAI(t *testing.T) {
+	script := agentBinary(t, filepath.Join("..", "google-genai.mjs"))
+	agentBinary(t, filepath.Join("@google", "genai", "package.json"))
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	an := providertest.NewAnthropicMessages(t)
+	oa := providertest.NewOpenAI(t)
+	ge := providertest.NewGemini(t)
+	ol := providertest.NewOllama(t)
+	srv := startServer(t, map[string]string{
+		"ANTHROPIC_API_KEY": "sk-upstream-anthropic", "ANTHROPIC_BASE_URL": an.URL,
+		"OPENAI_API_KEY": "sk-upstream-openai", "OPENAI_BASE_URL": oa.URL + "/v1",
+		"GEMINI_API_KEY": "upstream-gemini", "GEMINI_BASE_URL": ge.URL,
+		"OLLAMA_BASE_URL": ol.URL,
+	})
+	_, key, _ := newKey(t, srv.URL, "acme", nil)
+	runs := []struct{ name, model, version string }{
+		{"gemini", "gemini-2.0-flash", "v1"},
+		{"gemini/v1beta", "gemini-2.0-flash", "v1beta"},
+		{"anthropic", "claude-sonnet-4-5", "v1"},
+		{"openai", "gpt-4o-mini", "v1"},
+		{"openai/v1beta", "gpt-4o-mini", "v1beta"},
+		{"ollama", "ollama/llama3.1", "v1"},
+		{"mock", "mock/echo", "v1"},
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, node, script, srv.URL, key, r.model, r.version)
+			cmd.Dir = filepath.Dir(script)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+				if !strings.Contains(line, `"ok":true`) {
+					t.Errorf("scenario failed: %s", line)
+				}
+			}
+			if err != nil {
+				t.Errorf("node google-genai.mjs: %v\n%s", err, stderr.String())
+			}
+		})
 	}
 }
