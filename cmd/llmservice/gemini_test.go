@@ -3,16 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/llmservice/llmservice/internal/provider/providertest"
 )
@@ -386,21 +382,7 @@ func TestGeminiCountTokensLocal(t *testing.T) {
 func TestGoogleGenAI(t *testing.T) {
 	script := agentBinary(t, filepath.Join("..", "google-genai.mjs"))
 	agentBinary(t, filepath.Join("@google", "genai", "package.json"))
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed")
-	}
-	an := providertest.NewAnthropicMessages(t)
-	oa := providertest.NewOpenAI(t)
-	ge := providertest.NewGemini(t)
-	ol := providertest.NewOllama(t)
-	srv := startServer(t, map[string]string{
-		"ANTHROPIC_API_KEY": "sk-upstream-anthropic", "ANTHROPIC_BASE_URL": an.URL,
-		"OPENAI_API_KEY": "sk-upstream-openai", "OPENAI_BASE_URL": oa.URL + "/v1",
-		"GEMINI_API_KEY": "upstream-gemini", "GEMINI_BASE_URL": ge.URL,
-		"OLLAMA_BASE_URL": ol.URL,
-	})
-	_, key, _ := newKey(t, srv.URL, "acme", nil)
+	srv, key := familiesEnv(t)
 	runs := []struct{ name, model, version string }{
 		{"gemini", "gemini-2.0-flash", "v1"},
 		{"gemini/v1beta", "gemini-2.0-flash", "v1beta"},
@@ -411,23 +393,41 @@ func TestGoogleGenAI(t *testing.T) {
 		{"mock", "mock/echo", "v1"},
 	}
 	for _, r := range runs {
-		t.Run(r.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, node, script, srv.URL, key, r.model, r.version)
-			cmd.Dir = filepath.Dir(script)
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-				if !strings.Contains(line, `"ok":true`) {
-					t.Errorf("scenario failed: %s", line)
-				}
-			}
-			if err != nil {
-				t.Errorf("node google-genai.mjs: %v\n%s", err, stderr.String())
-			}
-		})
+		t.Run(r.name, func(t *testing.T) { runScenarios(t, script, srv.URL, key, r.model, r.version) })
+	}
+}
+
+// TestGeminiUsage: every generate call is in the ledger once, with its
+// tokens and cost, in both lanes, JSON and streamed; countTokens is not.
+func TestGeminiUsage(t *testing.T) {
+	srv, key, gm, _, _ := geminiEnv(t)
+	body := `{"contents":[{"parts":[{"text":"a few words to answer"}]}]}`
+	for _, u := range []string{"/v1beta/models/gm-alias:generateContent", "/v1beta/models/gm-alias:streamGenerateContent?alt=sse",
+		"/v1/models/gpt-4o-mini:streamGenerateContent?alt=sse", "/v1/models/gm-alias:countTokens", "/v1/models/gpt-4o-mini:countTokens"} {
+		if resp, b := postGemini(t, srv.URL+u, "x-goog-api-key", key, body); resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", u, resp.StatusCode, b)
+		}
+	}
+	var usage struct {
+		Data []struct {
+			Group            string  `json:"group"`
+			Requests         int     `json:"requests"`
+			PromptTokens     int     `json:"prompt_tokens"`
+			CompletionTokens int     `json:"completion_tokens"`
+			CostUSD          float64 `json:"cost_usd"`
+		} `json:"data"`
+	}
+	if st := do(t, "GET", srv.URL+"/admin/usage?group_by=model", testAdminKey, nil, &usage); st != 200 {
+		t.Fatalf("GET /admin/usage: %d", st)
+	}
+	byModel := map[string]int{}
+	for _, g := range usage.Data {
+		byModel[g.Group] = g.Requests
+		if g.PromptTokens == 0 || g.CompletionTokens == 0 || (g.Group == "gm-alias" && g.CostUSD == 0) {
+			t.Errorf("%s usage = %+v; want tokens and cost", g.Group, g)
+		}
+	}
+	if byModel["gm-alias"] != 2 || byModel["gpt-4o-mini"] != 1 || len(gm.Requests()) != 3 {
+		t.Errorf("ledger requests per model = %v; want gm-alias 2, gpt-4o-mini 1 (Gemini upstream requests: %d, one a count)", byModel, len(gm.Requests()))
 	}
 }

@@ -235,3 +235,39 @@ func RequestID(ctx context.Context) string {
 	s, _ := ctx.Value(requestIDKey).(string)
 	return s
 }
+
+// ReadBody reads a request body within limit: a larger body is a TooLarge
+// error, an unreadable one Invalid.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, llmservice.Errorf(llmservice.TooLarge, "request body is larger than the limit of %d bytes", limit)
+		}
+		return nil, llmservice.Errorf(llmservice.Invalid, "could not read request body")
+	}
+	return body, nil
+}
+
+// Relay copies body to the client as it arrives, flushing after each read
+// so that stream events are not held back. It returns the error that ended
+// the body (nil at its end), or nil when the client went away first.
+func Relay(w http.ResponseWriter, body io.Reader) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil
+			}
+			_ = Flush(w)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}

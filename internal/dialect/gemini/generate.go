@@ -8,24 +8,10 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
 )
-
-// readBody reads the request body within the body limit.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.BodyLimit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, llmservice.Errorf(llmservice.TooLarge, "request body is larger than the limit of %d bytes", h.BodyLimit)
-		}
-		return nil, llmservice.Errorf(llmservice.Invalid, "could not read request body")
-	}
-	return body, nil
-}
 
 // generate serves generateContent and streamGenerateContent. A stream is
 // SSE with alt=sse and one JSON array without it.
@@ -34,7 +20,7 @@ func (h *Handler) generate(w http.ResponseWriter, r *http.Request, model string,
 	if err != nil {
 		return err
 	}
-	body, err := h.readBody(w, r)
+	body, err := httpx.ReadBody(w, r, h.BodyLimit)
 	if err != nil {
 		return err
 	}
@@ -81,25 +67,13 @@ func writeRaw(w http.ResponseWriter, a *gateway.RawAnswer, array bool) error {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(a.Status)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := a.Body.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return nil // client went away; Close settles the call
-			}
-			_ = httpx.Flush(w)
-		}
-		if err != nil {
-			// The status line is gone: a failure now travels as an error
-			// element (the scanner hands out whole frames, so this one
-			// starts on a frame boundary).
-			if !errors.Is(err, io.EOF) && sse {
-				_ = httpx.SSEData(w, errorJSON(err))
-			}
-			return nil
-		}
+	// The status line is gone: a failure now travels as an error element
+	// (the scanner hands out whole frames, so this one starts on a frame
+	// boundary).
+	if err := httpx.Relay(w, a.Body); err != nil && sse {
+		_ = httpx.SSEData(w, errorJSON(err))
 	}
+	return nil
 }
 
 // reframe turns an SSE answer into the JSON array framing.
@@ -137,7 +111,7 @@ func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request, model stri
 	if err != nil {
 		return err
 	}
-	body, err := h.readBody(w, r)
+	body, err := httpx.ReadBody(w, r, h.BodyLimit)
 	if err != nil {
 		return err
 	}
