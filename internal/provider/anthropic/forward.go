@@ -148,13 +148,9 @@ type jsonBody struct {
 }
 
 func newJSONBody(ctx context.Context, r io.ReadCloser, reply string, count bool) (*jsonBody, error) {
-	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, maxJSONAnswer+1))
+	b, err := upstream.ReadAnswer(ctx, r, maxJSONAnswer)
 	if err != nil {
-		return nil, upstream.ReadError(ctx, err)
-	}
-	if len(b) > maxJSONAnswer {
-		return nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream answer is too large"}
+		return nil, err
 	}
 	jb := &jsonBody{}
 	if count {
