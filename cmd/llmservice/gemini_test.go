@@ -431,3 +431,45 @@ func TestGeminiUsage(t *testing.T) {
 		t.Errorf("ledger requests per model = %v; want gm-alias 2, gpt-4o-mini 1 (Gemini upstream requests: %d, one a count)", byModel, len(gm.Requests()))
 	}
 }
+
+// TestGeminiStreamFailure: an upstream that breaks after the stream has
+// started ends the client's stream with an error in Google's shape, in
+// both lanes and both framings.
+func TestGeminiStreamFailure(t *testing.T) {
+	srv, key, gm, oa, _ := geminiEnv(t)
+	body := `{"contents":[{"parts":[{"text":"several words to stream here"}]}]}`
+	for _, tc := range []struct {
+		model, query string
+		fail         func()
+	}{
+		{"gm-alias", "?alt=sse", func() { gm.FailNext(providertest.Failure{AfterChunks: 1}) }},
+		{"gm-alias", "", func() { gm.FailNext(providertest.Failure{AfterChunks: 1}) }},
+		{"gpt-4o-mini", "?alt=sse", func() { oa.FailNext(providertest.Failure{AfterChunks: 2}) }},
+		{"gpt-4o-mini", "", func() { oa.FailNext(providertest.Failure{AfterChunks: 2}) }},
+	} {
+		t.Run(tc.model+tc.query, func(t *testing.T) {
+			tc.fail()
+			resp, b := postGemini(t, srv.URL+"/v1beta/models/"+tc.model+":streamGenerateContent"+tc.query, "x-goog-api-key", key, body)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, b)
+			}
+			var cs []geminiChunk
+			if tc.query != "" {
+				cs = parseGeminiSSE(t, b)
+			} else if err := json.Unmarshal(b, &cs); err != nil {
+				t.Fatalf("not a JSON array: %v\n%s", err, b)
+			}
+			if len(cs) < 2 || len(cs[len(cs)-1].Error) == 0 {
+				t.Fatalf("stream does not end with an error element:\n%s", b)
+			}
+			var e struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+				Status  string `json:"status"`
+			}
+			if err := json.Unmarshal(cs[len(cs)-1].Error, &e); err != nil || e.Code < 400 || e.Status == "" || e.Message == "" {
+				t.Errorf("error element = %s", cs[len(cs)-1].Error)
+			}
+		})
+	}
+}
