@@ -245,6 +245,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	reg.MustRegister(telemetry.DeploymentStates{Router: router, Hosts: gw.Hosts})
+	reg.MustRegister(&telemetry.QueueDepth{Store: db})
 	if cfg.Routing.HealthCheckInterval > 0 {
 		var inHouse []*route.Deployment
 		for _, d := range gw.Hosts() {
