@@ -208,10 +208,25 @@ func TestClaudeCode(t *testing.T) {
 func TestAnthropicSDK(t *testing.T) {
 	script := agentBinary(t, filepath.Join("..", "anthropic-sdk.mjs"))
 	agentBinary(t, filepath.Join("@anthropic-ai", "sdk", "package.json"))
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed")
+	srv, key := familiesEnv(t)
+	runs := []struct{ name, model, auth string }{
+		{"anthropic", "claude-sonnet-4-5", "bearer"},
+		{"anthropic/x-api-key", "claude-sonnet-4-5", "x-api-key"},
+		{"openai", "gpt-4o-mini", "bearer"},
+		{"openai/x-api-key", "gpt-4o-mini", "x-api-key"},
+		{"gemini", "gemini-2.0-flash", "bearer"},
+		{"ollama", "ollama/llama3.1", "bearer"},
+		{"mock", "mock/echo", "bearer"},
 	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) { runScenarios(t, script, srv.URL, key, r.model, r.auth) })
+	}
+}
+
+// familiesEnv starts a fake of every upstream family (Anthropic, OpenAI,
+// Gemini, Ollama) and a server in front of them.
+func familiesEnv(t *testing.T) (*testServer, string) {
+	t.Helper()
 	an := providertest.NewAnthropicMessages(t)
 	oa := providertest.NewOpenAI(t)
 	ge := providertest.NewGemini(t)
@@ -223,33 +238,31 @@ func TestAnthropicSDK(t *testing.T) {
 		"OLLAMA_BASE_URL": ol.URL,
 	})
 	_, key, _ := newKey(t, srv.URL, "acme", nil)
-	runs := []struct{ name, model, auth string }{
-		{"anthropic", "claude-sonnet-4-5", "bearer"},
-		{"anthropic/x-api-key", "claude-sonnet-4-5", "x-api-key"},
-		{"openai", "gpt-4o-mini", "bearer"},
-		{"openai/x-api-key", "gpt-4o-mini", "x-api-key"},
-		{"gemini", "gemini-2.0-flash", "bearer"},
-		{"ollama", "ollama/llama3.1", "bearer"},
-		{"mock", "mock/echo", "bearer"},
+	return srv, key
+}
+
+// runScenarios runs a scenario script of test/agents with node: each line
+// it prints is one scenario, {"name","ok","error"}.
+func runScenarios(t *testing.T, script string, args ...string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
 	}
-	for _, r := range runs {
-		t.Run(r.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, node, script, srv.URL, key, r.model, r.auth)
-			cmd.Dir = filepath.Dir(script)
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
-				if !strings.Contains(line, `"ok":true`) {
-					t.Errorf("scenario failed: %s", line)
-				}
-			}
-			if err != nil {
-				t.Errorf("node anthropic-sdk.mjs: %v\n%s", err, stderr.String())
-			}
-		})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, append([]string{script}, args...)...)
+	cmd.Dir = filepath.Dir(script)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		if !strings.Contains(line, `"ok":true`) {
+			t.Errorf("scenario failed: %s", line)
+		}
+	}
+	if err != nil {
+		t.Errorf("node %s: %v\n%s", filepath.Base(script), err, stderr.String())
 	}
 }

@@ -254,3 +254,25 @@ func RequestID(ctx context.Context) string {
 	s, _ := ctx.Value(requestIDKey).(string)
 	return s
 }
+
+// Relay copies body to the client as it arrives, flushing after each read
+// so that stream events are not held back. It returns the error that ended
+// the body (nil at its end), or nil when the client went away first.
+func Relay(w http.ResponseWriter, body io.Reader) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil
+			}
+			_ = Flush(w)
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}

@@ -11,6 +11,7 @@ func (s *Server) routes() {
 	s.openai.Register(m)
 	s.anthropic.Register(m)
 	s.responses.Register(m)
+	s.gemini.Register(m) // shares GET /v1/models too, by x-goog-api-key
 
 	// Admin API.
 	m.Handle("POST /admin/teams", s.admin(s.createTeam))

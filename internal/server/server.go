@@ -14,6 +14,7 @@ import (
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/authguard"
 	danthropic "github.com/llmservice/llmservice/internal/dialect/anthropic"
+	dgemini "github.com/llmservice/llmservice/internal/dialect/gemini"
 	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
 	dresponses "github.com/llmservice/llmservice/internal/dialect/responses"
 	"github.com/llmservice/llmservice/internal/gateway"
@@ -91,6 +92,7 @@ type Server struct {
 	openai    *dopenai.Handler
 	anthropic *danthropic.Handler
 	responses *dresponses.Handler
+	gemini    *dgemini.Handler
 	lim       *limits
 }
 
@@ -109,8 +111,10 @@ func New(cfg Config) *Server {
 	s.responses = &dresponses.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit, Store: cfg.Responses, Now: s.now}
 	s.lim = &limits{maxRequests: int64(cfg.MaxRequestsInFlight), maxBytes: cfg.BodyBytesInFlight, bodyLimit: s.cfg.BodyLimit}
 	s.anthropic = &danthropic.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit}
+	s.gemini = &dgemini.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit}
 	s.openai = &dopenai.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit, Now: func() int64 { return s.now().Unix() },
-		ModelsBy: []dopenai.ModelsRoute{{Header: "Anthropic-Version", List: s.anthropic.Models(), Get: s.anthropic.Model()}}}
+		ModelsBy: []dopenai.ModelsRoute{{Header: "Anthropic-Version", List: s.anthropic.Models(), Get: s.anthropic.Model()},
+			{Header: "X-Goog-Api-Key", List: s.gemini.Models(), Get: s.gemini.Model()}}}
 	s.routes()
 	return s
 }

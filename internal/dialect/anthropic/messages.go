@@ -1,29 +1,13 @@
 package anthropic
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"strings"
 
-	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
 )
-
-// readBody reads the request body within the body limit.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.BodyLimit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, llmservice.Errorf(llmservice.TooLarge, "request body is larger than the limit of %d bytes", h.BodyLimit)
-		}
-		return nil, llmservice.Errorf(llmservice.Invalid, "could not read request body")
-	}
-	return body, nil
-}
 
 // messages serves POST /v1/messages (with any query: Claude Code appends
 // ?beta=true).
@@ -32,7 +16,7 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := h.readBody(w, r)
+	body, err := httpx.ReadBody(w, r, h.BodyLimit)
 	if err != nil {
 		return err
 	}
@@ -69,25 +53,13 @@ func writeRaw(w http.ResponseWriter, a *gateway.RawAnswer) error {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(a.Status)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := a.Body.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return nil // client went away; Close settles the call
-			}
-			_ = httpx.Flush(w)
-		}
-		if err != nil {
-			// The status line is gone: a failure now travels as an error
-			// event (the scanner hands out whole frames, so this one
-			// starts on a frame boundary).
-			if !errors.Is(err, io.EOF) && strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream") {
-				_ = httpx.SSEEvent(w, "error", errorEvent(err))
-			}
-			return nil
-		}
+	// The status line is gone: a failure now travels as an error event
+	// (the scanner hands out whole frames, so this one starts on a frame
+	// boundary).
+	if err := httpx.Relay(w, a.Body); err != nil && strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream") {
+		_ = httpx.SSEEvent(w, "error", errorEvent(err))
 	}
+	return nil
 }
 
 // countTokens serves POST /v1/messages/count_tokens: the upstream's own
@@ -97,7 +69,7 @@ func (h *Handler) countTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := h.readBody(w, r)
+	body, err := httpx.ReadBody(w, r, h.BodyLimit)
 	if err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ type api struct {
 
 // apis is the whole API, in the order /docs shows it.
 func apis() []api {
-	return []api{coreAPI(), openAIAPI(), anthropicAPI(), adminAPI(), stackForDevsAPI(), llmEndpointAPI(), athenaAPI(), djangoAPI(), jobsAPI(), batchesAPI(), dashboardAPI()}
+	return []api{coreAPI(), openAIAPI(), anthropicAPI(), responsesAPI(), geminiAPI(), adminAPI(), stackForDevsAPI(), llmEndpointAPI(), athenaAPI(), djangoAPI(), jobsAPI(), batchesAPI(), dashboardAPI()}
 }
 
 var securitySchemes = S{
@@ -119,10 +119,13 @@ var securitySchemes = S{
 		"description": "LlmEndpoint style: the API key itself, without 'Bearer'."},
 	"anthropicKey": S{"type": "apiKey", "in": "header", "name": "x-api-key",
 		"description": "Anthropic style: a virtual API key from POST /admin/keys in x-api-key (Authorization: Bearer works too)."},
-	"sfdApiKey":    S{"type": "apiKey", "in": "header", "name": "x-api-key", "description": "StackForDevs: the key from POST /admin/keys."},
-	"sfdSecretKey": S{"type": "apiKey", "in": "header", "name": "x-secret-key", "description": "StackForDevs: the secret returned with the key."},
-	"sfdTenantId":  S{"type": "apiKey", "in": "header", "name": "x-tenant-id", "description": "StackForDevs: the key's team ID."},
-	"sfdProjectId": S{"type": "apiKey", "in": "header", "name": "x-project-id", "description": "StackForDevs: a project label kept with each call."},
+	"geminiKey": S{"type": "apiKey", "in": "header", "name": "x-goog-api-key",
+		"description": "Gemini style: a virtual API key from POST /admin/keys in x-goog-api-key."},
+	"geminiKeyQuery": S{"type": "apiKey", "in": "query", "name": "key", "description": "Gemini style: the virtual API key in ?key=."},
+	"sfdApiKey":      S{"type": "apiKey", "in": "header", "name": "x-api-key", "description": "StackForDevs: the key from POST /admin/keys."},
+	"sfdSecretKey":   S{"type": "apiKey", "in": "header", "name": "x-secret-key", "description": "StackForDevs: the secret returned with the key."},
+	"sfdTenantId":    S{"type": "apiKey", "in": "header", "name": "x-tenant-id", "description": "StackForDevs: the key's team ID."},
+	"sfdProjectId":   S{"type": "apiKey", "in": "header", "name": "x-project-id", "description": "StackForDevs: a project label kept with each call."},
 }
 
 var sfdSecurity = S{"sfdApiKey": []string{}, "sfdSecretKey": []string{}, "sfdTenantId": []string{}, "sfdProjectId": []string{}}
@@ -135,6 +138,7 @@ var securities = map[string][]S{
 	"sfd":         {sfdSecurity},
 	"bearer|sfd":  {{"bearerAuth": []string{}}, sfdSecurity},
 	"anthropic":   {{"anthropicKey": []string{}}, {"bearerAuth": []string{}}},
+	"gemini":      {{"geminiKey": []string{}}, {"geminiKeyQuery": []string{}}, {"bearerAuth": []string{}}},
 }
 
 var statusText = map[int]string{

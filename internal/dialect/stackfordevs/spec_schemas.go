@@ -56,6 +56,9 @@ func schemas() S {
 	for k, v := range anthropicSchemas() {
 		s[k] = v
 	}
+	for k, v := range geminiSchemas() {
+		s[k] = v
+	}
 	for k, v := range seedSchemas() {
 		s[k] = v
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -149,13 +148,9 @@ type jsonBody struct {
 }
 
 func newJSONBody(ctx context.Context, r io.ReadCloser, reply string, count bool) (*jsonBody, error) {
-	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, maxJSONAnswer+1))
+	b, err := upstream.ReadAnswer(ctx, r, maxJSONAnswer)
 	if err != nil {
-		return nil, upstream.ReadError(ctx, err)
-	}
-	if len(b) > maxJSONAnswer {
-		return nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream answer is too large"}
+		return nil, err
 	}
 	jb := &jsonBody{}
 	if count {
@@ -263,31 +258,8 @@ func (s *sseBody) Read(p []byte) (int, error) {
 
 func (s *sseBody) Close() error { return s.body.Close() }
 
-// frame reads one event: lines up to and including the blank line that
-// ends it (or what is left at the end of the stream).
-func (s *sseBody) frame() ([]byte, error) {
-	var f []byte
-	for {
-		line, err := s.r.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			f = append(f, line...)
-			if len(f) > maxJSONAnswer {
-				return nil, fmt.Errorf("sse event larger than %d bytes", maxJSONAnswer)
-			}
-			continue
-		}
-		f = append(f, line...)
-		if err != nil {
-			if errors.Is(err, io.EOF) && len(f) > 0 {
-				return f, nil
-			}
-			return nil, err
-		}
-		if t := bytes.TrimRight(line, "\r\n"); len(t) == 0 {
-			return f, nil
-		}
-	}
-}
+// frame reads one event as its bytes.
+func (s *sseBody) frame() ([]byte, error) { return upstream.ReadRawFrame(s.r) }
 
 // inspect reads the event's type and data and notes its usage and text.
 func (s *sseBody) inspect(frame []byte) (typ string, data []byte) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	geminiwire "github.com/llmservice/llmservice/internal/wire/gemini"
@@ -16,6 +17,7 @@ import (
 //	POST /v1beta/models/{model}:generateContent
 //	POST /v1beta/models/{model}:streamGenerateContent?alt=sse
 //	POST /v1beta/models/{model}:batchEmbedContents
+//	POST /v1beta/models/{model}:countTokens
 //
 // It answers like the real API: a missing x-goog-api-key header gets 403
 // PERMISSION_DENIED, a body with unknown fields or without required ones
@@ -56,6 +58,8 @@ func serveGemini(w http.ResponseWriter, r *http.Request, body []byte, fail *Fail
 		geminiGenerate(w, model, body, fail, true)
 	case "batchEmbedContents":
 		geminiEmbed(w, model, body, fail)
+	case "countTokens":
+		geminiCount(w, body)
 	default:
 		geminiError(w, http.StatusNotFound, geminiwire.StatusNotFound, fmt.Sprintf("Method %q not found.", method))
 	}
@@ -290,3 +294,75 @@ func geminiEmbed(w http.ResponseWriter, model string, body []byte, fail *Failure
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	_ = json.NewEncoder(w).Encode(out)
 }
+
+// geminiCount answers countTokens with one token per word of the text
+// parts (system instruction included), as {"totalTokens": n}.
+// https://ai.google.dev/api/tokens#method:-models.counttokens
+func geminiCount(w http.ResponseWriter, body []byte) {
+	var req struct {
+		Contents               []geminiwire.Content               `json:"contents"`
+		GenerateContentRequest *geminiwire.GenerateContentRequest `json:"generateContentRequest"`
+	}
+	if !geminiDecode(w, body, &req) {
+		return
+	}
+	contents := req.Contents
+	if g := req.GenerateContentRequest; g != nil {
+		contents = g.Contents
+		if g.SystemInstruction != nil {
+			contents = append(contents, *g.SystemInstruction)
+		}
+	}
+	if len(contents) == 0 {
+		geminiError(w, http.StatusBadRequest, geminiwire.StatusInvalidArgument, "* CountTokensRequest.contents: contents is not specified")
+		return
+	}
+	n := 0
+	for _, c := range contents {
+		n += len(Words(geminiText(c.Parts)))
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	fmt.Fprintf(w, `{"totalTokens":%d,"promptTokensDetails":[{"modality":"TEXT","tokenCount":%d}]}`, n, n)
+}
+
+// GeminiFake is the Gemini fake that also keeps the bytes of each answer,
+// for tests of the pass-through lane.
+type GeminiFake struct {
+	*Fake
+	mu   sync.Mutex
+	sent [][]byte
+}
+
+// NewGeminiAgent starts a Gemini fake that records what it sends.
+func NewGeminiAgent(tb testing.TB) *GeminiFake {
+	g := &GeminiFake{}
+	g.Fake = New(tb, func(w http.ResponseWriter, r *http.Request, body []byte, fail *Failure) {
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			g.mu.Lock()
+			g.sent = append(g.sent, rec.buf.Bytes())
+			g.mu.Unlock()
+		}()
+		serveGemini(rec, r, body, fail)
+	})
+	return g
+}
+
+// Sent returns the answer bodies sent so far, in order.
+func (g *GeminiFake) Sent() [][]byte {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([][]byte(nil), g.sent...)
+}
+
+type recorder struct {
+	http.ResponseWriter
+	buf bytes.Buffer
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.buf.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) Flush() { Flush(r.ResponseWriter) }

@@ -392,3 +392,18 @@ func ErrorMessage(body []byte) string {
 	}
 	return s
 }
+
+// ReadAnswer reads a whole answer body of at most limit bytes and closes
+// it: a read failure is classified as ReadError does, a larger body is an
+// Upstream error.
+func ReadAnswer(ctx context.Context, r io.ReadCloser, limit int64) ([]byte, error) {
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, ReadError(ctx, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream answer is too large"}
+	}
+	return b, nil
+}

@@ -153,3 +153,30 @@ func (l *LineReader) Next() ([]byte, error) {
 		}
 	}
 }
+
+// ReadRawFrame reads one SSE event as its bytes: lines up to and including
+// the blank line that ends it (or what is left at the end of the stream),
+// for pass-through lanes that must hand each event on unchanged.
+func ReadRawFrame(r *bufio.Reader) ([]byte, error) {
+	var f []byte
+	for {
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			f = append(f, line...)
+			if len(f) > maxFrame {
+				return nil, fmt.Errorf("sse event larger than %d bytes", maxFrame)
+			}
+			continue
+		}
+		f = append(f, line...)
+		if err != nil {
+			if errors.Is(err, io.EOF) && len(f) > 0 {
+				return f, nil
+			}
+			return nil, err
+		}
+		if t := bytes.TrimRight(line, "\r\n"); len(t) == 0 {
+			return f, nil
+		}
+	}
+}
