@@ -54,6 +54,10 @@ type UsageRecord struct {
 	// AttemptLog lists every attempt when there was more than one:
 	// "deployment/model=outcome ...", so retries and fallbacks are visible.
 	AttemptLog string
+	// CacheHit is true when the response cache answered: Cost is then 0
+	// and SavedCost what the answer cost when it was first served.
+	CacheHit  bool
+	SavedCost Nanos
 	// Prompt and Response are kept, apart from the accounting row, only when
 	// the team logs bodies; they are empty otherwise.
 	Prompt   string

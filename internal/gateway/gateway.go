@@ -16,6 +16,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/budget"
+	"github.com/llmservice/llmservice/internal/cache"
 	"github.com/llmservice/llmservice/internal/limit"
 	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/outage"
@@ -131,7 +132,10 @@ type Config struct {
 	// Outages, when set, receives the metrics of the gateway's view of the
 	// database (internal/outage).
 	Outages *outage.Metrics
-	Now     func() time.Time
+	// Cache, when set, keeps answers for teams, keys and models whose
+	// cache policy is on (respcache.go).
+	Cache cache.Store
+	Now   func() time.Time
 }
 
 // Gateway runs calls. It is safe for concurrent use.
@@ -165,6 +169,7 @@ type Gateway struct {
 	// tried for a key while it is down.
 	invalidations, resyncs atomic.Uint64
 	nextProbe              atomic.Int64
+	cacheState
 }
 
 // New builds a Gateway and loads the catalog.
@@ -187,6 +192,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		refresh:   cfg.Refresh,
 		grace:     cfg.StaleGrace,
 	}
+	g.cache = cfg.Cache
 	if g.refresh == 0 {
 		g.refresh = DefaultRefresh
 	}

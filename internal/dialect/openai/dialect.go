@@ -163,6 +163,9 @@ func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	h.Set("X-Llmservice-Model", s.Model)
 	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
 	SetRateHeaders(w, s.Rate)
+	if s.Cache != "" {
+		h.Set("X-Llmservice-Cache", s.Cache)
+	}
 }
 
 // SetRateHeaders writes OpenAI's x-ratelimit-* headers for the tightest
@@ -215,4 +218,16 @@ func (e errReader) Read([]byte) (int, error) {
 func newCall(r *http.Request, p *gateway.Principal, endpoint, model string) *gateway.Call {
 	return &gateway.Call{Principal: p, Endpoint: endpoint, Model: model, Project: r.Header.Get("X-Project-Id"),
 		Purpose: r.Header.Get("X-Purpose"), ClientIP: httpx.ClientIP(r.Context())}
+}
+
+// cacheableCall is newCall for the calls the response cache may answer
+// (chat, completions, embeddings): it carries the client's cache directives.
+func cacheableCall(r *http.Request, p *gateway.Principal, endpoint, model string) (*gateway.Call, error) {
+	ask, err := gateway.ParseCacheAsk(r.Header.Get)
+	if err != nil {
+		return nil, err
+	}
+	c := newCall(r, p, endpoint, model)
+	c.Cache = ask
+	return c, nil
 }
