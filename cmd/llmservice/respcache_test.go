@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+// post sends body as JSON with the key and extra headers; it returns the
+// status, the headers and the body.
+func post(t *testing.T, url, key string, body any, h map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, out
+}
+
+var idAndCreated = regexp.MustCompile(`"(id|created)":("[^"]*"|\d+)`)
+
+// cacheServer starts a gateway in front of fake upstreams with two teams
+// whose cache is on and one whose cache is off.
+func cacheServer(t *testing.T, env map[string]string) (*testServer, map[string]string, func() int) {
+	fenv, fk := fakes(t)
+	for k, v := range env {
+		fenv[k] = v
+	}
+	srv := startServer(t, fenv)
+	keys := map[string]string{}
+	for _, team := range []string{"cache-a", "cache-b", "cache-off"} {
+		_, k, _ := newKey(t, srv.URL, team, nil)
+		keys[team] = k
+		if team == "cache-off" {
+			continue
+		}
+		if st := do(t, "PATCH", srv.URL+"/admin/teams/"+team, testAdminKey, map[string]any{"cache": map[string]any{"ttl": "1h"}}, nil); st != 200 {
+			t.Fatalf("PATCH cache: status %d", st)
+		}
+	}
+	upstream := func() int { return len(fk["openai"].Requests()) }
+	return srv, keys, upstream
+}
+
+func TestResponseCache(t *testing.T) {
+	srv, keys, upstream := cacheServer(t, nil)
+	chat := func(text string) map[string]any {
+		return map[string]any{"model": "gpt-4o-mini", "temperature": 0.2, "user": "u1",
+			"messages": []map[string]any{{"role": "user", "content": text}}}
+	}
+	url := srv.URL + "/v1/chat/completions"
+
+	t.Run("SecondIdenticalRequestIsAHit", func(t *testing.T) {
+		n := upstream()
+		st, h1, b1 := post(t, url, keys["cache-a"], chat("hello cache"), nil)
+		if st != 200 || h1.Get("X-Llmservice-Cache") != "miss" {
+			t.Fatalf("first: status %d cache %q: %s", st, h1.Get("X-Llmservice-Cache"), b1)
+		}
+		// Another field order, another user label, the same request.
+		body := `{ "messages": [{"content":"hello cache","role":"user"}], "temperature":0.2, "model":"gpt-4o-mini", "user":"u2"}`
+		req, _ := http.NewRequest("POST", url, bytes.NewReader([]byte(body)))
+		req.Header.Set("Authorization", "Bearer "+keys["cache-a"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b2, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Llmservice-Cache"); got != "hit" {
+			t.Fatalf("second: cache %q, want hit", got)
+		}
+		if upstream() != n+1 {
+			t.Fatalf("upstream calls %d, want %d", upstream()-n, 1)
+		}
+		a, b := idAndCreated.ReplaceAllString(string(b1), ""), idAndCreated.ReplaceAllString(string(b2), "")
+		if a != b {
+			t.Fatalf("answers differ:\n%s\n%s", a, b)
+		}
+	})
+	t.Run("OtherTeamMisses", func(t *testing.T) {
+		n := upstream()
+		_, h, _ := post(t, url, keys["cache-b"], chat("hello cache"), nil)
+		if h.Get("X-Llmservice-Cache") != "miss" || upstream() != n+1 {
+			t.Fatalf("cache %q, upstream calls %d; want a miss that went upstream", h.Get("X-Llmservice-Cache"), upstream()-n)
+		}
+	})
+	t.Run("CacheOffNoHeader", func(t *testing.T) {
+		for range 2 {
+			_, h, _ := post(t, url, keys["cache-off"], chat("hello cache"), nil)
+			if v, ok := h["X-Llmservice-Cache"]; ok {
+				t.Fatalf("x-llmservice-cache %q on a team without cache", v)
+			}
+		}
+	})
+	t.Run("NoCacheBypasses", func(t *testing.T) {
+		n := upstream()
+		_, h, _ := post(t, url, keys["cache-a"], chat("hello cache"), map[string]string{"Cache-Control": "no-cache"})
+		if h.Get("X-Llmservice-Cache") != "bypass" || upstream() != n+1 {
+			t.Fatalf("cache %q, upstream calls %d; want bypass upstream", h.Get("X-Llmservice-Cache"), upstream()-n)
+		}
+	})
+	t.Run("BadTTLHeader", func(t *testing.T) {
+		st, _, b := post(t, url, keys["cache-a"], chat("x"), map[string]string{"X-Llmservice-Cache-Ttl": "soon"})
+		if st != 400 || !bytes.Contains(b, []byte("x-llmservice-cache-ttl")) {
+			t.Fatalf("status %d: %s", st, b)
+		}
+	})
+	t.Run("BadCachePolicy", func(t *testing.T) {
+		var e map[string]any
+		if st := do(t, "PATCH", srv.URL+"/admin/teams/cache-a", testAdminKey, map[string]any{"cache": map[string]any{"ttl": "forever"}}, &e); st != 400 {
+			t.Fatalf("status %d: %v", st, e)
+		}
+	})
+
+	ctx := context.Background()
+	cl := client(srv.URL, keys["cache-a"])
+	params := func(text string) openai.ChatCompletionNewParams {
+		return openai.ChatCompletionNewParams{Model: "gpt-4o-mini", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(text)}}
+	}
+	stream := func(t *testing.T, text string) (string, string, int64) {
+		var hr *http.Response
+		s := cl.Chat.Completions.NewStreaming(ctx, params(text), option.WithResponseInto(&hr))
+		var acc openai.ChatCompletionAccumulator
+		for s.Next() {
+			acc.AddChunk(s.Current())
+		}
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if len(acc.Choices) != 1 {
+			t.Fatalf("stream has %d choices", len(acc.Choices))
+		}
+		return acc.Choices[0].Message.Content, hr.Header.Get("X-Llmservice-Cache"), acc.Usage.TotalTokens
+	}
+	whole := func(t *testing.T, text string) (string, string, int64) {
+		var hr *http.Response
+		c, err := cl.Chat.Completions.New(ctx, params(text), option.WithResponseInto(&hr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Choices[0].Message.Content, hr.Header.Get("X-Llmservice-Cache"), c.Usage.TotalTokens
+	}
+	t.Run("StreamAfterWhole", func(t *testing.T) {
+		n := upstream()
+		want, h1, _ := whole(t, "stream after whole")
+		got, h2, _ := stream(t, "stream after whole")
+		if h1 != "miss" || h2 != "hit" || got != want || upstream() != n+1 {
+			t.Fatalf("whole %q (%s), stream %q (%s), upstream calls %d", want, h1, got, h2, upstream()-n)
+		}
+	})
+	t.Run("WholeAfterStream", func(t *testing.T) {
+		n := upstream()
+		want, h1, _ := stream(t, "whole after stream")
+		got, h2, tokens := whole(t, "whole after stream")
+		if h1 != "miss" || h2 != "hit" || got != want || upstream() != n+1 {
+			t.Fatalf("stream %q (%s), whole %q (%s), upstream calls %d", want, h1, got, h2, upstream()-n)
+		}
+		if tokens == 0 {
+			t.Fatal("a hit reports no usage")
+		}
+	})
+	t.Run("EmbeddingsHit", func(t *testing.T) {
+		n := upstream()
+		body := map[string]any{"model": "text-embedding-3-small", "input": []string{"a", "b"}}
+		_, h1, b1 := post(t, srv.URL+"/v1/embeddings", keys["cache-a"], body, nil)
+		_, h2, b2 := post(t, srv.URL+"/v1/embeddings", keys["cache-a"], body, nil)
+		if h1.Get("X-Llmservice-Cache") != "miss" || h2.Get("X-Llmservice-Cache") != "hit" || !bytes.Equal(b1, b2) || upstream() != n+1 {
+			t.Fatalf("%s %s upstream %d\n%s\n%s", h1.Get("X-Llmservice-Cache"), h2.Get("X-Llmservice-Cache"), upstream()-n, b1, b2)
+		}
+	})
+	t.Run("CompletionsHit", func(t *testing.T) {
+		n := upstream()
+		body := map[string]any{"model": "gpt-4o-mini", "prompt": "legacy", "max_tokens": 20}
+		_, h1, b1 := post(t, srv.URL+"/v1/completions", keys["cache-a"], body, nil)
+		_, h2, b2 := post(t, srv.URL+"/v1/completions", keys["cache-a"], body, nil)
+		a, b := idAndCreated.ReplaceAllString(string(b1), ""), idAndCreated.ReplaceAllString(string(b2), "")
+		if h1.Get("X-Llmservice-Cache") != "miss" || h2.Get("X-Llmservice-Cache") != "hit" || a != b || upstream() != n+1 {
+			t.Fatalf("%s %s upstream %d\n%s\n%s", h1.Get("X-Llmservice-Cache"), h2.Get("X-Llmservice-Cache"), upstream()-n, a, b)
+		}
+	})
+}
