@@ -84,13 +84,18 @@ type UsageTotal struct {
 	CompletionTokens int64  `json:"completion_tokens"`
 	TotalTokens      int64  `json:"total_tokens"`
 	// Parts of the prompt and completion counts, kept apart for pricing.
-	CacheReadTokens    int64   `json:"cache_read_tokens"`
-	CacheWriteTokens   int64   `json:"cache_write_tokens"`
-	CacheWrite1hTokens int64   `json:"cache_write_1h_tokens"`
-	ReasoningTokens    int64   `json:"reasoning_tokens"`
-	Cost               Nanos   `json:"-"`
-	CostUSD            float64 `json:"cost_usd"`
-	AvgLatencyMS       float64 `json:"avg_latency_ms"`
+	CacheReadTokens    int64 `json:"cache_read_tokens"`
+	CacheWriteTokens   int64 `json:"cache_write_tokens"`
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+	ReasoningTokens    int64 `json:"reasoning_tokens"`
+	// CacheHits counts calls the response cache answered; SavedUSD is what
+	// they cost when first served (their own cost is 0).
+	CacheHits    int64   `json:"cache_hits"`
+	SavedCost    Nanos   `json:"-"`
+	SavedUSD     float64 `json:"saved_usd"`
+	Cost         Nanos   `json:"-"`
+	CostUSD      float64 `json:"cost_usd"`
+	AvgLatencyMS float64 `json:"avg_latency_ms"`
 }
 
 // RecordFilter selects raw usage records for logs, newest first.

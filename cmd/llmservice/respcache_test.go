@@ -194,4 +194,44 @@ func TestResponseCache(t *testing.T) {
 			t.Fatalf("%s %s upstream %d\n%s\n%s", h1.Get("X-Llmservice-Cache"), h2.Get("X-Llmservice-Cache"), upstream()-n, a, b)
 		}
 	})
+	t.Run("LedgerShowsHitsAndSavings", func(t *testing.T) {
+		var out struct {
+			Data []struct {
+				Requests  int64   `json:"requests"`
+				CacheHits int64   `json:"cache_hits"`
+				SavedUSD  float64 `json:"saved_usd"`
+				CostUSD   float64 `json:"cost_usd"`
+			}
+		}
+		if st := do(t, "GET", srv.URL+"/admin/usage?team_id=cache-a", testAdminKey, nil, &out); st != 200 || len(out.Data) != 1 {
+			t.Fatalf("GET /admin/usage: %d %+v", st, out)
+		}
+		// Hits so far: chat, stream, whole, embeddings, completions.
+		if d := out.Data[0]; d.CacheHits != 5 || d.SavedUSD <= 0 {
+			t.Fatalf("usage %+v; want 5 cache hits and some saved_usd", d)
+		}
+	})
+	t.Run("BudgetNotChargedForAHit", func(t *testing.T) {
+		_, _, _ = post(t, url, keys["cache-b"], chat("budget"), nil)
+		type budget struct {
+			SpentUSD float64 `json:"spent_usd"`
+		}
+		var before, after budget
+		// A budget already spent: new calls are refused, hits are not.
+		if st := do(t, "PATCH", srv.URL+"/admin/teams/cache-b", testAdminKey, map[string]any{"max_budget_usd": 0.0000001}, nil); st != 200 {
+			t.Fatalf("PATCH budget: %d", st)
+		}
+		do(t, "GET", srv.URL+"/admin/teams/cache-b/budget", testAdminKey, nil, &before)
+		st, h, b := post(t, url, keys["cache-b"], chat("budget"), nil)
+		if st != 200 || h.Get("X-Llmservice-Cache") != "hit" {
+			t.Fatalf("hit over budget: %d %q %s", st, h.Get("X-Llmservice-Cache"), b)
+		}
+		if st, _, _ := post(t, url, keys["cache-b"], chat("budget, not cached"), nil); st != 429 {
+			t.Fatalf("miss over budget: %d; want 429", st)
+		}
+		do(t, "GET", srv.URL+"/admin/teams/cache-b/budget", testAdminKey, nil, &after)
+		if after.SpentUSD != before.SpentUSD {
+			t.Fatalf("budget spent $%v after a hit, $%v before", after.SpentUSD, before.SpentUSD)
+		}
+	})
 }
