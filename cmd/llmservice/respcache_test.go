@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+
+	"github.com/llmservice/llmservice/internal/redisfallback/redistest"
 )
 
 // post sends body as JSON with the key and extra headers; it returns the
@@ -234,4 +237,64 @@ func TestResponseCache(t *testing.T) {
 			t.Fatalf("budget spent $%v after a hit, $%v before", after.SpentUSD, before.SpentUSD)
 		}
 	})
+}
+
+// Two replicas sharing a Redis share the cache's entries; with that Redis
+// killed, calls go upstream.
+func TestResponseCacheRedis(t *testing.T) {
+	addr, redisProc := redistest.StartServer(t) // a private one: the test kills it
+	fenv, fk := fakes(t)
+	fenv["LLMSERVICE_DATABASE_URL"] = testDatabaseURL(t, "shared.db")
+	fenv["LLMSERVICE_REDIS_URL"] = "redis://" + addr + "/0"
+	replica := func() *testServer {
+		env := map[string]string{}
+		for k, v := range fenv {
+			env[k] = v
+		}
+		return startServer(t, env)
+	}
+	a, b := replica(), replica()
+	_, key, _ := newKey(t, a.URL, "cache-shared", nil)
+	if st := do(t, "PATCH", a.URL+"/admin/teams/cache-shared", testAdminKey, map[string]any{"cache": map[string]any{"ttl": "10m"}}, nil); st != 200 {
+		t.Fatalf("PATCH cache: %d", st)
+	}
+	upstream := func() int { return len(fk["openai"].Requests()) }
+	chat := func(base, text string) (int, string) {
+		st, h, _ := post(t, base+"/v1/chat/completions", key, map[string]any{"model": "gpt-4o-mini",
+			"messages": []map[string]any{{"role": "user", "content": text}}}, nil)
+		return st, h.Get("X-Llmservice-Cache")
+	}
+	n := upstream()
+	if st, c := chat(a.URL, "shared"); st != 200 || c != "miss" {
+		t.Fatalf("replica a: %d %q; want 200 miss", st, c)
+	}
+	// The team's policy reaches b through the invalidation bus or its own
+	// load; a miss on b is possible only before then.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, c := chat(b.URL, "shared")
+		if st != 200 {
+			t.Fatalf("replica b: %d", st)
+		}
+		if c == "hit" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica b never hit a's entry (last %q)", c)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if upstream() > n+2 {
+		t.Fatalf("upstream calls %d; want a's miss only (and perhaps b's before the policy reached it)", upstream()-n)
+	}
+	if err := redisProc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for i, base := range []string{a.URL, b.URL, a.URL, b.URL} {
+		n := upstream()
+		st, c := chat(base, "shared")
+		if st != 200 || c == "hit" || upstream() != n+1 {
+			t.Fatalf("call %d with Redis down: %d %q, upstream calls %d; want 200 from upstream", i, st, c, upstream()-n)
+		}
+	}
 }
