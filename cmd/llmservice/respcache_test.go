@@ -214,6 +214,26 @@ func TestResponseCache(t *testing.T) {
 			t.Fatalf("usage %+v; want 5 cache hits and some saved_usd", d)
 		}
 	})
+	t.Run("PurgeOneTeam", func(t *testing.T) {
+		_, _, _ = post(t, url, keys["cache-a"], chat("purge me"), nil)
+		_, _, _ = post(t, url, keys["cache-b"], chat("purge me"), nil)
+		var out struct{ Deleted int }
+		if st := do(t, "DELETE", srv.URL+"/admin/teams/cache-a/cache", testAdminKey, nil, &out); st != 200 || out.Deleted == 0 {
+			t.Fatalf("purge: %d %+v", st, out)
+		}
+		if _, h, _ := post(t, url, keys["cache-a"], chat("purge me"), nil); h.Get("X-Llmservice-Cache") != "miss" {
+			t.Fatalf("after purge, team a: %q; want miss", h.Get("X-Llmservice-Cache"))
+		}
+		if _, h, _ := post(t, url, keys["cache-b"], chat("purge me"), nil); h.Get("X-Llmservice-Cache") != "hit" {
+			t.Fatalf("after purging team a, team b: %q; want hit", h.Get("X-Llmservice-Cache"))
+		}
+		if st := do(t, "DELETE", srv.URL+"/admin/cache", testAdminKey, nil, &out); st != 200 {
+			t.Fatalf("purge all: %d", st)
+		}
+		if _, h, _ := post(t, url, keys["cache-b"], chat("purge me"), nil); h.Get("X-Llmservice-Cache") != "miss" {
+			t.Fatalf("after purging all, team b: %q; want miss", h.Get("X-Llmservice-Cache"))
+		}
+	})
 	t.Run("BudgetNotChargedForAHit", func(t *testing.T) {
 		_, _, _ = post(t, url, keys["cache-b"], chat("budget"), nil)
 		type budget struct {
