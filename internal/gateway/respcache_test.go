@@ -1,9 +1,16 @@
 package gateway
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/cache"
+	"github.com/llmservice/llmservice/internal/llm"
 )
 
 func TestParseCacheAsk(t *testing.T) {
@@ -41,4 +48,64 @@ func FuzzParseCacheAsk(f *testing.F) {
 			t.Fatalf("negative TTL %v from %q", a.TTL, ttl)
 		}
 	})
+}
+
+// fixedProvider answers every chat with the same text.
+type fixedProvider struct{}
+
+func (fixedProvider) Chat(_ context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+	return &llm.ChatResponse{ID: "x", Model: req.Model, Choices: []llm.Choice{{Message: llm.TextMessage(llm.RoleAssistant, "a fixed answer of a few words"),
+		FinishReason: llm.FinishStop}}, Usage: llm.Usage{PromptTokens: 10, CompletionTokens: 7}, HasUsage: true}, nil
+}
+
+func (fixedProvider) ChatStream(context.Context, *llm.ChatRequest) (llm.Stream, error) {
+	return nil, llmservice.Errorf(llmservice.Invalid, "no streams")
+}
+
+type nopMeter struct{}
+
+func (nopMeter) Record(llmservice.UsageRecord) {}
+
+// BenchmarkResponseCache compares a call the cache answers (hit), a call
+// it misses and keeps (miss), and the same call with the cache off (off),
+// against an in-process upstream that costs nothing: the figures are the
+// gateway's own work.
+func BenchmarkResponseCache(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		policy *llmservice.CachePolicy
+		same   bool // the same request every time
+	}{
+		{"off", nil, false},
+		{"miss", &llmservice.CachePolicy{TTL: "1h"}, false},
+		{"hit", &llmservice.CachePolicy{TTL: "1h"}, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			team := &llmservice.Team{ID: "t", Cache: bc.policy}
+			st := &memStores{team: team, keys: map[string]*llmservice.Key{}}
+			g, err := New(context.Background(), Config{
+				Instances: []Instance{{Name: "fixed", Family: "openai", Hosts: []llm.Provider{fixedProvider{}}, Models: []string{"m"}}},
+				Stores:    Stores{Keys: st, Teams: st, Catalog: st},
+				Meter:     nopMeter{},
+				Cache:     cache.NewMemory(0, nil),
+				Logger:    slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := &Principal{Key: &llmservice.Key{ID: "k", TeamID: "t"}, Team: team}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				text := "a question that is asked again and again"
+				if !bc.same {
+					text += strconv.Itoa(i)
+				}
+				c := &Call{Principal: p, Endpoint: "chat", Model: "fixed/m", Cache: &CacheAsk{}}
+				if _, err := g.Chat(ctx, c, &llm.ChatRequest{Messages: []llm.Message{llm.TextMessage(llm.RoleUser, text)}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
