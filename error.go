@@ -26,6 +26,10 @@ const (
 	UpstreamTimeout
 	Unavailable
 	TooEarly
+	// ClientClosed is a call whose client hung up before its answer: not
+	// an upstream failure. The ledger records it as 499 (nginx's "client
+	// closed request"), which no client ever reads.
+	ClientClosed
 )
 
 var kindNames = [...]string{
@@ -43,6 +47,7 @@ var kindNames = [...]string{
 	UpstreamTimeout: "upstream_timeout",
 	Unavailable:     "unavailable",
 	TooEarly:        "too_early",
+	ClientClosed:    "client_closed",
 }
 
 func (k Kind) String() string {
@@ -135,6 +140,8 @@ func (k Kind) HTTPStatus() int {
 		return 503
 	case UpstreamTimeout:
 		return 504
+	case ClientClosed:
+		return 499
 	}
 	return 500
 }

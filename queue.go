@@ -105,6 +105,13 @@ func (c TaskCounts) Total() int { return c.Queued + c.Running + c.Succeeded + c.
 // Open is the number of tasks not finished yet.
 func (c TaskCounts) Open() int { return c.Queued + c.Running }
 
+// QueueDepth is how many open tasks of one kind are in one state.
+type QueueDepth struct {
+	Kind  string
+	State TaskState
+	Tasks int
+}
+
 // TaskFilter selects a group's tasks for reading results, in Seq order.
 type TaskFilter struct {
 	TeamID   string // required
@@ -140,6 +147,10 @@ type TaskStore interface {
 	FindTasks(ctx context.Context, f TaskFilter) ([]*Task, error)
 	// CountTasks counts a group's tasks by state.
 	CountTasks(ctx context.Context, teamID, group string) (TaskCounts, error)
+	// QueueDepth counts the open tasks of every team by kind and state
+	// (queued, running), for the metrics; its cost grows with the open
+	// tasks only, never with the finished ones.
+	QueueDepth(ctx context.Context) ([]QueueDepth, error)
 	// GroupOpen reports whether any task of the group is still open; unlike
 	// CountTasks its cost does not grow with the group.
 	GroupOpen(ctx context.Context, teamID, group string) (bool, error)

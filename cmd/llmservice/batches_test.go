@@ -490,7 +490,9 @@ func (wr *webhookReceiver) deliveries() []webhookDelivery {
 // receiver fails, and every attempt is listed.
 func TestBatchesWebhookSignedAndRetried(t *testing.T) {
 	batchFastQueue(t)
-	srv := startServer(t, nil)
+	// The receiver listens on this host, which webhooks may reach only
+	// when an operator allows it.
+	srv := startServer(t, map[string]string{"LLMSERVICE_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8"})
 	_, key, secret := newKey(t, srv.URL, "acme", nil)
 	cases := []struct {
 		name      string

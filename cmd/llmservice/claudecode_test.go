@@ -174,6 +174,9 @@ func TestClaudeCode(t *testing.T) {
 			Group        string  `json:"group"`
 			Requests     int     `json:"requests"`
 			PromptTokens int     `json:"prompt_tokens"`
+			CacheRead    int     `json:"cache_read_tokens"`
+			CacheWrite   int     `json:"cache_write_tokens"`
+			CacheWrite1h int     `json:"cache_write_1h_tokens"`
 			CostUSD      float64 `json:"cost_usd"`
 		} `json:"data"`
 	}
@@ -185,6 +188,12 @@ func TestClaudeCode(t *testing.T) {
 		byModel[g.Group] = g.Requests
 		if g.Group == "cc-alias" && (g.PromptTokens == 0 || g.CostUSD == 0) {
 			t.Errorf("cc-alias usage = %+v; want tokens and cost", g)
+		}
+		// Claude Code marks its prompt with cache_control, so the fake
+		// reports cache reads and writes in both tiers: the pass-through
+		// lane's scanner must carry them to their own columns.
+		if g.Group == "cc-alias" && (g.CacheRead == 0 || g.CacheWrite == 0 || g.CacheWrite1h == 0) {
+			t.Errorf("cc-alias usage = %+v; want cache reads and writes (5m and 1h) in their own columns", g)
 		}
 	}
 	if byModel["cc-alias"] != len(an.Requests()) || byModel["gpt-4o-mini"] != len(oa.Requests()) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/llmservice/llmservice/internal/authguard"
 	"log/slog"
 	"net/http"
 
@@ -22,6 +23,8 @@ type deps struct {
 	Background *background
 	// Outages receives the metrics of dependency outages (internal/outage).
 	Outages *outage.Metrics
+	// UserGuard throttles failed logins per username.
+	UserGuard *authguard.Guard
 }
 
 // registrar mounts one API on the mux.

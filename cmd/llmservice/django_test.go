@@ -172,7 +172,7 @@ func djangoSSEText(t *testing.T, body string) (string, bool) {
 // djangoLogin signs a user up and logs in.
 func djangoLogin(t *testing.T, base, user string) (access, refresh string) {
 	t.Helper()
-	cred := map[string]string{"username": user, "password": "pw-" + user}
+	cred := map[string]string{"username": user, "password": "Tr0ubadour-" + user + "-horse"}
 	if st := do(t, "POST", base+"/api/signup/", "", cred, nil); st != http.StatusCreated {
 		t.Fatalf("signup %s: %d", user, st)
 	}
@@ -318,7 +318,7 @@ func TestDjangoUsageAndTeamDeletion(t *testing.T) {
 	if st := do(t, "POST", srv.URL+"/api/token/refresh/", "", map[string]string{"refresh": refresh}, nil); st != http.StatusUnauthorized {
 		t.Errorf("refresh after the team is gone: %d; want 401", st)
 	}
-	if st := do(t, "POST", srv.URL+"/api/token/", "", map[string]string{"username": "dave", "password": "pw-dave"}, nil); st != http.StatusUnauthorized {
+	if st := do(t, "POST", srv.URL+"/api/token/", "", map[string]string{"username": "dave", "password": "Tr0ubadour-dave-horse"}, nil); st != http.StatusUnauthorized {
 		t.Errorf("login after the team is gone: %d; want 401", st)
 	}
 }
@@ -369,7 +369,12 @@ func TestDjangoBrowsableAPI(t *testing.T) {
 		status     int
 	}{
 		{"/", "Welcome to the LLM API!", 200},
+		// DRF's pages carry request buttons, each a form: the welcome page too.
+		{"/", `<form id="get-form" method="GET" action="/">`, 200},
+		{"/", `<form id="options-form" class="button-form" action="/" data-method="OPTIONS">`, 200},
 		{"/api/signup/", `<form id="form" method="POST" action="/api/signup/">`, 405},
+		{"/api/signup/", `<form id="options-form" class="button-form" action="/api/signup/" data-method="OPTIONS">`, 405},
+		{"/api/supported-models/?provider=openai", `<form id="get-form" method="GET" action="/api/supported-models/">`, 401},
 		{"/api/chat/completions/?provider=openai", `<form id="form" method="POST" action="/api/chat/completions/?provider=openai">`, 405},
 	} {
 		req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)

@@ -63,8 +63,17 @@ func startServerLogging(t *testing.T, env map[string]string, stderr io.Writer) *
 	if _, ok := env["LLMSERVICE_ADMIN_KEY"]; !ok {
 		env["LLMSERVICE_ADMIN_KEY"] = testAdminKey
 	}
+	if _, ok := env["LLMSERVICE_AUTH_FAILURES_PER_MINUTE"]; !ok {
+		// Every test client comes from 127.0.0.1, and many tests mean to
+		// fail authentication often; the throttle has tests of its own.
+		env["LLMSERVICE_AUTH_FAILURES_PER_MINUTE"] = "-1"
+	}
 	if env["LLMSERVICE_LOG_LEVEL"] == "" {
 		env["LLMSERVICE_LOG_LEVEL"] = "warn"
+	}
+	if env["LLMSERVICE_ACCESS_LOG"] == "" {
+		// One line per request would bury a failing test's log.
+		env["LLMSERVICE_ACCESS_LOG"] = "off"
 	}
 	getenv := testGetenv(env)
 	ctx, cancel := context.WithCancel(context.Background())

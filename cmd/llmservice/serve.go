@@ -32,6 +32,7 @@ import (
 	"github.com/llmservice/llmservice/internal/redisfallback"
 	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/server"
+	"github.com/llmservice/llmservice/internal/telemetry"
 	"github.com/llmservice/llmservice/internal/ui"
 )
 
@@ -148,7 +149,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	hc := upstream.NewClient(0)
+	hc := upstream.NewClientWithLimit(0, cfg.UpstreamBodyLimit)
 	var instances []gateway.Instance
 	if !cfg.DisableMock && !declares(cfg.Providers, "mock") {
 		instances = append(instances, gateway.Instance{Name: "mock", Family: config.TypeMock, Hosts: []llm.Provider{mock.Client{}}, Models: []string{"echo"}})
@@ -165,9 +166,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	outages := outage.NewMetrics(reg)
+	tel, err := newTelemetry(cfg, reg, instances, stderr)
+	if err != nil {
+		return err
+	}
+	hc.Transport = tel.Transport(hc.Transport)
 	journal := meter.NewJournal(cfg.JournalDir(), cfg.JournalMaxBytes())
-	mw := meter.New(db, meter.Config{Logger: log, Journal: journal, Registry: reg, Outages: outages,
-		Interval: cfg.FlushInterval(), Buffer: cfg.LedgerBuffer()})
+	var mw *meter.Writer
+	mw = meter.New(telemetry.NewLedger(reg, db, func() int { return mw.Buffered() }), meter.Config{Logger: log, Journal: journal,
+		Registry: reg, Outages: outages, Interval: cfg.FlushInterval(), Buffer: cfg.LedgerBuffer()})
 	if n := journal.Size(); n > 0 {
 		log.Info("usage journal: replaying records an earlier run could not write", "dir", journal.Dir(), "bytes", n)
 	}
@@ -234,10 +241,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Tokens:        djangoTokens(cfg, db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
 		Cache:         responseCache(cfg, rdb),
+		Observer:      tel,
 	})
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(telemetry.DeploymentStates{Router: router, Hosts: gw.Hosts})
+	reg.MustRegister(&telemetry.QueueDepth{Store: db})
 	if cfg.Routing.HealthCheckInterval > 0 {
 		var inHouse []*route.Deployment
 		for _, d := range gw.Hosts() {
@@ -253,7 +263,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	bg.Go(gw.RefreshCatalog)
 	bg.Go(func(ctx context.Context) { purgeUsage(ctx, db, cfg.UsageRetention, log) })
-	dialects, err := buildDialects(&deps{Config: cfg, Gateway: gw, DB: db, Meter: mw, Logger: log, Background: bg, Outages: outages})
+	addrGuard, userGuard := authGuards(cfg)
+	dialects, err := buildDialects(&deps{Config: cfg, Gateway: gw, DB: db, Meter: mw, Logger: log, Background: bg, Outages: outages,
+		UserGuard: userGuard})
 	if err != nil {
 		return err
 	}
@@ -266,18 +278,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Gateway:  gw,
 		Stores: server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db, Groups: db, Credits: db,
 			Stats: db, Jobs: db},
-		UI:             ui.Handler(),
-		Batches:        batchCanceller(dialects),
-		Meter:          mw,
-		AdminKeyHash:   adminHash,
-		BodyLimit:      cfg.BodyLimit,
-		TrustedProxies: server.ParsePrefixes(cfg.TrustedProxies),
-		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Ready:          readiness(ctx, mw),
-		Logger:         log,
+		UI:           ui.Handler(),
+		Batches:      batchCanceller(dialects),
+		Meter:        mw,
+		AdminKeyHash: adminHash,
+		BodyLimit:    cfg.BodyLimit,
+		// Memory and connections (README, "Limits on memory and connections").
+		BodyBytesInFlight:   cfg.BodyBytesInFlight,
+		MaxRequestsInFlight: cfg.MaxRequestsInFlight,
+		WriteTimeout:        cfg.WriteTimeout,
+		TrustedProxies:      server.ParsePrefixes(cfg.TrustedProxies),
+		AuthGuard:           addrGuard,
+		Metrics:             telemetry.ProtectMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg.Telemetry.MetricsToken),
+		Ready:               readiness(ctx, mw),
+		Logger:              log,
 	})
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// ReadTimeout bounds the arrival of a whole request, body included; the
+	// server lifts it once the body is read, so it never cuts a stream.
+	// The write side is bounded per write by the server's middleware
+	// (WriteTimeout above), as http.Server's own WriteTimeout would cut
+	// every answer longer than it.
+	hs := &http.Server{Handler: tel.Handler(srv), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: cfg.ReadTimeout,
+		IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	// Starting up allocates far more than serving does: goose parses every
 	// migration with its own 4 MiB buffer, in parallel. Give those pages back
 	// now, or the process would carry them as resident memory for good.
@@ -285,6 +307,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
+	}
+	if cfg.MaxConnections > 0 {
+		ln = server.LimitListener(ln, cfg.MaxConnections)
 	}
 	log.Info("llmservice listening", "addr", ln.Addr().String(), "database", cfg.DatabaseURL, "version", version)
 	if ready != nil {
@@ -299,7 +324,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case <-ctx.Done():
 	}
 	dbOpen = false // shutdown closes it, within its deadline
-	return shutdown(cfg.ShutdownTimeout, hs, bg, mw, db, log)
+	err = shutdown(cfg.ShutdownTimeout, hs, bg, mw, db, log)
+	// The last requests' spans: a collector that does not answer costs
+	// at most two seconds more.
+	tctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if terr := tel.Shutdown(tctx); terr != nil {
+		log.Warn("shutdown: spans not exported", "err", terr)
+	}
+	return err
 }
 
 // readiness is /readyz: not ready once shutdown began, nor while the usage

@@ -108,10 +108,12 @@ func TestStackForDevsLogsAndStats(t *testing.T) {
 	if all := sfdLogs(t, srv.URL, "/v1/logs/logs-acme/*", acme.headers()); len(all.Logs) != 4 {
 		t.Errorf("all projects: %d entries; want 4", len(all.Logs))
 	}
-	// Logging off (globex's default): accounting only, no bodies.
+	// Globex set nothing: StackForDevs' default keeps the prompt and the
+	// response, as its seed promises.
 	g := sfdLogs(t, srv.URL, "/v1/logs/logs-globex/web", globex.headers())
-	if len(g.Logs) != 1 || g.Logs[0].Prompt != nil || g.Logs[0].Response != nil {
-		t.Errorf("globex logs: %+v; want one entry without bodies", g)
+	if len(g.Logs) != 1 || len(g.Logs[0].Prompt) != 1 || g.Logs[0].Prompt[0].Content != "globex secret plans" ||
+		g.Logs[0].Response == nil || *g.Logs[0].Response != "mock reply: globex secret plans" {
+		t.Errorf("globex logs: %+v; want one entry with its prompt and response", g)
 	}
 
 	// Tenant isolation: neither path nor project reveals another tenant.
@@ -151,6 +153,26 @@ func TestStackForDevsLogsAndStats(t *testing.T) {
 	}
 	if st, b := sfdDo(t, "GET", srv.URL+"/v1/stats/logs-globex/*", globex.headers(), ""); st != 200 || !strings.Contains(string(b), `"requests":1,`) {
 		t.Errorf("globex stats: %d %s", st, b)
+	}
+
+	// The same team's call with a bearer key, through the OpenAI API, keeps
+	// the server's default: no bodies.
+	if st, b := sfdDo(t, "POST", srv.URL+"/v1/chat/completions", map[string]string{"Authorization": "Bearer " + globex.Key, "X-Project-Id": "bearer"},
+		`{"model":"mock/echo","messages":[{"role":"user","content":"through openai"}]}`); st != 200 {
+		t.Fatalf("bearer call: %d %s", st, b)
+	}
+	if o := sfdLogs(t, srv.URL, "/v1/logs/logs-globex/bearer", globex.headers()); len(o.Logs) != 1 || o.Logs[0].Prompt != nil {
+		t.Errorf("globex logs of a bearer call: %+v; want one entry without bodies", o)
+	}
+
+	// A team that turns logging off keeps the accounting only.
+	if st := do(t, "PATCH", srv.URL+"/admin/teams/logs-globex", testAdminKey, map[string]any{"log_bodies": "off"}, nil); st != 200 {
+		t.Fatalf("turn logging off: %d", st)
+	}
+	complete(globex, "quiet", "mock/echo", "not to be kept")
+	q := sfdLogs(t, srv.URL, "/v1/logs/logs-globex/quiet", globex.headers())
+	if len(q.Logs) != 1 || q.Logs[0].Prompt != nil || q.Logs[0].Response != nil || q.Logs[0].TotalTokens == 0 {
+		t.Errorf("globex logs with logging off: %+v; want one entry without bodies", q)
 	}
 
 	// Redacted logging masks e-mail addresses in what is kept.

@@ -25,7 +25,7 @@ func init() {
 			GW: d.Gateway, Users: d.DB, Keys: d.DB,
 			Tokens:    &django.Tokens{Secret: secret, AccessTTL: d.Config.JWT.AccessTTL, RefreshTTL: d.Config.JWT.RefreshTTL},
 			Providers: django.MapProviders(djangoInstances(d.Config, d.Gateway)),
-			Log:       d.Logger, BodyLimit: d.Config.BodyLimit,
+			Log:       d.Logger, BodyLimit: d.Config.BodyLimit, Throttle: d.UserGuard,
 		}, nil
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -80,9 +81,13 @@ func buildQueue(d *deps) (registrar, error) {
 	if err != nil {
 		return nil, err
 	}
+	var allow []netip.Prefix
+	for _, c := range d.Config.WebhookAllowCIDRs {
+		allow = append(allow, netip.MustParsePrefix(c)) // checked by config.Validate
+	}
 	runner := queue.New(d.DB, queue.Config{Workers: s.workers, Lease: s.lease, Poll: s.poll, Logger: d.Logger, Outages: d.Outages})
 	b := &batches.Handler{GW: d.Gateway, Store: d.DB, Queue: runner, Flush: d.Meter.Flush, Log: d.Logger,
-		BodyLimit: d.Config.BodyLimit, Webhooks: batches.WebhookConfig{Retries: s.webhookRetries}, Outages: d.Outages}
+		BodyLimit: d.Config.BodyLimit, Webhooks: batches.WebhookConfig{Retries: s.webhookRetries, Allow: allow}, Outages: d.Outages}
 	b.Tasks(runner)
 	q := llmendpoint.NewQueued(llmendpoint.QueuedConfig{GW: d.Gateway, Store: d.DB, Notify: runner.Notify,
 		Flush: d.Meter.Flush, Log: d.Logger, BodyLimit: d.Config.BodyLimit})

@@ -43,14 +43,31 @@ type Provider struct {
 
 // Config is the whole configuration.
 type Config struct {
-	Addr            string        `yaml:"addr"`
-	DatabaseURL     string        `yaml:"database_url"`
-	AdminKey        string        `yaml:"admin_key"`
-	BodyLimit       int64         `yaml:"body_limit"`
-	RequestTimeout  time.Duration `yaml:"request_timeout"`
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	LogLevel        string        `yaml:"log_level"`
-	LogFormat       string        `yaml:"log_format"` // text or json
+	Addr        string `yaml:"addr"`
+	DatabaseURL string `yaml:"database_url"`
+	AdminKey    string `yaml:"admin_key"`
+	BodyLimit   int64  `yaml:"body_limit"`
+	// BodyBytesInFlight bounds the request body bytes held by all requests
+	// at once (default 256 MiB); a request beyond it is answered 503 with
+	// Retry-After rather than let memory grow.
+	BodyBytesInFlight int64 `yaml:"body_bytes_in_flight"`
+	// ReadTimeout cuts a request whose body has not arrived whole within
+	// it; WriteTimeout cuts a client that has taken nothing of the answer
+	// for that long (each default 60s; a stream the client reads is never
+	// cut, as every write extends the deadline).
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// UpstreamBodyLimit caps a non-streaming upstream answer (default
+	// 64 MiB); a larger one ends in 502.
+	UpstreamBodyLimit int64 `yaml:"upstream_body_limit"`
+	// MaxConnections caps open client connections and MaxRequestsInFlight
+	// the requests served at once (503 beyond); 0 = no cap.
+	MaxConnections      int           `yaml:"max_connections"`
+	MaxRequestsInFlight int           `yaml:"max_requests_in_flight"`
+	RequestTimeout      time.Duration `yaml:"request_timeout"`
+	ShutdownTimeout     time.Duration `yaml:"shutdown_timeout"`
+	LogLevel            string        `yaml:"log_level"`
+	LogFormat           string        `yaml:"log_format"` // text or json
 	// RedisURL shares rate limits, budgets and cache invalidations between
 	// replicas (redis://host:6379/0).
 	RedisURL string `yaml:"redis_url"`
@@ -72,6 +89,15 @@ type Config struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed; empty means
 	// the connection's address is the client's.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// WebhookAllowCIDRs are address ranges batch webhooks may reach even
+	// though they are loopback, link-local, private or unspecified, which
+	// are refused by default (127.0.0.0/8 for a receiver on this host).
+	WebhookAllowCIDRs []string `yaml:"webhook_allow_cidrs"`
+	// AuthFailuresPerMinute is how many failed authentications (wrong
+	// keys, secrets, passwords, admin keys) one client address may make in
+	// a minute before it gets 429 (default 20; a Django username gets
+	// half as many, at least 1). 0 keeps the default; -1 turns it off.
+	AuthFailuresPerMinute int `yaml:"auth_failures_per_minute"`
 	// Limits are the default limits of teams and keys that set none.
 	Limits struct {
 		TeamRPM int64 `yaml:"team_rpm"`
@@ -94,6 +120,8 @@ type Config struct {
 	LogBodies string `yaml:"log_bodies"`
 	// Ledger tunes the usage ledger's writer and journal.
 	Ledger Ledger `yaml:"ledger"`
+	// Telemetry configures metrics, traces and the access log.
+	Telemetry Telemetry `yaml:"telemetry"`
 	// DisableMock removes the built-in mock provider.
 	DisableMock bool       `yaml:"disable_mock"`
 	Providers   []Provider `yaml:"providers"`
@@ -116,14 +144,18 @@ type Config struct {
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
 	c := Config{
-		Addr:            ":8080",
-		DatabaseURL:     "./data/llmservice.db",
-		BodyLimit:       16 << 20,
-		RequestTimeout:  10 * time.Minute,
-		ShutdownTimeout: 30 * time.Second,
-		LogLevel:        "info",
-		LogFormat:       "text",
-		StaleKeyGrace:   15 * time.Minute,
+		Addr:              ":8080",
+		DatabaseURL:       "./data/llmservice.db",
+		BodyLimit:         16 << 20,
+		BodyBytesInFlight: 256 << 20,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		UpstreamBodyLimit: 64 << 20,
+		RequestTimeout:    10 * time.Minute,
+		ShutdownTimeout:   30 * time.Second,
+		LogLevel:          "info",
+		LogFormat:         "text",
+		StaleKeyGrace:     15 * time.Minute,
 
 		ResponseCacheBytes: 64 << 20,
 	}
@@ -190,6 +222,16 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	if v := getenv("LLMSERVICE_TRUSTED_PROXIES"); v != "" {
 		c.TrustedProxies = splitList(v)
 	}
+	if v := getenv("LLMSERVICE_WEBHOOK_ALLOW_CIDRS"); v != "" {
+		c.WebhookAllowCIDRs = splitList(v)
+	}
+	if v := getenv("LLMSERVICE_AUTH_FAILURES_PER_MINUTE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -1 {
+			return fmt.Errorf("LLMSERVICE_AUTH_FAILURES_PER_MINUTE=%q: want a number of failures, or -1 for no throttle", v)
+		}
+		c.AuthFailuresPerMinute = n
+	}
 	for name, dst := range map[string]*int64{
 		"LLMSERVICE_TEAM_RPM": &c.Limits.TeamRPM, "LLMSERVICE_TEAM_TPM": &c.Limits.TeamTPM,
 		"LLMSERVICE_KEY_RPM": &c.Limits.KeyRPM, "LLMSERVICE_KEY_TPM": &c.Limits.KeyTPM,
@@ -247,12 +289,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.RequestTimeout = d
 	}
-	if v := getenv("LLMSERVICE_BODY_LIMIT"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("LLMSERVICE_BODY_LIMIT: %w", err)
-		}
-		c.BodyLimit = n
+	if err := c.applyLimitsEnv(getenv); err != nil {
+		return err
 	}
 	if v := getenv("LLMSERVICE_RESPONSE_CACHE_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -285,6 +323,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			}
 		}
 		c.Providers = append(c.Providers, p)
+	}
+	if err := c.Telemetry.applyEnv(getenv); err != nil {
+		return err
 	}
 	if k, u := getenv("OPENAI_API_KEY"), getenv("OPENAI_BASE_URL"); k != "" || u != "" {
 		env(Provider{Name: "openai", Type: TypeOpenAI, APIKey: k, BaseURL: u})
@@ -343,6 +384,14 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	for i, p := range c.WebhookAllowCIDRs {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			errs = append(errs, fmt.Errorf("webhook_allow_cidrs[%d]: %q is not a CIDR such as 127.0.0.0/8", i, p))
+		}
+	}
+	if c.AuthFailuresPerMinute < -1 {
+		errs = append(errs, fmt.Errorf("auth_failures_per_minute: %d; want a number of failures, or -1 for no throttle", c.AuthFailuresPerMinute))
+	}
 	switch c.LogBodies {
 	case "", "off", "full", "redacted":
 	default:
@@ -364,6 +413,21 @@ func (c *Config) Validate() error {
 	if c.BodyLimit <= 0 {
 		errs = append(errs, errors.New("body_limit must be positive"))
 	}
+	if c.BodyLimit > 0 && c.BodyBytesInFlight < c.BodyLimit {
+		errs = append(errs, fmt.Errorf("body_bytes_in_flight (%d) must be at least body_limit (%d), or no request of the largest size could ever be served", c.BodyBytesInFlight, c.BodyLimit))
+	}
+	if c.UpstreamBodyLimit <= 0 {
+		errs = append(errs, errors.New("upstream_body_limit must be positive"))
+	}
+	if c.ReadTimeout <= 0 || c.WriteTimeout <= 0 {
+		errs = append(errs, errors.New("read_timeout and write_timeout must be positive"))
+	}
+	if c.MaxConnections < 0 || c.MaxRequestsInFlight < 0 {
+		errs = append(errs, errors.New("max_connections and max_requests_in_flight must not be negative (0 = no cap)"))
+	}
+	if err := c.Telemetry.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -378,4 +442,49 @@ func ParseDays(v string) (time.Duration, error) {
 		return time.Duration(days) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(v)
+}
+
+// applyLimitsEnv reads the settings that bound memory and connections.
+func (c *Config) applyLimitsEnv(getenv func(string) string) error {
+	for _, b := range []struct {
+		name string
+		dst  *int64
+	}{
+		{"LLMSERVICE_BODY_LIMIT", &c.BodyLimit},
+		{"LLMSERVICE_BODY_BYTES_IN_FLIGHT", &c.BodyBytesInFlight},
+		{"LLMSERVICE_UPSTREAM_BODY_LIMIT", &c.UpstreamBodyLimit},
+	} {
+		if v := getenv(b.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want a number of bytes", b.name, v)
+			}
+			*b.dst = n
+		}
+	}
+	for _, n := range []struct {
+		name string
+		dst  *int
+	}{{"LLMSERVICE_MAX_CONNECTIONS", &c.MaxConnections}, {"LLMSERVICE_MAX_REQUESTS_IN_FLIGHT", &c.MaxRequestsInFlight}} {
+		if v := getenv(n.name); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil || i < 0 {
+				return fmt.Errorf("%s=%q: want a non-negative integer (0 = no cap)", n.name, v)
+			}
+			*n.dst = i
+		}
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"LLMSERVICE_READ_TIMEOUT", &c.ReadTimeout}, {"LLMSERVICE_WRITE_TIMEOUT", &c.WriteTimeout}} {
+		if v := getenv(d.name); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t <= 0 {
+				return fmt.Errorf("%s=%q: want a positive duration such as 60s", d.name, v)
+			}
+			*d.dst = t
+		}
+	}
+	return nil
 }

@@ -42,7 +42,8 @@ func TestDefaults(t *testing.T) {
 	}
 	want := config.Config{Addr: ":8080", DatabaseURL: "./data/llmservice.db", BodyLimit: 16 << 20,
 		RequestTimeout: 10 * time.Minute, ShutdownTimeout: 30 * time.Second, LogLevel: "info", LogFormat: "text",
-		StaleKeyGrace: 15 * time.Minute,
+		StaleKeyGrace: 15 * time.Minute, BodyBytesInFlight: 256 << 20, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
+		UpstreamBodyLimit: 64 << 20,
 	}
 	want.JWT.AccessTTL, want.JWT.RefreshTTL = 5*time.Minute, 24*time.Hour
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -55,6 +56,8 @@ addr: ":7000"
 database_url: /var/lib/llmservice/db.sqlite
 admin_key: ${ADMIN_KEY}
 body_limit: 1048576
+write_timeout: 2m
+max_requests_in_flight: 500
 request_timeout: 90s
 shutdown_timeout: 5s
 log_level: debug
@@ -85,7 +88,8 @@ func TestYAMLFileWithEnvExpansion(t *testing.T) {
 		Addr: ":7000", DatabaseURL: "/var/lib/llmservice/db.sqlite", AdminKey: "adm-1", BodyLimit: 1 << 20,
 		RequestTimeout: 90 * time.Second, ShutdownTimeout: 5 * time.Second, LogLevel: "debug", LogFormat: "json",
 		DisableMock: true, ConfigFile: path,
-		StaleKeyGrace: 15 * time.Minute,
+		StaleKeyGrace: 15 * time.Minute, BodyBytesInFlight: 256 << 20, ReadTimeout: time.Minute,
+		WriteTimeout: 2 * time.Minute, UpstreamBodyLimit: 64 << 20, MaxRequestsInFlight: 500,
 		Providers: []config.Provider{
 			{Name: "openai", Type: config.TypeOpenAI, APIKey: "sk-1", Models: []string{"gpt-4o-mini", "gpt-4o"}},
 			{Name: "vllm", Type: config.TypeOpenAICompatible, BaseURL: "http://gpu1:8000/v1", Headers: map[string]string{"X-Org": "team-a"}},
@@ -163,6 +167,17 @@ func TestEnvSettings(t *testing.T) {
 	}
 	if got.RequestTimeout != 45*time.Second || got.BodyLimit != 2048 || !got.DisableMock {
 		t.Errorf("got timeout %v, body limit %d, disable mock %v; want 45s, 2048, true", got.RequestTimeout, got.BodyLimit, got.DisableMock)
+	}
+	got, err = config.Load(nil, env("LLMSERVICE_BODY_BYTES_IN_FLIGHT", "1048576", "LLMSERVICE_BODY_LIMIT", "1024",
+		"LLMSERVICE_UPSTREAM_BODY_LIMIT", "4096", "LLMSERVICE_READ_TIMEOUT", "5s", "LLMSERVICE_WRITE_TIMEOUT", "7s",
+		"LLMSERVICE_MAX_CONNECTIONS", "100", "LLMSERVICE_MAX_REQUESTS_IN_FLIGHT", "50"))
+	if err != nil {
+		t.Fatalf("Load() error = %v", err)
+	}
+	if got.BodyBytesInFlight != 1<<20 || got.UpstreamBodyLimit != 4096 || got.ReadTimeout != 5*time.Second ||
+		got.WriteTimeout != 7*time.Second || got.MaxConnections != 100 || got.MaxRequestsInFlight != 50 {
+		t.Errorf("memory and connection settings = %d, %d, %v, %v, %d, %d; want 1048576, 4096, 5s, 7s, 100, 50",
+			got.BodyBytesInFlight, got.UpstreamBodyLimit, got.ReadTimeout, got.WriteTimeout, got.MaxConnections, got.MaxRequestsInFlight)
 	}
 	got, err = config.Load(nil, env("LLMSERVICE_USAGE_RETENTION", "90d", "LLMSERVICE_CACHE_REFRESH", "5s"))
 	if err != nil {
@@ -252,6 +267,13 @@ func TestLoadErrors(t *testing.T) {
 		{"negative cache refresh", nil, []string{"LLMSERVICE_CACHE_REFRESH", "-1s"}, []string{"LLMSERVICE_CACHE_REFRESH"}},
 		{"bad body limit env", nil, []string{"LLMSERVICE_BODY_LIMIT", "16MB"}, []string{"LLMSERVICE_BODY_LIMIT"}},
 		{"zero body limit", nil, []string{"LLMSERVICE_BODY_LIMIT", "0"}, []string{"body_limit must be positive"}},
+		{"body limit over the budget", nil, []string{"LLMSERVICE_BODY_LIMIT", "2048", "LLMSERVICE_BODY_BYTES_IN_FLIGHT", "1024"}, []string{"body_bytes_in_flight (1024) must be at least body_limit (2048)"}},
+		{"bad upstream body limit", nil, []string{"LLMSERVICE_UPSTREAM_BODY_LIMIT", "64MiB"}, []string{"LLMSERVICE_UPSTREAM_BODY_LIMIT"}},
+		{"zero upstream body limit", nil, []string{"LLMSERVICE_UPSTREAM_BODY_LIMIT", "0"}, []string{"upstream_body_limit must be positive"}},
+		{"bad read timeout", nil, []string{"LLMSERVICE_READ_TIMEOUT", "60"}, []string{"LLMSERVICE_READ_TIMEOUT"}},
+		{"zero write timeout", nil, []string{"LLMSERVICE_WRITE_TIMEOUT", "0s"}, []string{"LLMSERVICE_WRITE_TIMEOUT"}},
+		{"negative connection cap", nil, []string{"LLMSERVICE_MAX_CONNECTIONS", "-1"}, []string{"LLMSERVICE_MAX_CONNECTIONS"}},
+		{"bad request cap", nil, []string{"LLMSERVICE_MAX_REQUESTS_IN_FLIGHT", "many"}, []string{"LLMSERVICE_MAX_REQUESTS_IN_FLIGHT"}},
 		{"bad log level", nil, []string{"LLMSERVICE_LOG_LEVEL", "verbose"}, []string{`log_level: "verbose"`}},
 		{"bad log format", nil, []string{"LLMSERVICE_LOG_FORMAT", "xml"}, []string{`log_format: "xml"`}},
 		{"bad jwt ttl", nil, []string{"LLMSERVICE_JWT_ACCESS_TTL", "5"}, []string{"LLMSERVICE_JWT_ACCESS_TTL"}},
@@ -324,5 +346,25 @@ func TestStaleKeyGrace(t *testing.T) {
 	got, err := config.Load([]string{"-config", writeFile(t, "stale_key_grace: 5m\n")}, env())
 	if err != nil || got.StaleKeyGrace != 5*time.Minute {
 		t.Errorf("stale_key_grace: 5m in YAML: %v, %v", got.StaleKeyGrace, err)
+	}
+}
+
+func TestWebhookAndAuthSettings(t *testing.T) {
+	got, err := config.Load(nil, env())
+	if err != nil || len(got.WebhookAllowCIDRs) != 0 || got.AuthFailuresPerMinute != 0 {
+		t.Fatalf("defaults: %v %v %v; want no CIDRs, 0 (the default throttle)", got.WebhookAllowCIDRs, got.AuthFailuresPerMinute, err)
+	}
+	got, err = config.Load(nil, env("LLMSERVICE_WEBHOOK_ALLOW_CIDRS", "127.0.0.0/8, 10.1.0.0/16", "LLMSERVICE_AUTH_FAILURES_PER_MINUTE", "5"))
+	if err != nil || len(got.WebhookAllowCIDRs) != 2 || got.WebhookAllowCIDRs[1] != "10.1.0.0/16" || got.AuthFailuresPerMinute != 5 {
+		t.Errorf("got %q, %d, %v; want two CIDRs and 5", got.WebhookAllowCIDRs, got.AuthFailuresPerMinute, err)
+	}
+	for _, e := range [][]string{
+		{"LLMSERVICE_WEBHOOK_ALLOW_CIDRS", "127.0.0.1"},
+		{"LLMSERVICE_AUTH_FAILURES_PER_MINUTE", "-2"},
+		{"LLMSERVICE_AUTH_FAILURES_PER_MINUTE", "many"},
+	} {
+		if _, err := config.Load(nil, env(e...)); err == nil {
+			t.Errorf("%s=%s accepted", e[0], e[1])
+		}
 	}
 }

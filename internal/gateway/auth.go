@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/netip"
 	"strings"
 
@@ -29,10 +30,16 @@ func (g *Gateway) Authenticate(ctx context.Context, key string) (*Principal, err
 		return g.authenticateToken(ctx, key)
 	}
 	hash := llmservice.HashSecret(key)
+	if g.unknown.has(hash, g.now()) {
+		return nil, invalidKey()
+	}
 	p, err := g.principal(ctx, hash, func(ctx context.Context) (*llmservice.Key, error) {
 		return g.stores.Keys.FindKeyByHash(ctx, hash)
 	})
 	if err != nil {
+		if llmservice.ErrorKind(err) == llmservice.Unauthenticated {
+			g.unknown.add(hash, g.now())
+		}
 		return nil, err
 	}
 	if !p.Key.Active(g.now()) {
@@ -113,7 +120,7 @@ func (g *Gateway) AuthenticateSecret(ctx context.Context, key, secret string) (*
 	if err != nil {
 		return nil, err
 	}
-	if p.Key.SecretHash == "" || llmservice.HashSecret(secret) != p.Key.SecretHash {
+	if p.Key.SecretHash == "" || subtle.ConstantTimeCompare([]byte(llmservice.HashSecret(secret)), []byte(p.Key.SecretHash)) != 1 {
 		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "invalid API key or secret", Code: "invalid_api_key"}
 	}
 	return p, nil
@@ -126,6 +133,7 @@ func invalidKey() error {
 // InvalidateKey drops the cached principal of a key on every replica, so
 // that a revocation applies to the very next request.
 func (g *Gateway) InvalidateKey(hash string) {
+	g.unknown.forget(hash)
 	g.dropKey(hash)
 	g.announce("key:" + hash)
 }

@@ -10,21 +10,25 @@ import (
 	"github.com/llmservice/llmservice/internal/route"
 )
 
-// logMode is the team's body logging mode, or the server's default.
-func (g *Gateway) logMode(t *llmservice.Team) string {
-	if t.LogBodies != "" {
+// logMode is the call's body logging mode: the team's, else the server's
+// configured default, else the default of the API that carried the call,
+// else off.
+func (g *Gateway) logMode(c *Call) string {
+	if t := c.Principal.Team; t != nil && t.LogBodies != "" {
 		return t.LogBodies
 	}
 	if g.logBodies != "" {
 		return g.logBodies
+	}
+	if c.LogBodies != "" {
+		return c.LogBodies
 	}
 	return llmservice.LogBodiesOff
 }
 
 // keepBodies fills the record's prompt and response when the team keeps
 // them, redacted when it asks for that.
-func (g *Gateway) keepBodies(rec *llmservice.UsageRecord, t *llmservice.Team, msgs []llm.Message, response string) {
-	mode := g.logMode(t)
+func (g *Gateway) keepBodies(rec *llmservice.UsageRecord, mode string, msgs []llm.Message, response string) {
 	if mode == llmservice.LogBodiesOff {
 		return
 	}

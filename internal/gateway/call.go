@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -22,6 +23,13 @@ type Call struct {
 	Project   string
 	Purpose   string
 	ClientIP  netip.Addr // zero when unknown (no allowlist check possible)
+	// Params names the fields the labels above came from, for the 400
+	// that refuses one over its limit.
+	Params Params
+	// LogBodies is the body logging default of the API that carried the
+	// call (StackForDevs promises prompts and responses in its logs), used
+	// when neither the team nor the server's configuration chooses one.
+	LogBodies string
 	// Cache is what the client asked of the response cache; nil when the
 	// dialect does not offer the cache for this call.
 	Cache *CacheAsk
@@ -70,8 +78,12 @@ func (g *Gateway) begin(c *Call) (*Plan, error) {
 
 // Chat runs a non-streaming chat call.
 func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Result, error) {
+	if err := c.check(); err != nil {
+		return nil, err // not recorded: nothing unbounded reaches the ledger
+	}
 	start := g.now()
 	rec := g.newRecord(c, start, false)
+	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
@@ -96,6 +108,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	if err != nil {
 		return nil, err
 	}
+	g.observeFinish(ctx, resp)
 	u, cost := g.settleChat(ctx, c, rec, plan, out.Deployment, adm, req, resp)
 	sv := served(plan, out, adm)
 	if cacheable(resp) {
@@ -111,10 +124,14 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 // before it is returned.
 func run[T any](ctx context.Context, g *Gateway, c *Call, plan *Plan, rec *llmservice.UsageRecord, adm *admission,
 	call func(ctx context.Context, pv llm.Provider, d *route.Deployment) (T, error)) (T, route.Outcome, error) {
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	var resp T
-	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+	var n atomic.Int32
+	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+		ctx = g.startAttempt(ctx, d, &n)
+		defer func() { g.endAttempt(ctx, d, err) }()
 		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
 		if err != nil {
 			return err
@@ -126,9 +143,21 @@ func run[T any](ctx context.Context, g *Gateway, c *Call, plan *Plan, rec *llmse
 	if err != nil {
 		adm.finish(ctx, llm.Usage{}, 0, false)
 		var zero T
-		return zero, out, g.fail(rec, err)
+		return zero, out, g.fail(rec, clientClosed(parent, err))
 	}
 	return resp, out, nil
+}
+
+// clientClosed turns err into a ClientClosed error (a 499 in the ledger)
+// when the caller's own context was cancelled: the client hung up, which
+// says nothing about the upstream. The result still matches
+// context.Canceled, which queue workers look for.
+func clientClosed(ctx context.Context, err error) error {
+	if !errors.Is(ctx.Err(), context.Canceled) || llmservice.ErrorKind(err) == llmservice.ClientClosed {
+		return err
+	}
+	return &llmservice.Error{Kind: llmservice.ClientClosed, Code: "client_closed", Message: "The client closed the request before its answer",
+		Err: errors.Join(ctx.Err(), err)}
 }
 
 func served(plan *Plan, out route.Outcome, adm *admission) Served {
@@ -229,6 +258,7 @@ func (g *Gateway) record(rec *llmservice.UsageRecord, u llm.Usage, cost llmservi
 		}
 	}
 	g.meter.Record(*rec)
+	g.observeSettled(rec, u, err)
 }
 
 // fail records a call that ended in err and returns err.
@@ -272,8 +302,12 @@ type StreamResult struct {
 // this returns, so a failure up to then is retried or falls back, and an
 // error here still lets the dialect answer with a plain error status.
 func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest) (*StreamResult, error) {
+	if err := c.check(); err != nil {
+		return nil, err // not recorded: nothing unbounded reaches the ledger
+	}
 	start := g.now()
 	rec := g.newRecord(c, start, true)
+	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
@@ -299,14 +333,19 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		first llm.Chunk
 		ttft  time.Duration
 	)
-	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+	var n atomic.Int32
+	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+		// The attempt's span hangs off sctx, which outlives this function
+		// as the stream does.
+		actx := g.startAttempt(sctx, d, &n)
+		defer func() { g.endAttempt(actx, d, err) }()
 		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
 		if err != nil {
 			return err
 		}
 		r := *req
 		r.Model = d.Model
-		st, ch, err := openStream(sctx, pv, &r)
+		st, ch, err := openStream(actx, pv, &r)
 		if err != nil {
 			return err
 		}
@@ -321,8 +360,9 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		timer.Stop()
 		cancel()
 		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Message: "upstream timed out before the first chunk", Err: err}
+			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Code: "upstream_timeout", Message: "The upstream did not send its first chunk in time", Err: err}
 		}
+		err = clientClosed(ctx, err)
 		adm.finish(ctx, llm.Usage{}, 0, false)
 		return nil, g.fail(rec, err)
 	}
@@ -330,7 +370,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 	if ttft <= 0 {
 		ttft = time.Nanosecond
 	}
-	ms := &meteredStream{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+	ms := &meteredStream{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
 	if cc != nil && cc.write {
 		ms.tee = &assembler{cc: cc}
 	}
@@ -343,8 +383,11 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 // meteredStream watches a stream go by: usage, and the text needed to count
 // tokens when upstream reports none.
 type meteredStream struct {
+	// ctx is the caller's: when it ends, the client left, and the stream
+	// settles as a 499 with what was relayed until then.
+	ctx    context.Context
 	g      *Gateway
-	team   *llmservice.Team
+	bodies string // the body logging mode
 	rec    *llmservice.UsageRecord
 	plan   *Plan
 	d      *route.Deployment
@@ -356,7 +399,8 @@ type meteredStream struct {
 	first   *llm.Chunk // read during routing, handed out first
 	ttft    time.Duration
 	usage   *llm.Usage
-	text    strings.Builder
+	text    strings.Builder // the first maxStreamText bytes of the answer
+	dropped int             // bytes of the answer past maxStreamText
 	settled bool
 	closed  bool
 	tee     *assembler // rebuilds the answer for the response cache
@@ -370,11 +414,27 @@ func (m *meteredStream) observe(ch llm.Chunk) {
 		u := *ch.Usage
 		m.usage = &u
 	}
-	m.text.WriteString(ch.Text)
+	m.keep(ch.Text)
+	m.g.observeFinishReason(m.ctx, ch.FinishReason)
 	for _, tc := range ch.ToolCalls {
-		m.text.WriteString(tc.Name)
-		m.text.WriteString(tc.Arguments)
+		m.keep(tc.Name)
+		m.keep(tc.Arguments)
 	}
+}
+
+// maxStreamText bounds the answer a stream keeps for counting its tokens
+// (when upstream reports none) and for the body log: a stream must not hold
+// its whole answer, however long it runs.
+const maxStreamText = 1 << 20
+
+// keep adds s to the kept text, or counts it as dropped past the bound.
+func (m *meteredStream) keep(s string) {
+	if room := maxStreamText - m.text.Len(); len(s) > room {
+		m.text.WriteString(s[:max(room, 0)])
+		m.dropped += len(s) - max(room, 0)
+		return
+	}
+	m.text.WriteString(s)
 }
 
 func (m *meteredStream) Recv() (llm.Chunk, error) {
@@ -403,8 +463,9 @@ func (m *meteredStream) Usage() llm.Usage {
 		return *m.usage
 	}
 	return llm.Usage{
-		PromptTokens:     tokens.CountMessages(m.d.Model, m.req.Messages),
-		CompletionTokens: tokens.Count(m.d.Model, m.text.String()),
+		PromptTokens: tokens.CountMessages(m.d.Model, m.req.Messages),
+		// Past the kept text, tokens are estimated from the length.
+		CompletionTokens: tokens.Count(m.d.Model, m.text.String()) + (m.dropped+3)/4,
 		Estimated:        true,
 	}
 }
@@ -414,10 +475,13 @@ func (m *meteredStream) finish(err error) {
 		return
 	}
 	m.settled = true
+	if err != nil {
+		err = clientClosed(m.ctx, err)
+	}
 	u := m.Usage()
 	cost := m.g.cost(m.plan, m.d, u)
 	m.adm.finish(context.Background(), u, cost, true)
-	m.g.keepBodies(m.rec, m.team, m.req.Messages, m.text.String())
+	m.g.keepBodies(m.rec, m.bodies, m.req.Messages, m.text.String())
 	m.g.record(m.rec, u, cost, m.ttft, err)
 	if m.tee != nil && err == nil {
 		m.tee.keep(m, u, cost)
@@ -431,7 +495,7 @@ func (m *meteredStream) Close() error {
 	}
 	m.closed = true
 	if !m.settled {
-		m.finish(&llmservice.Error{Kind: llmservice.Upstream, Code: "client_closed", Message: "client closed the stream"})
+		m.finish(&llmservice.Error{Kind: llmservice.ClientClosed, Code: "client_closed", Message: "The client closed the stream before its end"})
 	}
 	m.cancel()
 	m.g.router.Release(m.d)
@@ -464,8 +528,12 @@ type EmbedResult struct {
 
 // Embed runs an embeddings call.
 func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*EmbedResult, error) {
+	if err := c.check(); err != nil {
+		return nil, err // not recorded: nothing unbounded reaches the ledger
+	}
 	start := g.now()
 	rec := g.newRecord(c, start, false)
+	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)

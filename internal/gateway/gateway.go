@@ -135,7 +135,9 @@ type Config struct {
 	// Cache, when set, keeps answers for teams, keys and models whose
 	// cache policy is on (respcache.go).
 	Cache cache.Store
-	Now   func() time.Time
+	// Observer, when set, watches calls (internal/telemetry).
+	Observer Observer
+	Now      func() time.Time
 }
 
 // Gateway runs calls. It is safe for concurrent use.
@@ -158,11 +160,13 @@ type Gateway struct {
 	refresh   time.Duration
 	grace     time.Duration
 	db        *outage.Tracker // the database as key and catalog loads see it
+	obs       Observer
+	labels    labelModels // model names with a metrics label of their own
 
 	keys      sync.Map // key hash -> *principalEntry
 	keyHashes sync.Map // key ID -> key hash, for JWT access tokens
+	unknown   unknownKeys
 	catalog   catalogCache
-	prices    sync.Map // "instance/model" -> *pricedModel
 	// invalidations counts dropped keys and teams: a load that one
 	// overtook caches nothing. resyncs counts resyncs (see resync).
 	// nextProbe is when, in unix nanoseconds, the database may next be
@@ -191,6 +195,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		bus:       cfg.Bus,
 		refresh:   cfg.Refresh,
 		grace:     cfg.StaleGrace,
+		obs:       cfg.Observer,
 	}
 	g.cache = cfg.Cache
 	if g.refresh == 0 {

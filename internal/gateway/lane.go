@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -47,6 +48,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 	start := g.now()
 	req := x.Chat
 	rec := g.newRecord(c, start, req.Stream)
+	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
@@ -67,13 +69,18 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		ttft   time.Duration
 		family string
 	)
-	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) error {
+	var n atomic.Int32
+	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+		// The attempt's span hangs off sctx, which outlives this function
+		// as a stream or a forwarded body does.
+		actx := g.startAttempt(sctx, d, &n)
+		defer func() { g.endAttempt(actx, d, err) }()
 		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
 		if err != nil {
 			return err
 		}
 		if fw, ok := pv.(llm.Forwarder); ok && x.Raw != nil && fw.Forwards(x.Raw.Protocol) {
-			r, err := fw.Forward(sctx, x.Raw, d.Model)
+			r, err := fw.Forward(actx, x.Raw, d.Model)
 			if err != nil {
 				return err
 			}
@@ -84,10 +91,10 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		family = g.instances[d.Instance].Family
 		r := translated(req, d.Model, family)
 		if !req.Stream {
-			resp, err = pv.Chat(ctx, r)
+			resp, err = pv.Chat(actx, r)
 			return err
 		}
-		st, ch, err := openStream(sctx, pv, r)
+		st, ch, err := openStream(actx, pv, r)
 		if err != nil {
 			return err
 		}
@@ -113,7 +120,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		if req.Stream {
 			timer.Stop()
 		}
-		mr := &meteredRaw{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: d, adm: adm, req: req, body: raw.Body,
+		mr := &meteredRaw{g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, body: raw.Body,
 			timer: timer, cancel: cancel, ttft: ttft}
 		if !req.Stream {
 			mr.ttft = 0
@@ -122,11 +129,12 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 	case resp != nil:
 		timer.Stop()
 		cancel()
+		g.observeFinish(ctx, resp)
 		u, cost := g.settleChat(ctx, c, rec, plan, d, adm, req, resp)
 		ans.Result = &Result{Served: ans.Served, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}
 	default:
 		timer.Stop()
-		ms := &meteredStream{g: g, team: c.Principal.Team, rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+		ms := &meteredStream{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
 		ms.observe(first)
 		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
 	}
@@ -200,7 +208,7 @@ func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.Usage
 	}
 	cost := g.cost(plan, d, u)
 	adm.finish(ctx, u, cost, true)
-	g.keepBodies(rec, c.Principal.Team, req.Messages, responseText(resp))
+	g.keepBodies(rec, g.logMode(c), req.Messages, responseText(resp))
 	g.record(rec, u, cost, 0, nil)
 	return u, cost
 }
@@ -210,7 +218,7 @@ func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.Usage
 // local count when the upstream reported none (an aborted stream).
 type meteredRaw struct {
 	g      *Gateway
-	team   *llmservice.Team
+	bodies string // the body logging mode
 	rec    *llmservice.UsageRecord
 	plan   *Plan
 	d      *route.Deployment
@@ -256,7 +264,7 @@ func (m *meteredRaw) finish(err error) {
 	u := m.Usage()
 	cost := m.g.cost(m.plan, m.d, u)
 	m.adm.finish(context.Background(), u, cost, true)
-	m.g.keepBodies(m.rec, m.team, m.req.Messages, m.body.Text())
+	m.g.keepBodies(m.rec, m.bodies, m.req.Messages, m.body.Text())
 	m.g.record(m.rec, u, cost, m.ttft, err)
 }
 
@@ -267,7 +275,7 @@ func (m *meteredRaw) Close() error {
 	}
 	m.closed = true
 	if !m.settled {
-		m.finish(&llmservice.Error{Kind: llmservice.Upstream, Code: "client_closed", Message: "client closed the stream"})
+		m.finish(&llmservice.Error{Kind: llmservice.ClientClosed, Code: "client_closed", Message: "The client closed the stream before its end"})
 	}
 	m.timer.Stop()
 	m.cancel()

@@ -38,12 +38,57 @@ type Plan struct {
 }
 
 // catalog is an immutable snapshot of the catalog and model groups; plans
-// built from it are cached until the next reload.
+// built from it are cached until the next reload. Plans of catalog and
+// group names are as many as the operator made; plans of other names
+// ("instance/model", well-known prefixes) are the client's choice, so
+// their cache is bounded.
 type catalog struct {
 	models map[string]*llmservice.Model
 	groups map[string]*llmservice.ModelGroup
-	plans  sync.Map // name -> *Plan
+	plans  sync.Map // catalog or group name -> *Plan
+	adhoc  boundedCache[*Plan]
 }
+
+// maxAdhocPlans bounds the plans cached for names outside the catalog.
+const maxAdhocPlans = 1024
+
+// boundedCache is a concurrent map that holds at most max entries: when
+// full, it starts over empty. Reads take no lock; a client cycling through
+// new names costs the others a rebuild of what they use, never memory.
+type boundedCache[V any] struct {
+	m atomic.Pointer[sync.Map]
+	n atomic.Int64
+}
+
+func (c *boundedCache[V]) load(k string) (V, bool) {
+	var zero V
+	m := c.m.Load()
+	if m == nil {
+		return zero, false
+	}
+	v, ok := m.Load(k)
+	if !ok {
+		return zero, false
+	}
+	return v.(V), true
+}
+
+func (c *boundedCache[V]) store(k string, v V, max int64) {
+	m := c.m.Load()
+	if m == nil || c.n.Load() >= max {
+		fresh := new(sync.Map)
+		if c.m.CompareAndSwap(m, fresh) {
+			c.n.Store(0)
+		}
+		m = c.m.Load()
+	}
+	if _, loaded := m.LoadOrStore(k, v); !loaded {
+		c.n.Add(1)
+	}
+}
+
+// len reports how many entries the cache holds (for tests).
+func (c *boundedCache[V]) len() int64 { return c.n.Load() }
 
 type catalogCache struct {
 	p atomic.Pointer[catalog]
@@ -114,9 +159,15 @@ func (g *Gateway) Resolve(name string) (*Plan, error) {
 	if name == "" {
 		return nil, llmservice.InvalidParam("model", "model is required")
 	}
+	if err := CheckModel("model", name); err != nil {
+		return nil, err
+	}
 	c := g.catalog.p.Load()
 	if p, ok := c.plans.Load(name); ok {
 		return p.(*Plan), nil
+	}
+	if p, ok := c.adhoc.load(name); ok {
+		return p, nil
 	}
 	p := &Plan{Public: name}
 	if mg, ok := c.groups[name]; ok {
@@ -146,7 +197,11 @@ func (g *Gateway) Resolve(name string) (*Plan, error) {
 			p.MaxOutputPerTok = max(p.MaxOutputPerTok, pr.OutputPerMTok*1e3)
 		}
 	}
-	c.plans.Store(name, p)
+	if _, ok := c.models[name]; ok || p.Group != nil {
+		c.plans.Store(name, p)
+	} else {
+		c.adhoc.store(name, p, maxAdhocPlans)
+	}
 	return p, nil
 }
 
@@ -249,20 +304,9 @@ func (t *target) basePrice(g *Gateway, d *route.Deployment) (pricing.Price, bool
 	if t.Price != nil {
 		return *t.Price, true
 	}
-	key := d.Instance + "/" + d.Model
-	if v, ok := g.prices.Load(key); ok {
-		p := v.(*pricedModel)
-		return p.Price, p.ok
-	}
-	pm := &pricedModel{}
-	pm.Price, pm.ok = pricing.Lookup(g.instances[d.Instance].Family, d.Model)
-	g.prices.Store(key, pm)
-	return pm.Price, pm.ok
-}
-
-type pricedModel struct {
-	pricing.Price
-	ok bool
+	// pricing.Lookup caches by model name itself, bounded; a cache here
+	// keyed by "instance/model" grew with every name a client made up.
+	return pricing.Lookup(g.instances[d.Instance].Family, d.Model)
 }
 
 // targetOf returns the target of the plan a deployment belongs to.

@@ -4,6 +4,7 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,11 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 // "internal error" and their text never reaches the client.
 func Handle(log *slog.Logger, enc ErrorEncoder, fn HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := Refusal(r.Context()); err != nil {
+			// Not logged: a refusal under load would log once per request.
+			WriteError(nil, enc, w, r, err)
+			return
+		}
 		if err := fn(w, r); err != nil {
 			WriteError(log, enc, w, r, err)
 		}
@@ -62,16 +68,33 @@ func WriteError(log *slog.Logger, enc ErrorEncoder, w http.ResponseWriter, r *ht
 	enc(w, r, status, e)
 }
 
-// WriteJSON writes v as JSON with status.
+// WriteJSON writes v as JSON with status. The encoding goes straight to w
+// (json.Marshal would copy it once more, and appending the newline once
+// again: two extra copies of a large answer); the status is written only
+// once the encoding has succeeded, so a value that cannot be encoded still
+// becomes an error answer.
 func WriteJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	hw := &headerOnWrite{w: w, status: status}
+	if err := json.NewEncoder(hw).Encode(v); err != nil && !hw.wrote {
 		return fmt.Errorf("encode response: %w", err)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
 	return nil
+}
+
+// headerOnWrite writes the JSON headers and status before the first byte.
+type headerOnWrite struct {
+	w      http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (h *headerOnWrite) Write(p []byte) (int, error) {
+	if !h.wrote {
+		h.wrote = true
+		h.w.Header().Set("Content-Type", "application/json")
+		h.w.WriteHeader(h.status)
+	}
+	return h.w.Write(p)
 }
 
 // fieldError is implemented by decoding errors that know their field.
@@ -84,20 +107,16 @@ type fieldError interface {
 func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	// The Content-Type is not checked: curl -d sends a form type with a JSON
 	// body, and refusing it helps nobody. The body itself must be JSON.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := ReadBody(w, r, limit)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return llmservice.Errorf(llmservice.TooLarge, "request body is larger than the limit of %d bytes", limit)
-		}
-		return llmservice.Errorf(llmservice.Invalid, "could not read request body")
+		return err
 	}
 	return Unmarshal(body, v)
 }
 
 // Unmarshal decodes JSON into v with the same error mapping as DecodeJSON.
 func Unmarshal(body []byte, v any) error {
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return llmservice.Errorf(llmservice.Invalid, "request body is empty; expected a JSON object")
 	}
 	if err := json.Unmarshal(body, v); err != nil {

@@ -236,6 +236,28 @@ func (db *DB) CountTasks(ctx context.Context, teamID, group string) (llmservice.
 	return c, nil
 }
 
+// QueueDepth counts open tasks by kind and state (the partial index of
+// open tasks serves the predicate).
+func (db *DB) QueueDepth(ctx context.Context) ([]llmservice.QueueDepth, error) {
+	rows, err := db.pool.Query(ctx, `SELECT kind, state, count(*) FROM jobs_queue
+		WHERE state = 'queued' OR state = 'running' GROUP BY kind, state ORDER BY kind, state`)
+	if err != nil {
+		return nil, fmt.Errorf("queue depth: %w", err)
+	}
+	var (
+		d   llmservice.QueueDepth
+		out []llmservice.QueueDepth
+	)
+	_, err = pgx.ForEachRow(rows, []any{&d.Kind, &d.State, &d.Tasks}, func() error {
+		out = append(out, d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue depth: %w", err)
+	}
+	return out, nil
+}
+
 // GroupOpen looks for one open task of the group through the (grp, state)
 // index.
 func (db *DB) GroupOpen(ctx context.Context, teamID, group string) (bool, error) {

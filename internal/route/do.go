@@ -2,9 +2,11 @@ package route
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/provider/upstream"
 )
 
 // Attempt is one call of fn, for response headers and the usage ledger.
@@ -39,8 +41,9 @@ type call struct {
 // error is returned at once, as is. ctx's deadline bounds everything: no wait
 // is started that would end past it.
 //
-// When nothing is left, the error is an *llmservice.Error of kind
-// Unavailable, code "no_available_hosts", wrapping the last failure.
+// When nothing is left, the error is an *llmservice.Error wrapping the last
+// failure: of kind Unavailable, code "no_available_hosts", unless the last
+// failure says better (see exhausted).
 func (r *Router) Do(ctx context.Context, tiers [][]*Deployment, strategy Strategy, fn func(ctx context.Context, d *Deployment) error) (Outcome, error) {
 	c := call{fn: fn}
 	for _, tier := range tiers {
@@ -164,9 +167,28 @@ func (r *Router) expired(ctx context.Context, t time.Time) bool {
 	return ok && !t.Before(dl)
 }
 
-// exhausted is the error for a call with nothing left to try. It keeps the
-// seed services' wording, which clients match on.
+// exhausted is the error for a call with nothing left to try. When the
+// last failure says what happened, so does the error: an upstream that did
+// not answer in time is a 504, one whose answer was unreadable a 502, one
+// that rate limited the gateway a 429 with its Retry-After. Otherwise it
+// keeps the seed services' wording, which clients match on.
 func (r *Router) exhausted(ctx context.Context, c *call) error {
+	var last *llmservice.Error
+	errors.As(c.last, &last)
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || last != nil && last.Kind == llmservice.UpstreamTimeout:
+		err := c.last
+		if err == nil {
+			err = ctx.Err()
+		}
+		return &llmservice.Error{Kind: llmservice.UpstreamTimeout, Code: "upstream_timeout", Err: err,
+			Message: "The upstream did not answer in time"}
+	case last != nil && last.Code == upstream.CodeUnreadable:
+		return &llmservice.Error{Kind: llmservice.Upstream, Code: last.Code, Message: last.Message, Err: c.last}
+	case last != nil && last.Kind == llmservice.RateLimited:
+		return &llmservice.Error{Kind: llmservice.RateLimited, Code: last.Code, Message: last.Message, Err: c.last,
+			RetryAfter: last.RetryAfter, Status: last.Status}
+	}
 	e := &llmservice.Error{
 		Kind:       llmservice.Unavailable,
 		Code:       "no_available_hosts",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/provider/upstream"
 )
 
 func TestDo(t *testing.T) {
@@ -108,13 +109,33 @@ func TestDo(t *testing.T) {
 			errIs:   err500,
 		},
 		{
-			name:     "the last failure's Retry-After reaches the caller",
+			name:     "an upstream that rate limits to the end is a 429 with its Retry-After",
 			tiers:    [][]*Deployment{{dep("a", err429("60"))}},
 			trace:    []string{"a:429"},
 			served:   "a",
-			errKind:  llmservice.Unavailable,
-			errCode:  "no_available_hosts",
+			errKind:  llmservice.RateLimited,
+			errCode:  "upstream_rate_limited",
 			retryAft: 60 * time.Second,
+		},
+		{
+			name:    "an upstream that times out to the end is a 504",
+			tiers:   [][]*Deployment{{dep("a", errTimeout, errTimeout)}},
+			trace:   []string{"a:upstream_timeout", "a:upstream_timeout"},
+			sleeps:  []time.Duration{firstBackoff},
+			served:  "a",
+			errKind: llmservice.UpstreamTimeout,
+			errCode: "upstream_timeout",
+			errIs:   errTimeout,
+		},
+		{
+			name:    "an unreadable answer to the end is a 502 that says so",
+			tiers:   [][]*Deployment{{dep("a", errUnreadable, errUnreadable)}},
+			trace:   []string{"a:upstream", "a:upstream"},
+			sleeps:  []time.Duration{firstBackoff},
+			served:  "a",
+			errKind: llmservice.Upstream,
+			errCode: upstream.CodeUnreadable,
+			errIs:   errUnreadable,
 		},
 		{
 			name:   "negative RetriesPerDeployment moves on after one failure",
@@ -181,7 +202,10 @@ func TestDo(t *testing.T) {
 	}
 }
 
-var errPlain = errors.New("plain failure")
+var (
+	errPlain      = errors.New("plain failure")
+	errUnreadable = upstream.Unreadable("response", errors.New("invalid character '<' looking for beginning of value"))
+)
 
 // TestDoDeadline shows that no wait is started that would end past the
 // context's deadline: the router moves on (here, to nothing) instead.

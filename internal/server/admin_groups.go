@@ -9,7 +9,7 @@ import (
 
 func (s *Server) decodeGroup(w http.ResponseWriter, r *http.Request) (*llmservice.ModelGroup, error) {
 	var g llmservice.ModelGroup
-	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &g); err != nil {
+	if err := httpx.DecodeStrictJSON(w, r, s.cfg.BodyLimit, &g); err != nil {
 		return nil, err
 	}
 	if len(g.Models) == 0 {

@@ -21,7 +21,7 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 		TeamID string `json:"team_id"`
 		keyPatch
 	}
-	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
+	if err := httpx.DecodeStrictJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
 		return err
 	}
 	if in.TeamID == "" {
@@ -78,7 +78,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) updateKey(w http.ResponseWriter, r *http.Request) error {
 	var in keyPatch
-	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
+	if err := httpx.DecodeStrictJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
 		return err
 	}
 	now := s.now().UTC()

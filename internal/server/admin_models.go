@@ -9,7 +9,7 @@ import (
 
 func (s *Server) upsertModel(w http.ResponseWriter, r *http.Request) error {
 	var m llmservice.Model
-	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &m); err != nil {
+	if err := httpx.DecodeStrictJSON(w, r, s.cfg.BodyLimit, &m); err != nil {
 		return err
 	}
 	switch {

@@ -30,7 +30,7 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) error {
 		teamPatch
 		Credits int64 `json:"credits"`
 	}
-	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
+	if err := httpx.DecodeStrictJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
 		return err
 	}
 	if in.ID == "" {
@@ -77,7 +77,7 @@ func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	var in teamPatch
-	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
+	if err := httpx.DecodeStrictJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
 		return err
 	}
 	id := r.PathValue("id")
@@ -103,7 +103,7 @@ func (s *Server) addCredits(w http.ResponseWriter, r *http.Request) error {
 		Amount *int64 `json:"amount"`
 		Reason string `json:"reason"`
 	}
-	if err := httpx.DecodeJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
+	if err := httpx.DecodeStrictJSON(w, r, s.cfg.BodyLimit, &in); err != nil {
 		return err
 	}
 	if in.Amount == nil || *in.Amount == 0 {

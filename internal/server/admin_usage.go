@@ -48,12 +48,20 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, sc scope) error {
 		return err
 	}
 	f.GroupBy = r.URL.Query().Get("group_by")
-	if !usageGroups[f.GroupBy] {
-		return llmservice.InvalidParam("group_by", "group_by must be model, key, project, team or day")
+	if !usageGroups[f.GroupBy] && !attemptGroups[f.GroupBy] {
+		return llmservice.InvalidParam("group_by", "group_by must be model, key, project, team, day, provider or deployment")
 	}
 	// Totals include calls still in the meter's buffer when it can write
 	// them promptly; otherwise they are what is written, marked partial.
 	partial := s.flushUsage(r.Context())
+	if attemptGroups[f.GroupBy] {
+		totals, truncated, err := s.attemptTotals(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		return httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "usage", "team_id": sc.team, "group_by": f.GroupBy,
+			"partial": partial, "truncated": truncated, "data": totals})
+	}
 	totals, err := s.cfg.Stores.Usage.SumUsage(r.Context(), f)
 	if err != nil {
 		return err

@@ -1,12 +1,12 @@
 package server
 
 import (
-	"encoding/json"
 	"net"
 	"strings"
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/httpx"
 )
 
 // optional distinguishes a field left out of a PATCH (Set false) from one
@@ -23,7 +23,9 @@ func (o *optional[T]) UnmarshalJSON(b []byte) error {
 		o.Null = true
 		return nil
 	}
-	return json.Unmarshal(b, &o.Value)
+	// Strict, so that an unknown field inside (model_limits' entries) is
+	// refused like one at the top.
+	return httpx.StrictRaw(b, &o.Value)
 }
 
 // limitsPatch is the part of a PATCH shared by teams and keys.

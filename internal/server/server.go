@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/authguard"
 	danthropic "github.com/llmservice/llmservice/internal/dialect/anthropic"
 	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
 	"github.com/llmservice/llmservice/internal/gateway"
@@ -48,6 +49,14 @@ type Config struct {
 	Meter        Flusher
 	AdminKeyHash string // hex SHA-256 of the admin key
 	BodyLimit    int64
+	// BodyBytesInFlight bounds the body bytes of all requests in flight
+	// and MaxRequestsInFlight their number (0: no bound); a request
+	// beyond either is answered 503 with Retry-After in its dialect.
+	BodyBytesInFlight   int64
+	MaxRequestsInFlight int
+	// WriteTimeout cuts a client that takes nothing of the answer for
+	// that long; every write moves the deadline on (0: none).
+	WriteTimeout time.Duration
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// Dialects are the seed services' APIs, mounted beside the OpenAI one.
@@ -56,6 +65,9 @@ type Config struct {
 	Metrics http.Handler
 	// UI serves the dashboard under /ui/ when set.
 	UI http.Handler
+	// AuthGuard throttles failed authentications per client address;
+	// nil throttles nothing.
+	AuthGuard *authguard.Guard
 	// Batches cancels batches as their API does; without it the
 	// dashboard's cancel leaves a batch cancelling until the sweep.
 	Batches BatchCanceller
@@ -74,6 +86,7 @@ type Server struct {
 	mux       *http.ServeMux
 	openai    *dopenai.Handler
 	anthropic *danthropic.Handler
+	lim       *limits
 }
 
 // New builds the handler tree.
@@ -88,6 +101,7 @@ func New(cfg Config) *Server {
 	if s.cfg.BodyLimit <= 0 {
 		s.cfg.BodyLimit = 16 << 20
 	}
+	s.lim = &limits{maxRequests: int64(cfg.MaxRequestsInFlight), maxBytes: cfg.BodyBytesInFlight, bodyLimit: s.cfg.BodyLimit}
 	s.anthropic = &danthropic.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit}
 	s.openai = &dopenai.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit, Now: func() int64 { return s.now().Unix() },
 		ModelsBy: []dopenai.ModelsRoute{{Header: "Anthropic-Version", List: s.anthropic.Models(), Get: s.anthropic.Model()}}}
@@ -102,7 +116,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = gateway.NewID("req_")
 	}
 	w.Header().Set("X-Request-Id", id)
-	r = r.WithContext(httpx.WithClientIP(r.Context(), clientIP(r, s.cfg.TrustedProxies)))
+	ctx := httpx.WithClientIP(r.Context(), clientIP(r, s.cfg.TrustedProxies))
+	release, err := s.lim.admit(r)
+	defer release()
+	if err != nil {
+		ctx = httpx.Refuse(ctx, err)
+	}
+	r = r.WithContext(ctx)
+	if s.cfg.WriteTimeout > 0 {
+		w = &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -112,7 +135,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			dopenai.WriteError(w, r, http.StatusInternalServerError, &llmservice.Error{Kind: llmservice.Internal, Message: "internal error"})
 		}
 	}()
-	s.mux.ServeHTTP(w, r)
+	s.guardAuth(w, r)
 }
 
 // handle wraps an OpenAI-shaped JSON handler.
@@ -135,8 +158,10 @@ func (s *Server) admin(fn httpx.HandlerFunc) http.Handler {
 	})
 }
 
+// healthz is liveness, public: it names nothing of the configuration
+// (provider instances, hosts, versions); the admin API has those.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "providers": s.cfg.Gateway.InstanceNames()})
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 }
 
 // readyz is readiness, for a load balancer: 503 while the replica should

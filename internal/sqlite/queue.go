@@ -247,6 +247,29 @@ func (db *DB) CountTasks(ctx context.Context, teamID, group string) (llmservice.
 	return c, rows.Err()
 }
 
+// QueueDepth counts open tasks by kind and state through the index of
+// open tasks (jobs_queue_due, whose predicate the query repeats).
+func (db *DB) QueueDepth(ctx context.Context) ([]llmservice.QueueDepth, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT kind, state, count(*) FROM jobs_queue INDEXED BY jobs_queue_due
+		WHERE state = 'queued' OR state = 'running' GROUP BY kind, state ORDER BY kind, state`)
+	if err != nil {
+		return nil, errorf("queue depth: %w", err)
+	}
+	defer rows.Close()
+	var out []llmservice.QueueDepth
+	for rows.Next() {
+		var d llmservice.QueueDepth
+		if err := rows.Scan(&d.Kind, &d.State, &d.Tasks); err != nil {
+			return nil, errorf("queue depth: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errorf("queue depth: %w", err)
+	}
+	return out, nil
+}
+
 // GroupOpen looks for one open task of the group through the (grp, state)
 // index.
 func (db *DB) GroupOpen(ctx context.Context, teamID, group string) (bool, error) {

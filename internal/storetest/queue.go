@@ -41,6 +41,7 @@ func RunQueue(t *testing.T, open func(t *testing.T) QueueStores) {
 	t.Run("WebhookDeliveries", func(t *testing.T) { testWebhookDeliveries(t, open(t)) })
 	t.Run("BatchesAllTeams", func(t *testing.T) { testBatchesAllTeams(t, open(t)) })
 	t.Run("StandaloneTasks", func(t *testing.T) { testStandaloneTasks(t, open(t)) })
+	t.Run("QueueDepth", func(t *testing.T) { testQueueDepth(t, open(t)) })
 }
 
 func task(id, team string) *llmservice.Task {
@@ -520,5 +521,42 @@ func testWebhookDeliveries(t *testing.T, s QueueStores) {
 	}
 	if other, _ := s.Webhooks.FindWebhookDeliveries(ctx, "t2", "b"); len(other) != 0 {
 		t.Errorf("another team sees %d deliveries", len(other))
+	}
+}
+
+// The metrics' queue depth counts open tasks of every team by kind and
+// state; finished ones are not in it.
+func testQueueDepth(t *testing.T, s QueueStores) {
+	ctx := context.Background()
+	got, err := s.Tasks.QueueDepth(ctx)
+	must(t, err)
+	if len(got) != 0 {
+		t.Fatalf("QueueDepth of an empty queue = %+v; want nothing", got)
+	}
+	past := time.Now().Add(-time.Minute)
+	var tasks []*llmservice.Task
+	for i, team := range []string{"t1", "t1", "t2", "t2"} {
+		tk := task(fmt.Sprintf("d%d", i), team)
+		tk.RunAfter = past.Add(time.Duration(i) * time.Second)
+		tasks = append(tasks, tk)
+	}
+	other := task("other", "t3")
+	other.Kind, other.RunAfter = "other", past.Add(time.Hour)
+	must(t, s.Tasks.EnqueueTasks(ctx, append(tasks, other), nil))
+	first := claim(t, s.Tasks, "L1")  // d0 runs
+	second := claim(t, s.Tasks, "L2") // d1 runs, then succeeds
+	must(t, s.Tasks.CompleteTask(ctx, second.ID, "L2", llmservice.TaskCompletion{State: llmservice.TaskSucceeded, Result: []byte("ok")}))
+	if first.ID != "d0" || second.ID != "d1" {
+		t.Fatalf("claimed %s, %s; want d0, d1", first.ID, second.ID)
+	}
+	got, err = s.Tasks.QueueDepth(ctx)
+	must(t, err)
+	want := []llmservice.QueueDepth{
+		{Kind: "other", State: llmservice.TaskQueued, Tasks: 1},
+		{Kind: "test", State: llmservice.TaskQueued, Tasks: 2},
+		{Kind: "test", State: llmservice.TaskRunning, Tasks: 1},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("QueueDepth = %+v; want %+v", got, want)
 	}
 }

@@ -129,10 +129,10 @@ func (c *caller) call(ctx context.Context, model string, meta *labels) *gateway.
 		ClientIP: httpx.ClientIP(ctx)}
 	if meta != nil {
 		if gc.Project == "" {
-			gc.Project = meta.Project
+			gc.Project, gc.Params.Project = meta.Project, "metadata.project"
 		}
 		if gc.Purpose == "" {
-			gc.Purpose = meta.Purpose
+			gc.Purpose, gc.Params.Purpose = meta.Purpose, "metadata.purpose"
 		}
 	}
 	return gc
@@ -143,7 +143,7 @@ func (c *caller) call(ctx context.Context, model string, meta *labels) *gateway.
 func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	h := w.Header()
 	h.Set("X-Llmservice-Provider", s.Instance)
-	h.Set("X-Llmservice-Model", s.Model)
+	h.Set("X-Llmservice-Model", s.HeaderModel())
 	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
 	openaidialect.SetRateHeaders(w, s.Rate)
 }

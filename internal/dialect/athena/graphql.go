@@ -65,6 +65,10 @@ func (h *Handler) gqlFail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &re) {
 		openaidialect.SetRateHeaders(w, re.Rate)
 	}
+	if e.RetryAfter > 0 && w.Header().Get("Retry-After") == "" {
+		// A refusal for want of capacity says when to come back.
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
 	_ = httpx.WriteJSON(w, e.Kind.HTTPStatus(), map[string]any{"errors": []any{map[string]any{
 		"message": e.Message, "extensions": extensions(e)}}})
 }

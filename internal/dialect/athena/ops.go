@@ -54,9 +54,25 @@ func metadataLabels(meta json.RawMessage) *labels {
 	return &l
 }
 
+// checkMetadata bounds what a conversation keeps of its metadata, and the
+// ledger labels in it, to the gateway's input limits.
+func checkMetadata(meta json.RawMessage) error {
+	if err := gateway.CheckLen("metadata", string(meta), gateway.MaxMetadataBytes); err != nil {
+		return err
+	}
+	l := metadataLabels(meta)
+	if err := gateway.CheckLen("metadata.project", l.Project, gateway.MaxProjectBytes); err != nil {
+		return err
+	}
+	return gateway.CheckLen("metadata.purpose", l.Purpose, gateway.MaxPurposeBytes)
+}
+
 func (h *Handler) createConv(ctx context.Context, c *caller, in *newConversation) (*conversationView, error) {
 	// An unknown model fails now, not at the first message.
 	if _, err := h.GW.Resolve(in.Model); err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(in.Metadata); err != nil {
 		return nil, err
 	}
 	conv := &llmservice.Conversation{ID: gateway.NewID("conv_"), TeamID: c.p.Team.ID, KeyID: c.p.Key.ID,
@@ -248,15 +264,29 @@ func (h *Handler) usageOf(ctx context.Context, c *caller, from, to time.Time, gr
 	if err != nil {
 		return nil, err
 	}
-	out := &usageReport{Object: "usage", Data: []usageTotal{}, Partial: partial}
+	out := &usageReport{Object: "usage", Data: []usageTotal{}, ByModel: []usageTotal{}, Partial: partial}
 	if len(totals) > 0 {
 		out.Total = newUsageTotal(totals[0])
 	}
+	f.GroupBy = "model"
+	models, err := h.Usage.SumUsage(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range models {
+		out.ByModel = append(out.ByModel, newUsageTotal(g))
+	}
+	sort.SliceStable(out.ByModel, func(i, j int) bool {
+		a, b := out.ByModel[i], out.ByModel[j]
+		return a.Requests > b.Requests || a.Requests == b.Requests && a.Group < b.Group
+	})
 	if groupBy != "" {
-		f.GroupBy = groupBy
-		groups, err := h.Usage.SumUsage(ctx, f)
-		if err != nil {
-			return nil, err
+		groups := models
+		if groupBy != "model" {
+			f.GroupBy = groupBy
+			if groups, err = h.Usage.SumUsage(ctx, f); err != nil {
+				return nil, err
+			}
 		}
 		for _, g := range groups {
 			out.Data = append(out.Data, newUsageTotal(g))

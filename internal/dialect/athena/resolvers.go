@@ -398,9 +398,12 @@ func (u *usageReportResolver) Partial() bool    { return u.v.Partial }
 func (u *usageReportResolver) Total() *usageTotalResolver {
 	return &usageTotalResolver{u.v.Total}
 }
-func (u *usageReportResolver) Data() []*usageTotalResolver {
-	out := make([]*usageTotalResolver, len(u.v.Data))
-	for i, t := range u.v.Data {
+func (u *usageReportResolver) Data() []*usageTotalResolver    { return usageTotals(u.v.Data) }
+func (u *usageReportResolver) ByModel() []*usageTotalResolver { return usageTotals(u.v.ByModel) }
+
+func usageTotals(ts []usageTotal) []*usageTotalResolver {
+	out := make([]*usageTotalResolver, len(ts))
+	for i, t := range ts {
 		out[i] = &usageTotalResolver{t}
 	}
 	return out

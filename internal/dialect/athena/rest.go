@@ -27,18 +27,13 @@ func (h *Handler) bodyLimit() int64 {
 	return defaultBodyLimit
 }
 
-// readBody reads at most the body limit.
+// readBody reads at most the body limit, unless the server refused the
+// request for want of capacity.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	limit := h.bodyLimit()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, llmservice.Errorf(llmservice.TooLarge, "request body is larger than the limit of %d bytes", limit)
-		}
-		return nil, llmservice.Errorf(llmservice.Invalid, "could not read request body")
+	if err := httpx.Refusal(r.Context()); err != nil {
+		return nil, err
 	}
-	return body, nil
+	return httpx.ReadBody(w, r, h.bodyLimit())
 }
 
 // chat serves POST /api/v1/chat/completions: OpenAI's request, OpenAI's

@@ -189,6 +189,9 @@ type usageReport struct {
 	GroupBy *string      `json:"group_by"`
 	Total   usageTotal   `json:"total"`
 	Data    []usageTotal `json:"data"`
+	// ByModel breaks the total down by model whatever group_by says: the
+	// seed promises a "model usage distribution".
+	ByModel []usageTotal `json:"by_model"`
 	// Partial says the newest calls may be missing: the ledger could not
 	// be written within gateway.UsageFlushWait.
 	Partial bool `json:"partial,omitempty"`

@@ -57,7 +57,7 @@ func (h *Handler) runItem(ctx context.Context, t *llmservice.Task) (queue.Outcom
 	if err != nil {
 		return h.callFailed(t, err)
 	}
-	call := &gateway.Call{Principal: pr, Endpoint: endpoints[p.URL], Model: req.Model, Project: p.Project, Purpose: t.ID}
+	call := &gateway.Call{Principal: pr, Endpoint: endpoints[p.URL], Model: req.Model, Project: p.Project, Purpose: t.ID, LogBodies: p.LogBodies}
 	var res itemResult
 	if req.Embed != nil {
 		out, err := h.GW.Embed(ctx, call, req.Embed)

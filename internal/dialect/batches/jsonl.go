@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/gateway"
 )
 
 // Limits of an input file, OpenAI's.
@@ -43,6 +44,8 @@ type itemPayload struct {
 	URL     string          `json:"url"`
 	Body    json.RawMessage `json:"body"`
 	Project string          `json:"project,omitempty"`
+	// LogBodies is the API's body logging default (StackForDevs: full).
+	LogBodies string `json:"log_bodies,omitempty"`
 }
 
 // parseInput validates a JSONL input file for a batch to endpoint. Blank
@@ -131,6 +134,9 @@ func decodeLine(line []byte, lineNo int, endpoint string) (item, *llmservice.Bat
 			param = "body." + e.Param
 		}
 		return bad("invalid_request", param, "%s", e.Message)
+	}
+	if err := gateway.CheckModel("model", req.Model); err != nil {
+		return bad("invalid_request", "body.model", "%s", llmservice.AsError(err).Message)
 	}
 	return item{CustomID: *in.CustomID, URL: *in.URL, Body: in.Body, Model: req.Model}, nil
 }

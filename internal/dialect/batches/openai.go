@@ -185,10 +185,14 @@ func (h *Handler) createBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	project := r.Header.Get("X-Project-Id")
+	if err := gateway.CheckLen("X-Project-Id", project, gateway.MaxProjectBytes); err != nil {
+		return err
+	}
 	items, errs := parseInput(content, req.Endpoint)
 	now := h.now()
 	b := &llmservice.Batch{ID: gateway.NewID("batch_"), TeamID: p.Team.ID, KeyID: p.Key.ID, API: APIOpenAI,
-		Project: r.Header.Get("X-Project-Id"), Endpoint: req.Endpoint, InputFileID: f.ID, CompletionWindow: req.CompletionWindow,
+		Project: project, Endpoint: req.Endpoint, InputFileID: f.ID, CompletionWindow: req.CompletionWindow,
 		Metadata: req.Metadata, CreatedAt: now, Total: len(items)}
 	if len(errs) > 0 {
 		// OpenAI answers 200 with a batch that failed validation; its
@@ -211,7 +215,7 @@ func (h *Handler) createBatch(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) itemTasks(b *llmservice.Batch, items []item) []*llmservice.Task {
 	ts := make([]*llmservice.Task, len(items))
 	for i, it := range items {
-		p, _ := json.Marshal(itemPayload{URL: it.URL, Body: it.Body, Project: b.Project})
+		p, _ := json.Marshal(itemPayload{URL: it.URL, Body: it.Body, Project: b.Project, LogBodies: logBodiesOf(b.API)})
 		ts[i] = &llmservice.Task{ID: gateway.NewID("batch_req_"), Kind: KindItem, TeamID: b.TeamID, KeyID: b.KeyID,
 			Group: b.ID, Key: it.CustomID, Seq: it.Seq, Payload: p, MaxAttempts: h.maxAttempts()}
 	}

@@ -111,6 +111,8 @@ func sfdItems(req *sfdCreateRequest) ([]item, error) {
 			return nil, llmservice.InvalidParam(field("custom_id"), "%s is longer than %d characters", field("custom_id"), maxCustomID)
 		case r.Model == "":
 			return nil, llmservice.InvalidParam(field("model"), "%s is required", field("model"))
+		case len(r.Model) > gateway.MaxModelBytes:
+			return nil, gateway.CheckModel(field("model"), r.Model)
 		case len(r.Messages) == 0 || string(r.Messages) == "null":
 			return nil, llmservice.InvalidParam(field("messages"), "%s is required", field("messages"))
 		}
@@ -132,6 +134,15 @@ func sfdItems(req *sfdCreateRequest) ([]item, error) {
 	return items, nil
 }
 
+// logBodiesOf is the body logging default of a batch's API: StackForDevs
+// promises the prompt and the response in its logs.
+func logBodiesOf(api string) string {
+	if api == APIStackForDevs {
+		return llmservice.LogBodiesFull
+	}
+	return ""
+}
+
 func (h *Handler) sfdAuth(r *http.Request) (*stackfordevs.Caller, error) {
 	return stackfordevs.Authenticate(r.Context(), h.GW, r)
 }
@@ -144,6 +155,9 @@ func (h *Handler) sfdCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	var req sfdCreateRequest
 	if err := httpx.DecodeJSON(w, r, h.BodyLimit, &req); err != nil {
+		return err
+	}
+	if err := gateway.CheckLen("x-project-id", c.Project, gateway.MaxProjectBytes); err != nil {
 		return err
 	}
 	items, err := sfdItems(&req)

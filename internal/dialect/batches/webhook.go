@@ -8,13 +8,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -24,14 +25,22 @@ import (
 // WebhookConfig tunes webhook delivery.
 type WebhookConfig struct {
 	// Client sends the webhooks; nil means one with Timeout that does not
-	// follow redirects (a redirect is a failed delivery, retried).
+	// follow redirects (a redirect is a failed delivery, retried) and
+	// refuses loopback, link-local, private and unspecified addresses
+	// outside Allow, checked on the address it connects to.
 	Client *http.Client
+	// Allow are the ranges webhooks may reach although they are not
+	// public (LLMSERVICE_WEBHOOK_ALLOW_CIDRS).
+	Allow []netip.Prefix
 	// Timeout bounds one delivery (default 10s).
 	Timeout time.Duration
 	// Retries are the waits before each retry of a delivery the receiver
 	// did not answer with 2xx; len(Retries)+1 attempts in all. Default:
 	// 5s, 30s, 2m, 10m, 30m, about 43 minutes from first to last attempt.
 	Retries []time.Duration
+
+	once  sync.Once
+	built *http.Client
 }
 
 // DefaultWebhookRetries is the default delivery schedule.
@@ -45,14 +54,18 @@ func (c *WebhookConfig) retries() []time.Duration {
 }
 
 func (c *WebhookConfig) client() *http.Client {
-	if c.Client != nil {
-		return c.Client
-	}
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	return &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c.once.Do(func() {
+		if c.Client != nil {
+			c.built = c.Client
+			return
+		}
+		timeout := c.Timeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		c.built = guardedClient(timeout, c.Allow)
+	})
+	return c.built
 }
 
 // secretPrefix starts a Standard Webhooks signing secret.
@@ -175,11 +188,7 @@ func (h *Handler) deliver(ctx context.Context, target, msgID string, ts time.Tim
 	req.Header.Set("webhook-signature", sig)
 	resp, err := h.Webhooks.client().Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL is in the delivery record already
-		}
-		return 0, err
+		return 0, deliveryError(ctx, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

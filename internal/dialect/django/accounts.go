@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
@@ -42,6 +43,13 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) error {
 		return fieldError("username", "A user with that username already exists.")
 	} else if llmservice.ErrorKind(err) != llmservice.NotFound {
 		return err
+	}
+	if problems := passwordProblems(c.Username, c.Password); len(problems) > 0 {
+		errs := newFieldErrors()
+		for _, m := range problems {
+			errs.add("password", m)
+		}
+		return errs.err()
 	}
 	var hashed string
 	if err := h.hash(r.Context(), func() { hashed = hashPassword(c.Password) }); err != nil {
@@ -114,8 +122,19 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	who := "user:" + strings.ToLower(c.Username)
+	if h.Throttle != nil {
+		if d := h.Throttle.Blocked(who); d > 0 {
+			secs := int((d + time.Second - 1) / time.Second)
+			return &llmservice.Error{Kind: llmservice.RateLimited, RetryAfter: d,
+				Message: fmt.Sprintf("Request was throttled. Expected available in %d seconds.", secs)}
+		}
+	}
 	u, err := h.login(r.Context(), c)
 	if err != nil {
+		if h.Throttle != nil && llmservice.ErrorKind(err) == llmservice.Unauthenticated {
+			h.Throttle.Fail(who)
+		}
 		return err
 	}
 	access, err := h.Tokens.Access(u)

@@ -126,9 +126,9 @@ func tamper(tok string) string {
 func TestSignupFormAndBrowsableOverride(t *testing.T) {
 	e := newTestEnv(t)
 	tests := []struct{ name, ctype, body string }{
-		{"form", "application/x-www-form-urlencoded", "username=formuser&password=pw"},
-		{"browsable override", "application/x-www-form-urlencoded", "_content_type=application%2Fjson&_content=%7B%22username%22%3A%22rawuser%22%2C%22password%22%3A%22pw%22%7D"},
-		{"curl -d with JSON", "application/x-www-form-urlencoded", `{"username":"curluser","password":"pw"}`},
+		{"form", "application/x-www-form-urlencoded", "username=formuser&password=Tr0ubadour-horse"},
+		{"browsable override", "application/x-www-form-urlencoded", "_content_type=application%2Fjson&_content=%7B%22username%22%3A%22rawuser%22%2C%22password%22%3A%22Tr0ubadour-horse%22%7D"},
+		{"curl -d with JSON", "application/x-www-form-urlencoded", `{"username":"curluser","password":"Tr0ubadour-horse"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +161,7 @@ func TestTeamIDs(t *testing.T) {
 func TestSignupTeamCollision(t *testing.T) {
 	e := newTestEnv(t)
 	for _, name := range []string{"a@b", "a+b"} {
-		w := e.send("POST", "/api/signup/", `{"username":"`+name+`","password":"p"}`, nil)
+		w := e.send("POST", "/api/signup/", `{"username":"`+name+`","password":"Tr0ubadour-horse"}`, nil)
 		wantBody(t, w, http.StatusCreated, `{"message":"User created successfully"}`)
 	}
 	if a, b := e.store.users[0].TeamID, e.store.users[1].TeamID; a == b || !strings.HasPrefix(b, "user-a-b-") {
@@ -173,7 +173,7 @@ func TestRevokedKeyCannotLogIn(t *testing.T) {
 	e := newTestEnv(t)
 	_, refresh := e.login(t, "alice")
 	e.store.revoke(e.store.users[0].KeyID)
-	wantBody(t, e.send("POST", "/api/token/", `{"username":"alice","password":"pw-alice"}`, nil),
+	wantBody(t, e.send("POST", "/api/token/", `{"username":"alice","password":"Tr0ubadour-alice-horse"}`, nil),
 		401, `{"detail":"No active account found with the given credentials"}`)
 	wantBody(t, e.send("POST", "/api/token/refresh/", `{"refresh":"`+refresh+`"}`, nil),
 		401, `{"detail":"No active account found for the given token."}`)

@@ -5,8 +5,11 @@ import (
 	_ "embed"
 	"encoding/json"
 	"html/template"
+	"maps"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,7 +17,9 @@ import (
 )
 
 // The browsable API: DRF renders every response as an HTML page when a
-// browser asks for one, with a text box to send JSON to the endpoint. The
+// browser asks for one, with request buttons (GET where the endpoint has
+// it, OPTIONS everywhere, each a form as on DRF's pages) and, for POST
+// endpoints, a form with a text box to send JSON to the endpoint. The
 // seed tells people to try the API that way, so a GET from a browser on any
 // of these URLs (even a POST-only one, which DRF answers with its 405 on
 // the page) gets such a page. The page is plain HTML and a little script,
@@ -119,6 +124,7 @@ type pageData struct {
 	Name, Description, Allow string
 	Path, Action, Query      string
 	HasQuery, CanGet         bool
+	QueryFields              []pageHeader // the query as the GET form's hidden fields
 	CanPost                  bool
 	Status                   int
 	StatusText               string
@@ -130,7 +136,7 @@ type pageData struct {
 
 func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, e *endpoint, all []*endpoint, c *capture) {
 	d := pageData{Name: e.Name, Description: e.Description, Allow: e.allow(), Path: e.Path,
-		CanGet: e.GET != nil && e.Path != "/", CanPost: e.POST != nil, HasQuery: e.Query != "",
+		CanGet: e.GET != nil, CanPost: e.POST != nil, HasQuery: e.Query != "",
 		Status: c.status, StatusText: http.StatusText(c.status), Example: e.Example}
 	if d.Status == 0 {
 		d.Status, d.StatusText = http.StatusOK, "OK"
@@ -142,6 +148,13 @@ func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, e *endpoint
 	d.Query = q.Encode()
 	if d.Query == "" {
 		d.Query = e.Query
+	}
+	if qv, err := url.ParseQuery(d.Query); err == nil {
+		for _, k := range slices.Sorted(maps.Keys(qv)) {
+			for _, v := range qv[k] {
+				d.QueryFields = append(d.QueryFields, pageHeader{k, v})
+			}
+		}
 	}
 	d.Action = e.Path
 	if d.Query != "" {

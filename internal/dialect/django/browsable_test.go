@@ -56,11 +56,12 @@ func TestBrowsablePages(t *testing.T) {
 		lacks        []string
 	}{
 		{"root", "/", browser, 200,
-			[]string{"<h1>Welcome</h1>", "HTTP 200 OK", "&#34;message&#34;: &#34;Welcome to the LLM API!&#34;", `href="/api/signup/"`, `href="/api/chat/completions/"`},
-			[]string{"<form", "https://", "http://"}},
+			[]string{"<h1>Welcome</h1>", "HTTP 200 OK", "&#34;message&#34;: &#34;Welcome to the LLM API!&#34;", `href="/api/signup/"`, `href="/api/chat/completions/"`,
+				`<form id="get-form" method="GET" action="/">`, `<form id="options-form" class="button-form" action="/" data-method="OPTIONS">`},
+			[]string{`id="form"`, "https://", "http://"}},
 		{"signup", "/api/signup/", browser, 405,
 			[]string{"<h1>Signup</h1>", `<form id="form" method="POST" action="/api/signup/">`, `name="_content"`, "HTTP 405 Method Not Allowed",
-				"Method \\&#34;GET\\&#34; not allowed.", "POST, OPTIONS", "charming_user"},
+				"Method \\&#34;GET\\&#34; not allowed.", "POST, OPTIONS", "charming_user", `id="options-form"`},
 			[]string{`id="get"`}},
 		{"chat with query", "/api/chat/completions/?provider=inhouse", browser, 405,
 			[]string{`<form id="form" method="POST" action="/api/chat/completions/?provider=inhouse">`, `id="query" type="text" value="provider=inhouse"`},
@@ -68,8 +69,10 @@ func TestBrowsablePages(t *testing.T) {
 		{"chat default query", "/api/chat/completions/", browser, 405,
 			[]string{`action="/api/chat/completions/?provider=openai"`}, nil},
 		{"models without token", "/api/supported-models/?provider=openai", browser, 401,
-			[]string{"HTTP 401 Unauthorized", "Authentication credentials were not provided.", `id="get"`, "WWW-Authenticate"},
-			[]string{"<form"}},
+			[]string{"HTTP 401 Unauthorized", "Authentication credentials were not provided.", "WWW-Authenticate",
+				`<form id="get-form" method="GET" action="/api/supported-models/"><input type="hidden" name="provider" value="openai"><button type="submit" id="get">GET</button></form>`,
+				`action="/api/supported-models/?provider=openai" data-method="OPTIONS"`},
+			[]string{`id="form"`}},
 		{"format=api", "/api/token/?format=api", "*/*", 405, []string{`action="/api/token/"`}, []string{"format=api"}},
 	}
 	for _, tt := range tests {
@@ -103,7 +106,7 @@ func TestBrowsableFormatJSON(t *testing.T) {
 // page.
 func TestBrowsableFormPost(t *testing.T) {
 	e := newTestEnv(t)
-	w := e.send("POST", "/api/signup/", "_content_type=application%2Fjson&_content=%7B%22username%22%3A%22webuser%22%2C%22password%22%3A%22pw%22%7D",
+	w := e.send("POST", "/api/signup/", "_content_type=application%2Fjson&_content=%7B%22username%22%3A%22webuser%22%2C%22password%22%3A%22Tr0ubadour-horse%22%7D",
 		map[string]string{"Accept": browser, "Content-Type": "application/x-www-form-urlencoded"})
 	if w.Code != http.StatusCreated || !strings.Contains(w.Body.String(), "User created successfully") || !strings.Contains(w.Body.String(), "<html") {
 		t.Fatalf("%d %s", w.Code, w.Body)

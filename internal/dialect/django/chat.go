@@ -126,7 +126,7 @@ func (h *Handler) callFailed(w http.ResponseWriter, r *http.Request, err error) 
 // setServed says which provider instance and model answered.
 func setServed(w http.ResponseWriter, s gateway.Served) {
 	w.Header().Set("X-Llmservice-Provider", s.Instance)
-	w.Header().Set("X-Llmservice-Model", s.Model)
+	w.Header().Set("X-Llmservice-Model", s.HeaderModel())
 }
 
 // chatStream sends the answer as OpenAI chunks over SSE, ending with

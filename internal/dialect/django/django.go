@@ -49,10 +49,22 @@ type Handler struct {
 	Log       *slog.Logger
 	BodyLimit int64
 	Now       func() time.Time
+	// Throttle counts failed logins per username (the server counts them
+	// per address): past its limit a username's logins get 429 until its
+	// minute has passed. Nil throttles nothing.
+	Throttle Throttle
 
 	// hashing bounds concurrent password hashes: each holds 19 MiB for
 	// tens of milliseconds, and a burst of logins must not exhaust memory.
 	hashing chan struct{}
+}
+
+// Throttle blocks keys after repeated failures (internal/authguard).
+type Throttle interface {
+	// Blocked returns how long key stays blocked; 0 when it may try.
+	Blocked(key string) time.Duration
+	// Fail counts a failure of key.
+	Fail(key string)
 }
 
 // maxHashing is how many password hashes may run at once.

@@ -233,7 +233,7 @@ func bearer(tok string) map[string]string { return map[string]string{"Authorizat
 // login signs a user up and returns its access and refresh tokens.
 func (e *testEnv) login(t testing.TB, name string) (access, refresh string) {
 	t.Helper()
-	body := `{"username":"` + name + `","password":"pw-` + name + `"}`
+	body := `{"username":"` + name + `","password":"Tr0ubadour-` + name + `-horse"}`
 	if w := e.send("POST", "/api/signup/", body, nil); w.Code != http.StatusCreated {
 		t.Fatalf("signup: %d %s", w.Code, w.Body)
 	}

@@ -69,7 +69,7 @@ func (h *Handler) prepare(w http.ResponseWriter, r *http.Request) (*prepared, er
 		return nil, c.err()
 	}
 	return &prepared{job: j, req: req, call: &gateway.Call{Principal: p, Endpoint: "chat", Model: req.ModelGroup,
-		Purpose: req.Purpose, ClientIP: httpx.ClientIP(r.Context())}}, nil
+		Purpose: req.Purpose, ClientIP: httpx.ClientIP(r.Context()), Params: gateway.Params{Model: "model_group", Purpose: "purpose"}}}, nil
 }
 
 func (h *Handler) call(w http.ResponseWriter, r *http.Request) error {
@@ -110,7 +110,7 @@ func (h *Handler) jobCall(pc *prepared, stream bool, start time.Time) *llmservic
 // ran nothing and are not calls of the job.
 func attempted(err error) bool {
 	switch llmservice.ErrorKind(err) {
-	case llmservice.Upstream, llmservice.UpstreamTimeout, llmservice.Unavailable, llmservice.Internal:
+	case llmservice.Upstream, llmservice.UpstreamTimeout, llmservice.Unavailable, llmservice.Internal, llmservice.ClientClosed:
 		return true
 	}
 	return false

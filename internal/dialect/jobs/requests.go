@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/llm"
 )
 
@@ -43,10 +44,12 @@ func DecodeCallRequest(body []byte) (*CallRequest, error) {
 	req := &CallRequest{Temperature: DefaultTemperature}
 	if g, ok := c.str(obj, []any{"body"}, "model_group", true); ok {
 		c.nonEmpty([]any{"body", "model_group"}, g)
+		c.maxLen([]any{"body", "model_group"}, g, gateway.MaxModelBytes)
 		req.ModelGroup = g
 	}
 	req.Messages = c.messages(obj)
 	req.Purpose, _ = c.str(obj, []any{"body"}, "purpose", false)
+	c.maxLen([]any{"body", "purpose"}, req.Purpose, gateway.MaxPurposeBytes)
 	if t, ok := c.number(obj, "temperature"); ok {
 		switch {
 		case t < 0:
@@ -143,10 +146,13 @@ func DecodeCreateRequest(body []byte) (*CreateRequest, error) {
 	}
 	if s, ok := c.str(obj, []any{"body"}, "job_type", true); ok {
 		c.nonEmpty([]any{"body", "job_type"}, s)
+		c.maxLen([]any{"body", "job_type"}, s, gateway.MaxPurposeBytes)
 		req.JobType = s
 	}
 	req.UserID, _ = c.str(obj, []any{"body"}, "user_id", false)
+	c.maxLen([]any{"body", "user_id"}, req.UserID, gateway.MaxUserBytes)
 	req.Metadata = c.object(obj, "metadata")
+	c.maxJSON("metadata", req.Metadata, gateway.MaxMetadataBytes)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -165,7 +171,9 @@ func DecodeCompleteRequest(body []byte) (*llmservice.CreditJobCompletion, error)
 		req.Status = s
 	}
 	req.ErrorMessage, _ = c.str(obj, []any{"body"}, "error_message", false)
+	c.maxLen([]any{"body", "error_message"}, req.ErrorMessage, gateway.MaxMetadataBytes)
 	req.Metadata = c.object(obj, "metadata")
+	c.maxJSON("metadata", req.Metadata, gateway.MaxMetadataBytes)
 	if err := c.err(); err != nil {
 		return nil, err
 	}

@@ -229,3 +229,20 @@ func (c *checker) nonEmpty(loc []any, s string) {
 			map[string]any{"limit_value": 1})
 	}
 }
+
+// maxLen records an error when s is longer than limit bytes, in pydantic's
+// words (the gateway's input limits, see README).
+func (c *checker) maxLen(loc []any, s string, limit int) {
+	if len(s) > limit {
+		c.add(loc, "ensure this value has at most "+strconv.Itoa(limit)+" characters", "value_error.any_str.max_length",
+			map[string]any{"limit_value": limit})
+	}
+}
+
+// maxJSON records an error when an object is larger than limit bytes as JSON.
+func (c *checker) maxJSON(key string, raw json.RawMessage, limit int) {
+	if len(raw) > limit {
+		c.add([]any{"body", key}, "ensure this object takes at most "+strconv.Itoa(limit)+" bytes as JSON", "value_error.any_str.max_length",
+			map[string]any{"limit_value": limit})
+	}
+}

@@ -110,6 +110,9 @@ func ParseCompletion(body []byte) (*CompletionRequest, error) {
 	if len(missing) > 0 {
 		return nil, Error(llmservice.Invalid, MsgRequired, missing[0], "missing: "+strings.Join(missing, ", "))
 	}
+	if err := gateway.CheckModel("model", *raw.Model); err != nil {
+		return nil, Error(llmservice.Invalid, MsgInvalidRequest, "model", llmservice.AsError(err).Message)
+	}
 	req := &CompletionRequest{Messages: *raw.Messages, Model: *raw.Model, MaxTokens: *raw.MaxTokens,
 		Temperature: defaultTemperature, NumContext: defaultNumContext, OutputFormat: defaultOutputFormat}
 	if raw.Temperature != nil {
@@ -228,7 +231,12 @@ func WriteError(w http.ResponseWriter, r *http.Request, status int, e *llmservic
 	case llmservice.PaymentRequired:
 		body.Message = MsgNoCredits
 	case llmservice.Unavailable, llmservice.Upstream, llmservice.UpstreamTimeout:
+		// The seed's words stay; the detail says what really happened
+		// (a timeout, an unreadable answer).
 		status, body.Message = http.StatusBadRequest, MsgNoHosts
+		if body.Detail == "" && e.Message != MsgNoHosts {
+			body.Detail = e.Message
+		}
 	}
 	_ = httpx.WriteJSON(w, status, body)
 }

@@ -160,7 +160,7 @@ func stackForDevsAuth(r *http.Request) bool {
 func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	h := w.Header()
 	h.Set("X-Llmservice-Provider", s.Instance)
-	h.Set("X-Llmservice-Model", s.Model)
+	h.Set("X-Llmservice-Model", s.HeaderModel())
 	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
 	SetRateHeaders(w, s.Rate)
 	if s.Cache != "" {
@@ -216,8 +216,21 @@ func (e errReader) Read([]byte) (int, error) {
 }
 
 func newCall(r *http.Request, p *gateway.Principal, endpoint, model string) *gateway.Call {
-	return &gateway.Call{Principal: p, Endpoint: endpoint, Model: model, Project: r.Header.Get("X-Project-Id"),
+	c := &gateway.Call{Principal: p, Endpoint: endpoint, Model: model, Project: r.Header.Get("X-Project-Id"),
 		Purpose: r.Header.Get("X-Purpose"), ClientIP: httpx.ClientIP(r.Context())}
+	if viaStackForDevs(r) {
+		// StackForDevs' logs carry the prompt and the response ("Logs
+		// include the prompt, response, ..."): on unless the team or the
+		// server's configuration says otherwise.
+		c.LogBodies = llmservice.LogBodiesFull
+	}
+	return c
+}
+
+// viaStackForDevs reports whether r carries StackForDevs' credentials
+// rather than a bearer key (the way authenticate chose).
+func viaStackForDevs(r *http.Request) bool {
+	return r.Header.Get("Authorization") == "" && r.Header.Get(stackfordevs.HeaderAPIKey) != ""
 }
 
 // cacheableCall is newCall for the calls the response cache may answer

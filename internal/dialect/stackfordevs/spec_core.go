@@ -5,7 +5,8 @@ var chatExample = map[string]any{"model": "mock/echo", "messages": []map[string]
 
 func coreAPI() api {
 	return api{Tag: "Operations", Description: "Health, metrics and this reference.", Error: "OpenAIError", Ops: []operation{
-		{Method: "GET", Path: "/healthz", Summary: "Health check", Response: object("", "status*", str("ok"), "providers", array(str("Configured provider instances."))), ResponseType: jsonType},
+		{Method: "GET", Path: "/healthz", Summary: "Liveness: the process serves HTTP", Response: object("", "status*", str("ok")), ResponseType: jsonType},
+		{Method: "GET", Path: "/readyz", Summary: "Readiness: 503 while shutting down or while the usage ledger can keep no more records", Response: object("", "status*", str("ok or unavailable"), "reason", str("Why the replica is not ready.")), ResponseType: jsonType},
 		{Method: "GET", Path: "/metrics", Summary: "Prometheus metrics", Response: str("Prometheus text format."), ResponseType: textType},
 		{Method: "GET", Path: "/openapi.json", Summary: "This OpenAPI document", Response: S{"type": "object"}},
 		{Method: "GET", Path: "/docs", Summary: "Interactive API reference (this page)", Response: str("HTML page."), ResponseType: htmlType},
@@ -70,7 +71,7 @@ func adminAPI() api {
 			{Method: "GET", Path: "/admin/usage", Summary: "Usage totals", Auth: "admin", Params: []param{
 				query("team_id", "Only this team."), query("key_id", "Only this key."), query("project", "Only this project."),
 				query("model", "Only this requested model."), query("from", "RFC 3339 time or YYYY-MM-DD (inclusive)."), query("to", "Exclusive end."),
-				query("group_by", "model, key, project, team or day.")}, Response: object("", "object", str(""), "data", array(ref("UsageTotal")),
+				query("group_by", "model, key, project, team, day, provider or deployment (these two count attempts: a failed primary and the fallback that answered both show).")}, Response: object("", "object", str(""), "data", array(ref("UsageTotal")),
 				"partial", boolean("True when the newest calls may be missing: the ledger could not be written within 1.5 s (a database outage).")),
 				Errors: []int{400, 401, 503}},
 			{Method: "GET", Path: "/admin/deployments", Summary: "Router state of every provider host", Auth: "admin", Response: list, Errors: []int{401}},

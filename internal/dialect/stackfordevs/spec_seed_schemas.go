@@ -20,7 +20,7 @@ func seedSchemas() S {
 		"ProviderTestResult": object("success says whether the provider accepted the key; error carries its refusal.",
 			"success*", boolean(""), "providerType*", str(""), "model*", str("The model called with max_tokens 1."), "latencyMs*", integer(""),
 			"message*", str(""), "error", object("", "status", integer("The provider's HTTP status."), "code*", str(""), "message*", str("The provider's message."))),
-		"LogEntry": object("One call. prompt and response appear when the tenant's body logging (log_bodies) is full or redacted.",
+		"LogEntry": object("One call. prompt and response are kept for calls made with StackForDevs credentials unless the tenant's log_bodies (or the server's LLMSERVICE_LOG_BODIES) is off; redacted masks them.",
 			"id*", str(""), "timestamp*", str(""), "tenant_id*", str(""), "project_id*", str(""), "endpoint", str("chat, completions, ..."),
 			"model*", str("The model asked for."), "provider", str("Instance that served it."), "provider_model", str(""), "stream", boolean(""),
 			"prompt", array(sfdMessage), "response", str(""), "prompt_tokens*", integer(""), "completion_tokens*", integer(""),

@@ -29,7 +29,7 @@ func stackForDevsAPI() api {
 			{Method: "POST", Path: "/v1/providers/test", Auth: "sfd", Summary: "Test a provider's key with a one-token call",
 				Body: ref("ProviderTest"), Example: map[string]any{"providerType": "openai"}, Response: ref("ProviderTestResult"), Errors: []int{400, 401, 404}},
 			{Method: "GET", Path: "/v1/logs/{tenant}/{project}", Auth: "sfd", Summary: "Completion logs, newest first",
-				Description: "project '*' selects every project. Prompts and responses appear when the tenant's log_bodies is full or redacted.",
+				Description: "project '*' selects every project. Prompts and responses are there for StackForDevs calls unless the tenant turned log_bodies off (redacted masks them).",
 				Params: []param{query("limit", "Page size, 1 to 500 (default 50)."), query("cursor", "next_cursor of the previous page."),
 					query("from", "RFC 3339 time, YYYY-MM-DD or unix seconds (inclusive)."), query("to", "Exclusive end.")},
 				Response: ref("LogPage"), Errors: []int{400, 401, 403, 503}},

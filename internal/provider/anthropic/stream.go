@@ -105,7 +105,7 @@ func (s *stream) step() error {
 	}
 	var e wire.StreamEvent
 	if err := json.Unmarshal(ev.Data, &e); err != nil {
-		return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable stream event", Err: err}
+		return upstream.Unreadable("stream event", err)
 	}
 	typ := e.Type
 	if typ == "" {

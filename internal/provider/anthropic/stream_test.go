@@ -14,6 +14,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/provider/upstream"
 )
 
 // decodeAll runs the stream decoder over r the way ChatStream and a caller
@@ -187,7 +188,7 @@ func TestStreamAfterEndKeepsReturningEOF(t *testing.T) {
 
 func TestStreamBadEvent(t *testing.T) {
 	_, err := decodeAll(bytes.NewReader([]byte("event: message_start\ndata: {not json\n\n")))
-	checkErr(t, err, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable stream event"})
+	checkErr(t, err, &llmservice.Error{Kind: llmservice.Upstream, Code: upstream.CodeUnreadable, Message: "The upstream's answer was unreadable: its stream event is not valid JSON"})
 }
 
 // FuzzStream feeds arbitrary bytes to the decoder: it may fail, but it must

@@ -67,7 +67,7 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 	defer resp.Body.Close()
 	var w geminiwire.GenerateContentResponse
 	if err := json.NewDecoder(resp.Body).Decode(&w); err != nil {
-		return nil, upstream.ReadError(ctx, err)
+		return nil, upstream.DecodeError(ctx, err)
 	}
 	out, err := fromWire(&w)
 	if err != nil {
@@ -122,7 +122,7 @@ func (c *Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRe
 	defer resp.Body.Close()
 	var out geminiwire.BatchEmbedContentsResponse
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, upstream.ReadError(ctx, err)
+		return nil, upstream.DecodeError(ctx, err)
 	}
 	return embedFromWire(req, &out)
 }

@@ -116,7 +116,7 @@ type streamEvent struct {
 func (d *decoder) event(data []byte) ([]llm.Chunk, error) {
 	var ev streamEvent
 	if err := json.Unmarshal(data, &ev); err != nil {
-		return nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable stream event", Err: err}
+		return nil, upstream.Unreadable("stream event", err)
 	}
 	if ev.Error != nil {
 		return nil, streamError(ev.Error)

@@ -21,6 +21,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/llmservice/llmservice/internal/llm"
 )
@@ -53,7 +54,7 @@ func answer(req *llm.ChatRequest) (llm.Message, string, llm.Usage) {
 	}
 	thought := "mock thinking about: " + last
 	msg.Content = append([]llm.Part{{Type: llm.PartThinking, Text: thought, Family: Family}}, msg.Content...)
-	n := len(strings.Fields(thought))
+	n := countWords(thought)
 	u.CompletionTokens += n
 	u.ReasoningTokens = n
 	return msg, finish, u
@@ -75,7 +76,7 @@ func wantsThinking(req *llm.ChatRequest) bool {
 func reply(req *llm.ChatRequest) (msg llm.Message, finish string, u llm.Usage) {
 	var last llm.Message
 	for _, m := range req.Messages {
-		u.PromptTokens += len(strings.Fields(m.Text()))
+		u.PromptTokens += countWords(m.Text())
 		last = m
 	}
 	msg.Role = llm.RoleAssistant
@@ -89,23 +90,64 @@ func reply(req *llm.ChatRequest) (msg llm.Message, finish string, u llm.Usage) {
 		args, _ := json.Marshal(map[string]string{"input": last.Text()})
 		msg.ToolCalls = []llm.ToolCall{{ID: "call_mock_1", Name: name, Arguments: string(args)}}
 		finish = llm.FinishToolCalls
-		u.CompletionTokens = len(strings.Fields(string(args)))
+		u.CompletionTokens = countWords(string(args))
 		return msg, finish, u
 	case last.Role == llm.RoleTool:
 		msg.Content = []llm.Part{{Type: llm.PartText, Text: Prefix + "the tool said " + last.Text()}}
 	default:
 		msg.Content = []llm.Part{{Type: llm.PartText, Text: Prefix + last.Text()}}
 	}
-	words := strings.Fields(msg.Text())
+	// Words are counted, never split out: a 16 MiB prompt of short words
+	// would otherwise cost a string header per word (128 MiB for 8 Mi
+	// words) on top of the text.
+	words := countWords(msg.Content[0].Text)
 	// A negative budget is clamped rather than trusted: not every dialect
 	// validates max_tokens, and slicing by it would crash the server.
-	if req.MaxTokens != nil && len(words) > max(*req.MaxTokens, 0) {
-		words = words[:max(*req.MaxTokens, 0)]
-		msg.Content[0].Text = strings.Join(words, " ")
+	if req.MaxTokens != nil && words > max(*req.MaxTokens, 0) {
+		words = max(*req.MaxTokens, 0)
+		msg.Content[0].Text = firstWords(msg.Content[0].Text, words)
 		finish = llm.FinishLength
 	}
-	u.CompletionTokens = len(words)
+	u.CompletionTokens = words
 	return msg, finish, u
+}
+
+// countWords is len(strings.Fields(s)) without allocating.
+func countWords(s string) int {
+	n := 0
+	for {
+		w, rest := nextWord(s)
+		if w == "" {
+			return n
+		}
+		n++
+		s = rest
+	}
+}
+
+// nextWord returns the first word of s (as strings.Fields splits) and what
+// follows it; w is empty when s has no more words.
+func nextWord(s string) (w, rest string) {
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	i := strings.IndexFunc(s, unicode.IsSpace)
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], s[i:]
+}
+
+// firstWords is the first n words of s joined by single spaces.
+func firstWords(s string, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		w, rest := nextWord(s)
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+		s = rest
+	}
+	return b.String()
 }
 
 // Chat answers at once.
@@ -115,55 +157,66 @@ func (Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse
 		Choices: []llm.Choice{{Message: msg, FinishReason: finish}}, Usage: u, HasUsage: true}, nil
 }
 
-// ChatStream streams the answer word by word.
+// ChatStream streams the answer word by word. Chunks are made as they are
+// read, so a stream holds its answer once however many words it has, and a
+// client that stops reading stops the making.
 func (Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (llm.Stream, error) {
 	msg, finish, u := answer(req)
+	s := &stream{ctx: ctx, model: req.Model, last: llm.Chunk{FinishReason: finish, Usage: &u, Model: req.Model}}
 	// The role comes with the first chunk: the thinking when there is
 	// some, else the call or an empty text.
-	var chunks []llm.Chunk
 	role := llm.RoleAssistant
 	if p := msg.Content; len(p) > 0 && p[0].Type == llm.PartThinking {
-		chunks = append(chunks, llm.Chunk{Role: role, Thinking: p[0].Text, ThinkingFamily: Family})
+		s.head = append(s.head, llm.Chunk{Role: role, Thinking: p[0].Text, ThinkingFamily: Family, Model: req.Model})
 		role = ""
 	}
 	if len(msg.ToolCalls) > 0 {
 		tc := msg.ToolCalls[0]
-		chunks = append(chunks,
-			llm.Chunk{Role: role, ToolCalls: []llm.ToolCallDelta{{ID: tc.ID, Name: tc.Name}}},
-			llm.Chunk{ToolCalls: []llm.ToolCallDelta{{Arguments: tc.Arguments}}})
-	} else {
-		if role != "" {
-			chunks = append(chunks, llm.Chunk{Role: role})
-		}
-		for i, w := range strings.Fields(msg.Text()) {
-			if i > 0 {
-				w = " " + w
-			}
-			chunks = append(chunks, llm.Chunk{Text: w})
-		}
+		s.head = append(s.head,
+			llm.Chunk{Role: role, ToolCalls: []llm.ToolCallDelta{{ID: tc.ID, Name: tc.Name}}, Model: req.Model},
+			llm.Chunk{ToolCalls: []llm.ToolCallDelta{{Arguments: tc.Arguments}}, Model: req.Model})
+		return s, nil
 	}
-	chunks = append(chunks, llm.Chunk{FinishReason: finish, Usage: &u})
-	for i := range chunks {
-		chunks[i].Model = req.Model
+	if role != "" {
+		s.head = append(s.head, llm.Chunk{Role: role, Model: req.Model})
 	}
-	return &stream{ctx: ctx, chunks: chunks}, nil
+	s.text = msg.Text()
+	return s, nil
 }
 
+// stream hands out head, then one chunk per word of text, then last.
 type stream struct {
-	ctx    context.Context
-	chunks []llm.Chunk
+	ctx   context.Context
+	model string
+	head  []llm.Chunk
+	text  string // the words still to send
+	words int    // sent so far
+	last  llm.Chunk
+	done  bool
 }
 
 func (s *stream) Recv() (llm.Chunk, error) {
 	if err := s.ctx.Err(); err != nil {
 		return llm.Chunk{}, err
 	}
-	if len(s.chunks) == 0 {
+	if len(s.head) > 0 {
+		c := s.head[0]
+		s.head = s.head[1:]
+		return c, nil
+	}
+	if w, rest := nextWord(s.text); w != "" {
+		s.text = rest
+		if s.words > 0 {
+			w = " " + w
+		}
+		s.words++
+		return llm.Chunk{Text: w, Model: s.model}, nil
+	}
+	if s.done {
 		return llm.Chunk{}, io.EOF
 	}
-	c := s.chunks[0]
-	s.chunks = s.chunks[1:]
-	return c, nil
+	s.done = true
+	return s.last, nil
 }
 
 func (s *stream) Close() error { return nil }
@@ -177,7 +230,7 @@ func (Client) Embed(ctx context.Context, req *llm.EmbedRequest) (*llm.EmbedRespo
 	}
 	out := &llm.EmbedResponse{Model: req.Model, Vectors: make([][]float32, len(req.Input)), HasUsage: true}
 	for i, t := range req.Input {
-		out.Usage.PromptTokens += len(strings.Fields(t))
+		out.Usage.PromptTokens += countWords(t)
 		h := fnv.New64a()
 		_, _ = h.Write([]byte(t))
 		seed := h.Sum64()

@@ -81,7 +81,7 @@ func (s *stream) decodeLine() error {
 	}
 	var r ollamawire.ChatResponse
 	if err := json.Unmarshal(line, &r); err != nil {
-		return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable stream line", Err: err}
+		return upstream.Unreadable("stream line", err)
 	}
 	if r.Error != "" {
 		return streamError(r.Error)

@@ -82,7 +82,7 @@ var streamCases = []struct {
 	{
 		file:    "garbage.ndjson",
 		want:    []llm.Chunk{{Model: "llama3.2", Role: "assistant", Text: "The"}},
-		wantErr: "upstream sent an unreadable stream line",
+		wantErr: "The upstream's answer was unreadable: its stream line is not valid JSON (it looks like an HTML page)",
 	},
 }
 

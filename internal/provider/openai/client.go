@@ -60,12 +60,8 @@ func (c *Client) Chat(ctx context.Context, req *llm.ChatRequest) (*llm.ChatRespo
 	r := wire.FromLLM(req)
 	r.Stream = false
 	r.StreamOptions = nil
-	body, err := json.Marshal(r)
-	if err != nil {
-		return nil, llmservice.InvalidParam("", "request cannot be encoded: %v", err)
-	}
 	var out wire.ChatCompletion
-	if err := upstream.PostJSON(ctx, c.hc, c.base+"/chat/completions", c.headers, body, &out); err != nil {
+	if err := upstream.PostValue(ctx, c.hc, c.base+"/chat/completions", c.headers, r, size(req), &out); err != nil {
 		return nil, err
 	}
 	return wire.CompletionToLLM(&out), nil
@@ -76,17 +72,28 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.ChatRequest) (llm.Stre
 	r := wire.FromLLM(req)
 	r.Stream = true
 	r.StreamOptions = &wire.StreamOptions{IncludeUsage: true}
-	body, err := json.Marshal(r)
-	if err != nil {
-		return nil, llmservice.InvalidParam("", "request cannot be encoded: %v", err)
-	}
 	h := c.headers.Clone()
 	h.Set("Accept", "text/event-stream")
-	resp, err := upstream.Do(ctx, c.hc, http.MethodPost, c.base+"/chat/completions", h, body)
+	resp, err := upstream.DoJSON(ctx, c.hc, http.MethodPost, c.base+"/chat/completions", h, r, size(req))
 	if err != nil {
 		return nil, err
 	}
 	return newStream(ctx, resp.Body), nil
+}
+
+// size estimates the encoded request from its bulk: texts, images given
+// inline, tool calls.
+func size(req *llm.ChatRequest) int {
+	n := 0
+	for _, m := range req.Messages {
+		for _, p := range m.Content {
+			n += len(p.Text) + len(p.ImageURL) + len(p.Data)
+		}
+		for _, tc := range m.ToolCalls {
+			n += len(tc.Arguments)
+		}
+	}
+	return n
 }
 
 // Embed asks for float embeddings; a dialect that wants base64 encodes them.

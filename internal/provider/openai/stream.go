@@ -54,7 +54,7 @@ func (s *stream) Recv() (llm.Chunk, error) {
 			} `json:"error"`
 		}
 		if err := json.Unmarshal(data, &c); err != nil {
-			return llm.Chunk{}, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable stream chunk", Err: err}
+			return llm.Chunk{}, upstream.Unreadable("stream chunk", err)
 		}
 		if c.Error != nil {
 			return llm.Chunk{}, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream error: " + c.Error.Message}

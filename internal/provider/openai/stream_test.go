@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/provider/upstream"
 )
 
 // The transcripts in testdata are written in the exact shapes these servers
@@ -183,8 +184,8 @@ func TestStreamEdgeCases(t *testing.T) {
 		{"chunk without blank line at the end", `data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"}}]}`,
 			[]llm.Chunk{{ID: "a", Text: "x"}}, nil},
 		{"empty choices and no usage", `data: {"id":"a","choices":[]}` + "\n\n", nil, nil},
-		{"bad json", "data: {not json\n\n", nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable stream chunk"}},
-		{"wrong type", `data: {"choices":[{"index":"0"}]}` + "\n\n", nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable stream chunk"}},
+		{"bad json", "data: {not json\n\n", nil, &llmservice.Error{Kind: llmservice.Upstream, Code: upstream.CodeUnreadable, Message: "The upstream's answer was unreadable: its stream chunk is not valid JSON"}},
+		{"wrong type", `data: {"choices":[{"index":"0"}]}` + "\n\n", nil, &llmservice.Error{Kind: llmservice.Upstream, Code: upstream.CodeUnreadable, Message: "The upstream's answer was unreadable: its stream chunk is not valid JSON"}},
 		{"error event", `data: {"error":{"message":"overloaded","type":"server_error"}}` + "\n\n", nil,
 			&llmservice.Error{Kind: llmservice.Upstream, Message: "upstream error: overloaded"}},
 	}
@@ -215,7 +216,7 @@ func TestStreamCutConnection(t *testing.T) {
 	if len(got) != 1 {
 		t.Errorf("got %d chunks; want 1", len(got))
 	}
-	checkErr(t, err, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable response"})
+	checkErr(t, err, &llmservice.Error{Kind: llmservice.Upstream, Message: "the upstream's answer broke off before its end"})
 }
 
 type closeRecorder struct {

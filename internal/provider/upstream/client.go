@@ -19,11 +19,25 @@ import (
 	"github.com/llmservice/llmservice"
 )
 
+// DefaultAnswerLimit is the cap on a non-streaming upstream answer when
+// none is configured.
+const DefaultAnswerLimit = 64 << 20
+
 // NewClient returns an HTTP client with a keep-alive pool sized for a busy
 // gateway. Timeouts come from the request context, not the client, so that a
 // long stream is not cut off by a whole-request deadline; only the dial and
-// the wait for response headers are bounded here.
+// the wait for response headers are bounded here. Non-streaming answers are
+// capped at DefaultAnswerLimit.
 func NewClient(responseHeaderTimeout time.Duration) *http.Client {
+	return NewClientWithLimit(responseHeaderTimeout, DefaultAnswerLimit)
+}
+
+// NewClientWithLimit is NewClient with answers larger than answerLimit
+// bytes (streams excepted) failing with a 502: without a cap, one upstream
+// answering hundreds of MiB would hold them all in memory until the
+// request's timeout. A stream is exempt because it is never held whole
+// (its frames are bounded one by one).
+func NewClientWithLimit(responseHeaderTimeout time.Duration, answerLimit int64) *http.Client {
 	if responseHeaderTimeout <= 0 {
 		responseHeaderTimeout = 10 * time.Minute
 	}
@@ -41,7 +55,65 @@ func NewClient(responseHeaderTimeout time.Duration) *http.Client {
 		ExpectContinueTimeout: time.Second,
 		ResponseHeaderTimeout: responseHeaderTimeout,
 	}
-	return &http.Client{Transport: t}
+	if answerLimit <= 0 {
+		answerLimit = DefaultAnswerLimit
+	}
+	return &http.Client{Transport: cappedTransport{t, answerLimit}}
+}
+
+// cappedTransport caps the bodies of successful non-streaming answers.
+type cappedTransport struct {
+	rt    http.RoundTripper
+	limit int64
+}
+
+func (t cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
+	if err != nil || resp.StatusCode/100 != 2 || isStream(resp.Header.Get("Content-Type")) {
+		return resp, err
+	}
+	resp.Body = &cappedBody{rc: resp.Body, left: t.limit, limit: t.limit, announced: resp.ContentLength}
+	return resp, nil
+}
+
+// isStream reports whether a content type is one of the streaming framings
+// the adapters read frame by frame.
+func isStream(contentType string) bool {
+	ct, _, _ := strings.Cut(contentType, ";")
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	return ct == "text/event-stream" || ct == "application/x-ndjson"
+}
+
+// cappedBody fails with an Upstream error once more than limit bytes have
+// come, or at once when the answer announces more.
+type cappedBody struct {
+	rc        io.ReadCloser
+	left      int64
+	limit     int64
+	announced int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.announced > b.limit || b.left < 0 {
+		return 0, AnswerTooLarge(b.limit)
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return 0, AnswerTooLarge(b.limit)
+	}
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.rc.Close() }
+
+// AnswerTooLarge is the error of an upstream answer over the cap.
+func AnswerTooLarge(limit int64) *llmservice.Error {
+	return &llmservice.Error{Kind: llmservice.Upstream, Code: "upstream_answer_too_large",
+		Message: fmt.Sprintf("the upstream answer was too large (over the limit of %d bytes, LLMSERVICE_UPSTREAM_BODY_LIMIT)", limit)}
 }
 
 // maxErrorBody bounds how much of an upstream error body is read.
@@ -55,14 +127,22 @@ func Do(ctx context.Context, hc *http.Client, method, url string, header http.He
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+	return do(ctx, hc, method, url, header, rd)
+}
+
+// do sends rd (nil: no body) as a JSON request.
+func do(ctx context.Context, hc *http.Client, method, url string, header http.Header, rd io.Reader) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
+		if c, ok := rd.(io.Closer); ok {
+			_ = c.Close() // a pipe's writer must not wait for ever
+		}
 		return nil, &llmservice.Error{Kind: llmservice.Internal, Message: "internal error", Err: fmt.Errorf("build upstream request: %w", err)}
 	}
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	if body != nil {
+	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := hc.Do(req)
@@ -77,17 +157,74 @@ func Do(ctx context.Context, hc *http.Client, method, url string, header http.He
 	return resp, nil
 }
 
+// StreamBodyAbove is the size of request (as the adapter estimates it) from
+// which DoJSON streams the encoding instead of building it first.
+const StreamBodyAbove = 1 << 20
+
+// DoJSON is Do with v encoded as the request body. When size (the
+// caller's estimate of the body) is StreamBodyAbove or more, the encoding
+// goes to the connection through a pipe, sent chunked: json.Marshal would
+// hold a second whole copy of a large body besides the encoder's buffer. A
+// smaller body is marshalled as before and sent with its length.
+func DoJSON(ctx context.Context, hc *http.Client, method, url string, header http.Header, v any, size int) (*http.Response, error) {
+	if size < StreamBodyAbove {
+		body, err := json.Marshal(v)
+		if err != nil {
+			return nil, llmservice.InvalidParam("", "request cannot be encoded: %v", err)
+		}
+		return Do(ctx, hc, method, url, header, body)
+	}
+	pr, pw := io.Pipe()
+	encoded := make(chan error, 1)
+	go func() {
+		// The transport closes the body on every path, which ends a
+		// Write left waiting: this goroutine never outlives the call.
+		err := json.NewEncoder(pw).Encode(v)
+		pw.CloseWithError(err)
+		encoded <- err
+	}()
+	resp, err := do(ctx, hc, method, url, header, pr)
+	if err != nil {
+		if encErr := <-encoded; encErr != nil && !errors.Is(encErr, io.ErrClosedPipe) {
+			return nil, llmservice.InvalidParam("", "request cannot be encoded: %v", encErr)
+		}
+	}
+	return resp, err
+}
+
 // PostJSON sends body and decodes a 2xx JSON answer into out.
 func PostJSON(ctx context.Context, hc *http.Client, url string, header http.Header, body []byte, out any) error {
 	resp, err := Do(ctx, hc, http.MethodPost, url, header, body)
 	if err != nil {
 		return err
 	}
+	return decodeAnswer(ctx, resp, out)
+}
+
+// PostValue is PostJSON with the body encoded from v by DoJSON.
+func PostValue(ctx context.Context, hc *http.Client, url string, header http.Header, v any, size int, out any) error {
+	resp, err := DoJSON(ctx, hc, http.MethodPost, url, header, v, size)
+	if err != nil {
+		return err
+	}
+	return decodeAnswer(ctx, resp, out)
+}
+
+func decodeAnswer(ctx context.Context, resp *http.Response, out any) error {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return ReadError(ctx, err)
+		return DecodeError(ctx, err)
 	}
 	return nil
+}
+
+// DecodeError classifies a failure to decode a whole JSON answer: an empty
+// or truncated body is as unreadable as one that is not JSON at all.
+func DecodeError(ctx context.Context, err error) error {
+	if ctx.Err() == nil && !isTimeout(err) && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+		return Unreadable("response", err)
+	}
+	return ReadError(ctx, err)
 }
 
 // TransportError classifies a failure to get a response at all.
@@ -110,7 +247,29 @@ func ReadError(ctx context.Context, err error) error {
 	if ctx.Err() != nil || isTimeout(err) {
 		return TransportError(ctx, err)
 	}
-	return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable response", Err: err}
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &se) || errors.As(err, &te) {
+		return Unreadable("response", err)
+	}
+	return &llmservice.Error{Kind: llmservice.Upstream, Message: "the upstream's answer broke off before its end", Err: err}
+}
+
+// CodeUnreadable is the code of an upstream answer that is not what its
+// API returns: invalid JSON, an HTML error page from a proxy in between, a
+// stream event that does not parse.
+const CodeUnreadable = "upstream_unreadable"
+
+// Unreadable is the error of an upstream answer (what: "response", "stream
+// chunk") that could not be read. It is a 502 that says so; another host
+// may answer properly, so it is retried.
+func Unreadable(what string, err error) *llmservice.Error {
+	msg := "The upstream's answer was unreadable: its " + what + " is not valid JSON"
+	var se *json.SyntaxError
+	if errors.As(err, &se) && strings.Contains(se.Error(), "'<'") {
+		msg += " (it looks like an HTML page)"
+	}
+	return &llmservice.Error{Kind: llmservice.Upstream, Code: CodeUnreadable, Message: msg, Err: err}
 }
 
 func isTimeout(err error) bool {
@@ -164,7 +323,7 @@ func Retryable(err error) bool {
 	case llmservice.UpstreamTimeout, llmservice.RateLimited:
 		return true
 	case llmservice.Upstream:
-		if e.Code == "cancelled" || e.Code == "upstream_auth_failed" {
+		if e.Code == "cancelled" || e.Code == "upstream_auth_failed" || e.Code == "upstream_answer_too_large" {
 			return false
 		}
 		return e.Status == 0 || e.Status >= 500

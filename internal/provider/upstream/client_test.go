@@ -220,7 +220,7 @@ func TestPostJSON(t *testing.T) {
 	}
 
 	err := upstream.PostJSON(ctx, hc, srv.URL+"/garbage", h, []byte(`{}`), &out)
-	if e := llmservice.AsError(err); e.Kind != llmservice.Upstream || e.Message != "upstream sent an unreadable response" {
+	if e := llmservice.AsError(err); e.Kind != llmservice.Upstream || e.Code != upstream.CodeUnreadable || !strings.Contains(e.Message, "answer was unreadable") {
 		t.Errorf("PostJSON(/garbage) error = %v; want an unreadable response error", err)
 	}
 
