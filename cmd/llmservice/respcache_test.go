@@ -16,9 +16,9 @@ import (
 	"github.com/llmservice/llmservice/internal/redisfallback/redistest"
 )
 
-// post sends body as JSON with the key and extra headers; it returns the
+// cachePost sends body as JSON with the key and extra headers; it returns the
 // status, the headers and the body.
-func post(t *testing.T, url, key string, body any, h map[string]string) (int, http.Header, []byte) {
+func cachePost(t *testing.T, url, key string, body any, h map[string]string) (int, http.Header, []byte) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
@@ -71,7 +71,7 @@ func TestResponseCache(t *testing.T) {
 
 	t.Run("SecondIdenticalRequestIsAHit", func(t *testing.T) {
 		n := upstream()
-		st, h1, b1 := post(t, url, keys["cache-a"], chat("hello cache"), nil)
+		st, h1, b1 := cachePost(t, url, keys["cache-a"], chat("hello cache"), nil)
 		if st != 200 || h1.Get("X-Llmservice-Cache") != "miss" {
 			t.Fatalf("first: status %d cache %q: %s", st, h1.Get("X-Llmservice-Cache"), b1)
 		}
@@ -98,14 +98,14 @@ func TestResponseCache(t *testing.T) {
 	})
 	t.Run("OtherTeamMisses", func(t *testing.T) {
 		n := upstream()
-		_, h, _ := post(t, url, keys["cache-b"], chat("hello cache"), nil)
+		_, h, _ := cachePost(t, url, keys["cache-b"], chat("hello cache"), nil)
 		if h.Get("X-Llmservice-Cache") != "miss" || upstream() != n+1 {
 			t.Fatalf("cache %q, upstream calls %d; want a miss that went upstream", h.Get("X-Llmservice-Cache"), upstream()-n)
 		}
 	})
 	t.Run("CacheOffNoHeader", func(t *testing.T) {
 		for range 2 {
-			_, h, _ := post(t, url, keys["cache-off"], chat("hello cache"), nil)
+			_, h, _ := cachePost(t, url, keys["cache-off"], chat("hello cache"), nil)
 			if v, ok := h["X-Llmservice-Cache"]; ok {
 				t.Fatalf("x-llmservice-cache %q on a team without cache", v)
 			}
@@ -113,13 +113,13 @@ func TestResponseCache(t *testing.T) {
 	})
 	t.Run("NoCacheBypasses", func(t *testing.T) {
 		n := upstream()
-		_, h, _ := post(t, url, keys["cache-a"], chat("hello cache"), map[string]string{"Cache-Control": "no-cache"})
+		_, h, _ := cachePost(t, url, keys["cache-a"], chat("hello cache"), map[string]string{"Cache-Control": "no-cache"})
 		if h.Get("X-Llmservice-Cache") != "bypass" || upstream() != n+1 {
 			t.Fatalf("cache %q, upstream calls %d; want bypass upstream", h.Get("X-Llmservice-Cache"), upstream()-n)
 		}
 	})
 	t.Run("BadTTLHeader", func(t *testing.T) {
-		st, _, b := post(t, url, keys["cache-a"], chat("x"), map[string]string{"X-Llmservice-Cache-Ttl": "soon"})
+		st, _, b := cachePost(t, url, keys["cache-a"], chat("x"), map[string]string{"X-Llmservice-Cache-Ttl": "soon"})
 		if st != 400 || !bytes.Contains(b, []byte("x-llmservice-cache-ttl")) {
 			t.Fatalf("status %d: %s", st, b)
 		}
@@ -181,8 +181,8 @@ func TestResponseCache(t *testing.T) {
 	t.Run("EmbeddingsHit", func(t *testing.T) {
 		n := upstream()
 		body := map[string]any{"model": "text-embedding-3-small", "input": []string{"a", "b"}}
-		_, h1, b1 := post(t, srv.URL+"/v1/embeddings", keys["cache-a"], body, nil)
-		_, h2, b2 := post(t, srv.URL+"/v1/embeddings", keys["cache-a"], body, nil)
+		_, h1, b1 := cachePost(t, srv.URL+"/v1/embeddings", keys["cache-a"], body, nil)
+		_, h2, b2 := cachePost(t, srv.URL+"/v1/embeddings", keys["cache-a"], body, nil)
 		if h1.Get("X-Llmservice-Cache") != "miss" || h2.Get("X-Llmservice-Cache") != "hit" || !bytes.Equal(b1, b2) || upstream() != n+1 {
 			t.Fatalf("%s %s upstream %d\n%s\n%s", h1.Get("X-Llmservice-Cache"), h2.Get("X-Llmservice-Cache"), upstream()-n, b1, b2)
 		}
@@ -190,8 +190,8 @@ func TestResponseCache(t *testing.T) {
 	t.Run("CompletionsHit", func(t *testing.T) {
 		n := upstream()
 		body := map[string]any{"model": "gpt-4o-mini", "prompt": "legacy", "max_tokens": 20}
-		_, h1, b1 := post(t, srv.URL+"/v1/completions", keys["cache-a"], body, nil)
-		_, h2, b2 := post(t, srv.URL+"/v1/completions", keys["cache-a"], body, nil)
+		_, h1, b1 := cachePost(t, srv.URL+"/v1/completions", keys["cache-a"], body, nil)
+		_, h2, b2 := cachePost(t, srv.URL+"/v1/completions", keys["cache-a"], body, nil)
 		a, b := idAndCreated.ReplaceAllString(string(b1), ""), idAndCreated.ReplaceAllString(string(b2), "")
 		if h1.Get("X-Llmservice-Cache") != "miss" || h2.Get("X-Llmservice-Cache") != "hit" || a != b || upstream() != n+1 {
 			t.Fatalf("%s %s upstream %d\n%s\n%s", h1.Get("X-Llmservice-Cache"), h2.Get("X-Llmservice-Cache"), upstream()-n, a, b)
@@ -215,27 +215,27 @@ func TestResponseCache(t *testing.T) {
 		}
 	})
 	t.Run("PurgeOneTeam", func(t *testing.T) {
-		_, _, _ = post(t, url, keys["cache-a"], chat("purge me"), nil)
-		_, _, _ = post(t, url, keys["cache-b"], chat("purge me"), nil)
+		_, _, _ = cachePost(t, url, keys["cache-a"], chat("purge me"), nil)
+		_, _, _ = cachePost(t, url, keys["cache-b"], chat("purge me"), nil)
 		var out struct{ Deleted int }
 		if st := do(t, "DELETE", srv.URL+"/admin/teams/cache-a/cache", testAdminKey, nil, &out); st != 200 || out.Deleted == 0 {
 			t.Fatalf("purge: %d %+v", st, out)
 		}
-		if _, h, _ := post(t, url, keys["cache-a"], chat("purge me"), nil); h.Get("X-Llmservice-Cache") != "miss" {
+		if _, h, _ := cachePost(t, url, keys["cache-a"], chat("purge me"), nil); h.Get("X-Llmservice-Cache") != "miss" {
 			t.Fatalf("after purge, team a: %q; want miss", h.Get("X-Llmservice-Cache"))
 		}
-		if _, h, _ := post(t, url, keys["cache-b"], chat("purge me"), nil); h.Get("X-Llmservice-Cache") != "hit" {
+		if _, h, _ := cachePost(t, url, keys["cache-b"], chat("purge me"), nil); h.Get("X-Llmservice-Cache") != "hit" {
 			t.Fatalf("after purging team a, team b: %q; want hit", h.Get("X-Llmservice-Cache"))
 		}
 		if st := do(t, "DELETE", srv.URL+"/admin/cache", testAdminKey, nil, &out); st != 200 {
 			t.Fatalf("purge all: %d", st)
 		}
-		if _, h, _ := post(t, url, keys["cache-b"], chat("purge me"), nil); h.Get("X-Llmservice-Cache") != "miss" {
+		if _, h, _ := cachePost(t, url, keys["cache-b"], chat("purge me"), nil); h.Get("X-Llmservice-Cache") != "miss" {
 			t.Fatalf("after purging all, team b: %q; want miss", h.Get("X-Llmservice-Cache"))
 		}
 	})
 	t.Run("BudgetNotChargedForAHit", func(t *testing.T) {
-		_, _, _ = post(t, url, keys["cache-b"], chat("budget"), nil)
+		_, _, _ = cachePost(t, url, keys["cache-b"], chat("budget"), nil)
 		type budget struct {
 			SpentUSD float64 `json:"spent_usd"`
 		}
@@ -245,11 +245,11 @@ func TestResponseCache(t *testing.T) {
 			t.Fatalf("PATCH budget: %d", st)
 		}
 		do(t, "GET", srv.URL+"/admin/teams/cache-b/budget", testAdminKey, nil, &before)
-		st, h, b := post(t, url, keys["cache-b"], chat("budget"), nil)
+		st, h, b := cachePost(t, url, keys["cache-b"], chat("budget"), nil)
 		if st != 200 || h.Get("X-Llmservice-Cache") != "hit" {
 			t.Fatalf("hit over budget: %d %q %s", st, h.Get("X-Llmservice-Cache"), b)
 		}
-		if st, _, _ := post(t, url, keys["cache-b"], chat("budget, not cached"), nil); st != 429 {
+		if st, _, _ := cachePost(t, url, keys["cache-b"], chat("budget, not cached"), nil); st != 429 {
 			t.Fatalf("miss over budget: %d; want 429", st)
 		}
 		do(t, "GET", srv.URL+"/admin/teams/cache-b/budget", testAdminKey, nil, &after)
@@ -280,7 +280,7 @@ func TestResponseCacheRedis(t *testing.T) {
 	}
 	upstream := func() int { return len(fk["openai"].Requests()) }
 	chat := func(base, text string) (int, string) {
-		st, h, _ := post(t, base+"/v1/chat/completions", key, map[string]any{"model": "gpt-4o-mini",
+		st, h, _ := cachePost(t, base+"/v1/chat/completions", key, map[string]any{"model": "gpt-4o-mini",
 			"messages": []map[string]any{{"role": "user", "content": text}}}, nil)
 		return st, h.Get("X-Llmservice-Cache")
 	}
