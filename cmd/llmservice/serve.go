@@ -292,6 +292,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Metrics:             telemetry.ProtectMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg.Telemetry.MetricsToken),
 		Ready:               readiness(ctx, mw),
 		Logger:              log,
+		Responses:           db,
 	})
 	// ReadTimeout bounds the arrival of a whole request, body included; the
 	// server lifts it once the body is read, so it never cuts a stream.

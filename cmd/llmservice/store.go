@@ -23,6 +23,7 @@ type store interface {
 	llmservice.KeyStore
 	llmservice.CatalogStore
 	llmservice.SettingStore
+	llmservice.ResponseStore
 	llmservice.UsageStore
 	llmservice.ModelGroupStore
 	llmservice.CreditStore

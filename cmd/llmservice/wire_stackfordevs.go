@@ -98,7 +98,7 @@ func newTeamProviders(cfg config.Config, db store, hc *http.Client, log *slog.Lo
 	build := func(family, apiKey string) (llm.Provider, error) {
 		switch family {
 		case config.TypeOpenAI:
-			return openai.New(openai.Config{BaseURL: bases[family], APIKey: apiKey}, hc), nil
+			return openai.New(openai.Config{BaseURL: bases[family], APIKey: apiKey, Responses: true}, hc), nil
 		case config.TypeAnthropic:
 			return anthropic.New(anthropic.Config{BaseURL: bases[family], APIKey: apiKey}, hc), nil
 		}

@@ -37,7 +37,7 @@ func New(p config.Provider, hc *http.Client) ([]llm.Provider, error) {
 func newOne(p config.Provider, baseURL string, hc *http.Client) (llm.Provider, error) {
 	switch p.Type {
 	case config.TypeOpenAI, config.TypeOpenAICompatible:
-		return openai.New(openai.Config{BaseURL: baseURL, APIKey: p.APIKey, Headers: p.Headers}, hc), nil
+		return openai.New(openai.Config{BaseURL: baseURL, APIKey: p.APIKey, Headers: p.Headers, Responses: p.Type == config.TypeOpenAI}, hc), nil
 	case config.TypeAnthropic:
 		return anthropic.New(anthropic.Config{BaseURL: baseURL, APIKey: p.APIKey, Version: p.APIVersion}, hc), nil
 	case config.TypeGemini:

@@ -10,6 +10,7 @@ func (s *Server) routes() {
 	// GET /v1/models: see dopenai.Handler.ModelsBy).
 	s.openai.Register(m)
 	s.anthropic.Register(m)
+	s.responses.Register(m)
 
 	// Admin API.
 	m.Handle("POST /admin/teams", s.admin(s.createTeam))

@@ -15,6 +15,7 @@ import (
 	"github.com/llmservice/llmservice/internal/authguard"
 	danthropic "github.com/llmservice/llmservice/internal/dialect/anthropic"
 	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
+	dresponses "github.com/llmservice/llmservice/internal/dialect/responses"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 )
@@ -76,6 +77,9 @@ type Config struct {
 	Ready  func() error
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Responses keeps the Responses API's stored responses; nil keeps
+	// them in memory.
+	Responses dresponses.Store
 }
 
 // Server is the HTTP API.
@@ -86,6 +90,7 @@ type Server struct {
 	mux       *http.ServeMux
 	openai    *dopenai.Handler
 	anthropic *danthropic.Handler
+	responses *dresponses.Handler
 	lim       *limits
 }
 
@@ -101,6 +106,7 @@ func New(cfg Config) *Server {
 	if s.cfg.BodyLimit <= 0 {
 		s.cfg.BodyLimit = 16 << 20
 	}
+	s.responses = &dresponses.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit, Store: cfg.Responses, Now: s.now}
 	s.lim = &limits{maxRequests: int64(cfg.MaxRequestsInFlight), maxBytes: cfg.BodyBytesInFlight, bodyLimit: s.cfg.BodyLimit}
 	s.anthropic = &danthropic.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit}
 	s.openai = &dopenai.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit, Now: func() int64 { return s.now().Unix() },

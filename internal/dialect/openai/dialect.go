@@ -70,47 +70,8 @@ func (h *Handler) handle(fn httpx.HandlerFunc) http.Handler {
 	return httpx.Handle(h.Log, WriteError, fn)
 }
 
-// errorType names OpenAI's error.type for each kind.
-func errorType(k llmservice.Kind) string {
-	switch k {
-	case llmservice.Invalid, llmservice.NotFound, llmservice.TooLarge, llmservice.Conflict, llmservice.TooEarly:
-		return "invalid_request_error"
-	case llmservice.Unauthenticated:
-		return "authentication_error"
-	case llmservice.Forbidden:
-		return "permission_error"
-	case llmservice.RateLimited:
-		return "rate_limit_error"
-	case llmservice.BudgetExceeded:
-		return "budget_exceeded"
-	case llmservice.PaymentRequired:
-		return "insufficient_quota"
-	case llmservice.Upstream:
-		return "upstream_error"
-	case llmservice.UpstreamTimeout:
-		return "timeout_error"
-	case llmservice.Unavailable:
-		return "service_unavailable"
-	}
-	return "server_error"
-}
-
 // ErrorBody renders e in OpenAI's error shape.
-func ErrorBody(e *llmservice.Error) wire.ErrorBody {
-	b := wire.ErrorBody{Error: wire.ErrorDetail{Message: e.Message, Type: errorType(e.Kind)}}
-	if e.Param != "" {
-		p := e.Param
-		b.Error.Param = &p
-	}
-	code := e.Code
-	if code == "" && e.Kind == llmservice.BudgetExceeded {
-		code = "budget_exceeded"
-	}
-	if code != "" {
-		b.Error.Code = &code
-	}
-	return b
-}
+func ErrorBody(e *llmservice.Error) wire.ErrorBody { return wire.NewErrorBody(e) }
 
 // WriteError writes e as {"error":{message,type,param,code}}.
 func WriteError(w http.ResponseWriter, r *http.Request, status int, e *llmservice.Error) {

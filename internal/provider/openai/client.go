@@ -25,13 +25,18 @@ type Config struct {
 	// Headers are sent with every request (OpenRouter's HTTP-Referer, an
 	// organization header, a proxy's own auth).
 	Headers map[string]string
+	// Responses says the upstream serves OpenAI's Responses API
+	// (/responses), which OpenAI-compatible servers do not: the
+	// pass-through lane forwards Responses calls to it.
+	Responses bool
 }
 
 // Client calls one OpenAI-protocol upstream.
 type Client struct {
-	hc      *http.Client
-	base    string
-	headers http.Header
+	hc        *http.Client
+	base      string
+	headers   http.Header
+	responses bool
 }
 
 var (
@@ -52,7 +57,7 @@ func New(cfg Config, hc *http.Client) *Client {
 	if cfg.APIKey != "" {
 		h.Set("Authorization", "Bearer "+cfg.APIKey)
 	}
-	return &Client{hc: hc, base: base, headers: h}
+	return &Client{hc: hc, base: base, headers: h, responses: cfg.Responses}
 }
 
 // Chat sends a non-streaming chat completion.

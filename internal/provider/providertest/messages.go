@@ -19,7 +19,8 @@ const AgentCommand = "touch created-by-tool && echo made-file"
 // AgentReply is the policy of the agent fakes (NewAnthropicMessages,
 // NewOpenAIAgent), made for coding agents, which declare tools on every
 // turn: after a tool result, quote it; when the prompt holds "TOOLTEST"
-// and a Bash tool is declared, call it with AgentCommand; otherwise answer
+// and a Bash tool (Claude Code's) or exec_command (Codex's) is declared,
+// call it with AgentCommand; otherwise answer
 // "pong: <prompt>".
 //
 // Claude Code puts <system-reminder> blocks before the prompt; a
@@ -30,9 +31,10 @@ func AgentReply(lastUser string, toolResult *string, tools []string) Answer {
 		lastUser = strings.TrimSpace(lastUser[i+len("</system-reminder>"):])
 	}
 	var a Answer
-	hasBash := false
+	hasBash, hasExec := false, false
 	for _, t := range tools {
 		hasBash = hasBash || t == "Bash"
+		hasExec = hasExec || t == "exec_command"
 	}
 	switch {
 	case toolResult != nil:
@@ -40,6 +42,9 @@ func AgentReply(lastUser string, toolResult *string, tools []string) Answer {
 	case hasBash && strings.Contains(lastUser, "TOOLTEST"):
 		args, _ := json.Marshal(map[string]string{"command": AgentCommand, "description": "Create a file"})
 		a.ToolCall = &ToolCall{ID: "toolu_fake_1", Name: "Bash", Arguments: string(args)}
+	case hasExec && strings.Contains(lastUser, "TOOLTEST"):
+		args, _ := json.Marshal(map[string]string{"cmd": AgentCommand})
+		a.ToolCall = &ToolCall{ID: "call_fake_1", Name: "exec_command", Arguments: string(args)}
 	default:
 		a.Text = "pong: " + lastUser
 	}

@@ -17,11 +17,15 @@ func NewOpenAI(tb testing.TB) *Fake {
 }
 
 // NewOpenAIAgent is NewOpenAI answering chats with AgentReply, the policy
-// made for coding agents.
+// made for coding agents, and serving the Responses API (responses.go).
 func NewOpenAIAgent(tb testing.TB) *Fake {
 	return New(tb, func(w http.ResponseWriter, r *http.Request, body []byte, fail *Failure) {
 		if r.Method == http.MethodPost && r.URL.Path == "/v1/chat/completions" && strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 			openAIChat(w, body, fail, agentPolicy)
+			return
+		}
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/responses") && strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+			serveResponses(w, r.URL.Path, body)
 			return
 		}
 		serveOpenAI(w, r, body, fail)
