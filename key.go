@@ -23,6 +23,9 @@ type Key struct {
 	// from; empty = anywhere.
 	IPAllowlist []string `json:"ip_allowlist,omitempty"`
 	Limits
+	// Cache switches the response cache on for the key's calls (nil: the
+	// team's policy).
+	Cache *CachePolicy `json:"cache,omitempty"`
 	// ModelLimits overrides RPM/TPM for one model (a key+model pair).
 	ModelLimits map[string]ModelLimit `json:"model_limits,omitempty"`
 	ExpiresAt   *time.Time            `json:"expires_at,omitempty"`

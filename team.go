@@ -16,6 +16,8 @@ type Team struct {
 	// LogBodies says whether the team's prompts and responses are kept for
 	// its logs: "", "off", "full" or "redacted".
 	LogBodies string `json:"log_bodies,omitempty"`
+	// Cache switches the response cache on for the team's calls (nil: off).
+	Cache *CachePolicy `json:"cache,omitempty"`
 	Limits
 	// Credits is the team's balance, changed only through CreditStore.
 	Credits   int64     `json:"credits"`

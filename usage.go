@@ -54,6 +54,10 @@ type UsageRecord struct {
 	// AttemptLog lists every attempt when there was more than one:
 	// "deployment/model=outcome ...", so retries and fallbacks are visible.
 	AttemptLog string
+	// CacheHit is true when the response cache answered: Cost is then 0
+	// and SavedCost what the answer cost when it was first served.
+	CacheHit  bool
+	SavedCost Nanos
 	// Prompt and Response are kept, apart from the accounting row, only when
 	// the team logs bodies; they are empty otherwise.
 	Prompt   string
@@ -80,13 +84,18 @@ type UsageTotal struct {
 	CompletionTokens int64  `json:"completion_tokens"`
 	TotalTokens      int64  `json:"total_tokens"`
 	// Parts of the prompt and completion counts, kept apart for pricing.
-	CacheReadTokens    int64   `json:"cache_read_tokens"`
-	CacheWriteTokens   int64   `json:"cache_write_tokens"`
-	CacheWrite1hTokens int64   `json:"cache_write_1h_tokens"`
-	ReasoningTokens    int64   `json:"reasoning_tokens"`
-	Cost               Nanos   `json:"-"`
-	CostUSD            float64 `json:"cost_usd"`
-	AvgLatencyMS       float64 `json:"avg_latency_ms"`
+	CacheReadTokens    int64 `json:"cache_read_tokens"`
+	CacheWriteTokens   int64 `json:"cache_write_tokens"`
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+	ReasoningTokens    int64 `json:"reasoning_tokens"`
+	// CacheHits counts calls the response cache answered; SavedUSD is what
+	// they cost when first served (their own cost is 0).
+	CacheHits    int64   `json:"cache_hits"`
+	SavedCost    Nanos   `json:"-"`
+	SavedUSD     float64 `json:"saved_usd"`
+	Cost         Nanos   `json:"-"`
+	CostUSD      float64 `json:"cost_usd"`
+	AvgLatencyMS float64 `json:"avg_latency_ms"`
 }
 
 // RecordFilter selects raw usage records for logs, newest first.

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/llmservice/llmservice/internal/budget"
+	"github.com/llmservice/llmservice/internal/cache"
 	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/limit"
@@ -239,6 +240,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Outages:       outages,
 		Tokens:        djangoTokens(cfg, db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
+		Cache:         responseCache(cfg, rdb),
 		Observer:      tel,
 	})
 	if err != nil {
@@ -381,4 +383,14 @@ func shutdown(timeout time.Duration, hs *http.Server, bg *background, mw *meter.
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// responseCache is the response cache's store: Redis, shared by the
+// replicas, when Redis is configured; else memory bounded by
+// LLMSERVICE_RESPONSE_CACHE_BYTES.
+func responseCache(cfg config.Config, rdb *redis.Client) cache.Store {
+	if rdb != nil {
+		return cache.NewRedis(rdb, "llmservice:cache:", 250*time.Millisecond)
+	}
+	return cache.NewMemory(cfg.ResponseCacheBytes, nil)
 }

@@ -75,6 +75,9 @@ type Config struct {
 	// and catalog without word from the others (default 30s): the safety net
 	// behind the invalidation bus.
 	CacheRefresh time.Duration `yaml:"cache_refresh"`
+	// ResponseCacheBytes bounds the in-memory response cache (keys and
+	// answers) used when Redis is not configured (default 64 MiB).
+	ResponseCacheBytes int64 `yaml:"response_cache_bytes"`
 	// StaleKeyGrace is how long past its refresh a cached key (with its
 	// team) keeps working while the database is unavailable (default 15m;
 	// 0 turns it off, so that a key whose refresh fails is refused with
@@ -153,6 +156,8 @@ func Defaults() Config {
 		LogLevel:          "info",
 		LogFormat:         "text",
 		StaleKeyGrace:     15 * time.Minute,
+
+		ResponseCacheBytes: 64 << 20,
 	}
 	c.JWT.AccessTTL = 5 * time.Minute
 	c.JWT.RefreshTTL = 24 * time.Hour
@@ -286,6 +291,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	}
 	if err := c.applyLimitsEnv(getenv); err != nil {
 		return err
+	}
+	if v := getenv("LLMSERVICE_RESPONSE_CACHE_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("LLMSERVICE_RESPONSE_CACHE_BYTES=%q: want a positive number of bytes", v)
+		}
+		c.ResponseCacheBytes = n
 	}
 	if err := c.applyLedgerEnv(getenv); err != nil {
 		return err

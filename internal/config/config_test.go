@@ -42,7 +42,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := config.Config{Addr: ":8080", DatabaseURL: "./data/llmservice.db", BodyLimit: 16 << 20,
 		RequestTimeout: 10 * time.Minute, ShutdownTimeout: 30 * time.Second, LogLevel: "info", LogFormat: "text",
-		StaleKeyGrace: 15 * time.Minute, BodyBytesInFlight: 256 << 20, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
+		StaleKeyGrace: 15 * time.Minute, ResponseCacheBytes: 64 << 20, BodyBytesInFlight: 256 << 20, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
 		UpstreamBodyLimit: 64 << 20,
 	}
 	want.JWT.AccessTTL, want.JWT.RefreshTTL = 5*time.Minute, 24*time.Hour
@@ -88,7 +88,7 @@ func TestYAMLFileWithEnvExpansion(t *testing.T) {
 		Addr: ":7000", DatabaseURL: "/var/lib/llmservice/db.sqlite", AdminKey: "adm-1", BodyLimit: 1 << 20,
 		RequestTimeout: 90 * time.Second, ShutdownTimeout: 5 * time.Second, LogLevel: "debug", LogFormat: "json",
 		DisableMock: true, ConfigFile: path,
-		StaleKeyGrace: 15 * time.Minute, BodyBytesInFlight: 256 << 20, ReadTimeout: time.Minute,
+		StaleKeyGrace: 15 * time.Minute, ResponseCacheBytes: 64 << 20, BodyBytesInFlight: 256 << 20, ReadTimeout: time.Minute,
 		WriteTimeout: 2 * time.Minute, UpstreamBodyLimit: 64 << 20, MaxRequestsInFlight: 500,
 		Providers: []config.Provider{
 			{Name: "openai", Type: config.TypeOpenAI, APIKey: "sk-1", Models: []string{"gpt-4o-mini", "gpt-4o"}},

@@ -30,6 +30,9 @@ type Call struct {
 	// call (StackForDevs promises prompts and responses in its logs), used
 	// when neither the team nor the server's configuration chooses one.
 	LogBodies string
+	// Cache is what the client asked of the response cache; nil when the
+	// dialect does not offer the cache for this call.
+	Cache *CacheAsk
 }
 
 // Served says which deployment answered and after how many attempts.
@@ -41,6 +44,9 @@ type Served struct {
 	Public   string
 	Attempts int
 	Rate     RateInfo
+	// Cache is the x-llmservice-cache header's value: hit, miss or bypass
+	// when the response cache applies to the call, "" when it is off.
+	Cache string
 }
 
 // Result is a finished non-streaming call.
@@ -82,6 +88,14 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	if err != nil {
 		return nil, g.fail(rec, err)
 	}
+	cc := g.cacheFor(c, plan, chatKey(req))
+	if e := cc.lookup(ctx); e != nil && e.Chat != nil {
+		s, err := g.serveHit(ctx, c, plan, rec, e)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Served: s, Response: e.Chat, Usage: e.Usage, Latency: g.now().Sub(start)}, nil
+	}
 	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
 	if err != nil {
 		return nil, g.failRate(rec, adm, err)
@@ -96,7 +110,12 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	}
 	g.observeFinish(ctx, resp)
 	u, cost := g.settleChat(ctx, c, rec, plan, out.Deployment, adm, req, resp)
-	return &Result{Served: served(plan, out, adm), Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
+	sv := served(plan, out, adm)
+	if cacheable(resp) {
+		cc.keep(ctx, &cacheEntry{Chat: resp, Usage: u, Cost: cost, Instance: sv.Instance, Model: sv.Model, Public: sv.Public})
+	}
+	sv.Cache = cc.header()
+	return &Result{Served: sv, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
 }
 
 // run calls the plan's deployments through the router, bounded by the
@@ -293,6 +312,14 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 	if err != nil {
 		return nil, g.fail(rec, err)
 	}
+	cc := g.cacheFor(c, plan, chatKey(req))
+	if e := cc.lookup(ctx); e != nil && e.Chat != nil && len(e.Chat.Choices) == 1 {
+		s, err := g.serveHit(ctx, c, plan, rec, e)
+		if err != nil {
+			return nil, err
+		}
+		return &StreamResult{Stream: newReplay(e.Chat, e.Usage), Served: s}, nil
+	}
 	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
 	if err != nil {
 		return nil, g.failRate(rec, adm, err)
@@ -344,8 +371,13 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		ttft = time.Nanosecond
 	}
 	ms := &meteredStream{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+	if cc != nil && cc.write {
+		ms.tee = &assembler{cc: cc}
+	}
 	ms.observe(first)
-	return &StreamResult{Stream: ms, Served: served(plan, out, adm)}, nil
+	sv := served(plan, out, adm)
+	sv.Cache = cc.header()
+	return &StreamResult{Stream: ms, Served: sv}, nil
 }
 
 // meteredStream watches a stream go by: usage, and the text needed to count
@@ -371,9 +403,13 @@ type meteredStream struct {
 	dropped int             // bytes of the answer past maxStreamText
 	settled bool
 	closed  bool
+	tee     *assembler // rebuilds the answer for the response cache
 }
 
 func (m *meteredStream) observe(ch llm.Chunk) {
+	if m.tee != nil {
+		m.tee.add(&ch)
+	}
 	if ch.Usage != nil {
 		u := *ch.Usage
 		m.usage = &u
@@ -447,6 +483,9 @@ func (m *meteredStream) finish(err error) {
 	m.adm.finish(context.Background(), u, cost, true)
 	m.g.keepBodies(m.rec, m.bodies, m.req.Messages, m.text.String())
 	m.g.record(m.rec, u, cost, m.ttft, err)
+	if m.tee != nil && err == nil {
+		m.tee.keep(m, u, cost)
+	}
 }
 
 // Close settles a stream the client abandoned before its end.
@@ -474,7 +513,7 @@ func StreamCost(s *StreamResult) llmservice.Nanos {
 
 // StreamUsage returns the usage of a stream started by ChatStream.
 func StreamUsage(s *StreamResult) llm.Usage {
-	if m, ok := s.Stream.(*meteredStream); ok {
+	if m, ok := s.Stream.(interface{ Usage() llm.Usage }); ok {
 		return m.Usage()
 	}
 	return llm.Usage{}
@@ -498,6 +537,14 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
+	}
+	cc := g.cacheFor(c, plan, embedKey(req))
+	if e := cc.lookup(ctx); e != nil && e.Embed != nil {
+		s, err := g.serveHit(ctx, c, plan, rec, e)
+		if err != nil {
+			return nil, err
+		}
+		return &EmbedResult{Served: s, Response: e.Embed, Usage: e.Usage}, nil
 	}
 	var est int64
 	for _, in := range req.Input {
@@ -529,5 +576,10 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	cost := g.cost(plan, out.Deployment, u)
 	adm.finish(ctx, u, cost, true)
 	g.record(rec, u, cost, 0, nil)
-	return &EmbedResult{Served: served(plan, out, adm), Response: resp, Usage: u}, nil
+	sv := served(plan, out, adm)
+	if len(resp.Vectors) == len(req.Input) {
+		cc.keep(ctx, &cacheEntry{Embed: resp, Usage: u, Cost: cost, Instance: sv.Instance, Model: sv.Model, Public: sv.Public})
+	}
+	sv.Cache = cc.header()
+	return &EmbedResult{Served: sv, Response: resp, Usage: u}, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/budget"
+	"github.com/llmservice/llmservice/internal/cache"
 	"github.com/llmservice/llmservice/internal/limit"
 	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/outage"
@@ -131,6 +132,9 @@ type Config struct {
 	// Outages, when set, receives the metrics of the gateway's view of the
 	// database (internal/outage).
 	Outages *outage.Metrics
+	// Cache, when set, keeps answers for teams, keys and models whose
+	// cache policy is on (respcache.go).
+	Cache cache.Store
 	// Observer, when set, watches calls (internal/telemetry).
 	Observer Observer
 	Now      func() time.Time
@@ -169,6 +173,7 @@ type Gateway struct {
 	// tried for a key while it is down.
 	invalidations, resyncs atomic.Uint64
 	nextProbe              atomic.Int64
+	cacheState
 }
 
 // New builds a Gateway and loads the catalog.
@@ -192,6 +197,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		grace:     cfg.StaleGrace,
 		obs:       cfg.Observer,
 	}
+	g.cache = cfg.Cache
 	if g.refresh == 0 {
 		g.refresh = DefaultRefresh
 	}

@@ -33,11 +33,11 @@ const usageRowsPerInsert = 1000
 const usageInsert = `INSERT INTO usage (id, time, team_id, key_id, project, endpoint, requested_model, provider,
 	upstream_model, prompt_tokens, completion_tokens, tokens_estimated, cost,
 	latency_ms, ttft_ms, stream, status, error_type, purpose, attempts, attempt_log,
-	cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens)
+	cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, cache_hits, saved_cost)
 SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 	$8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::boolean[], $13::bigint[],
 	$14::bigint[], $15::bigint[], $16::boolean[], $17::integer[], $18::text[], $19::text[], $20::integer[], $21::text[],
-	$22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[])
+	$22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[])
 ON CONFLICT DO NOTHING RETURNING id`
 
 // usageColumns are a chunk of records, a slice a column.
@@ -49,6 +49,7 @@ type usageColumns struct {
 	status, attempts                                                    []int32
 	errorTypes, purposes, attemptLogs                                   []string
 	cacheRead, cacheWrite, cacheWrite1h, reasoning                      []int64
+	cacheHits, saved                                                    []int64
 }
 
 func (c *usageColumns) reset() {
@@ -58,6 +59,7 @@ func (c *usageColumns) reset() {
 		c.estimated[:0], c.stream[:0], c.status[:0], c.attempts[:0],
 		c.errorTypes[:0], c.purposes[:0], c.attemptLogs[:0],
 		c.cacheRead[:0], c.cacheWrite[:0], c.cacheWrite1h[:0], c.reasoning[:0],
+		c.cacheHits[:0], c.saved[:0],
 	}
 }
 
@@ -87,12 +89,19 @@ func (c *usageColumns) add(r *llmservice.UsageRecord) {
 	c.cacheWrite = append(c.cacheWrite, int64(r.CacheWriteTokens))
 	c.cacheWrite1h = append(c.cacheWrite1h, int64(r.CacheWrite1hTokens))
 	c.reasoning = append(c.reasoning, int64(r.ReasoningTokens))
+	hit := int64(0)
+	if r.CacheHit {
+		hit = 1
+	}
+	c.cacheHits = append(c.cacheHits, hit)
+	c.saved = append(c.saved, int64(r.SavedCost))
 }
 
 func (c *usageColumns) args() []any {
 	return []any{c.ids, c.times, c.teams, c.keys, c.projects, c.endpoints, c.models, c.providers, c.upstreams,
 		c.prompt, c.completion, c.estimated, c.cost, c.latency, c.ttft, c.stream, c.status,
-		c.errorTypes, c.purposes, c.attempts, c.attemptLogs, c.cacheRead, c.cacheWrite, c.cacheWrite1h, c.reasoning}
+		c.errorTypes, c.purposes, c.attempts, c.attemptLogs, c.cacheRead, c.cacheWrite, c.cacheWrite1h, c.reasoning,
+		c.cacheHits, c.saved}
 }
 
 // InsertUsage appends recs in one transaction, 1000 records per statement,

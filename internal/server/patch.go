@@ -90,6 +90,7 @@ type teamPatch struct {
 	Models      optional[[]string] `json:"models"`
 	ModelGroups optional[[]string] `json:"model_groups"`
 	LogBodies   optional[string]   `json:"log_bodies"`
+	cachePatch
 	limitsPatch
 }
 
@@ -114,6 +115,9 @@ func (p *teamPatch) apply(t *llmservice.Team) error {
 			return llmservice.InvalidParam("log_bodies", "log_bodies must be off, full or redacted")
 		}
 	}
+	if err := p.cachePatch.apply(&t.Cache); err != nil {
+		return err
+	}
 	return p.limitsPatch.apply(&t.Limits)
 }
 
@@ -124,6 +128,7 @@ type keyPatch struct {
 	ExpiresAt   optional[time.Time]                        `json:"expires_at"`
 	IPAllowlist optional[[]string]                         `json:"ip_allowlist"`
 	ModelLimits optional[map[string]llmservice.ModelLimit] `json:"model_limits"`
+	cachePatch
 	limitsPatch
 }
 
@@ -160,6 +165,9 @@ func (p *keyPatch) apply(k *llmservice.Key, now time.Time) error {
 			}
 		}
 		k.ModelLimits = p.ModelLimits.Value
+	}
+	if err := p.cachePatch.apply(&k.Cache); err != nil {
+		return err
 	}
 	return p.limitsPatch.apply(&k.Limits)
 }

@@ -22,6 +22,8 @@ func (s *Server) routes() {
 	m.Handle("POST /admin/teams/{id}/credits", s.admin(s.addCredits))
 	m.Handle("GET /admin/teams/{id}/credits", s.admin(s.listCredits))
 	m.Handle("GET /admin/teams/{id}/budget", s.admin(s.teamBudget))
+	m.Handle("DELETE /admin/teams/{id}/cache", s.admin(s.purgeCache))
+	m.Handle("DELETE /admin/cache", s.admin(s.purgeCache))
 	m.Handle("POST /admin/keys", s.admin(s.createKey))
 	m.Handle("GET /admin/keys", s.admin(s.listKeys))
 	m.Handle("GET /admin/keys/{id}", s.admin(s.getKey))

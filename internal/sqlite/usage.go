@@ -24,7 +24,7 @@ const dayMS = 24 * 60 * 60 * 1000
 const usageColumns = `id, time, team_id, key_id, project, endpoint, requested_model, provider,
 	upstream_model, prompt_tokens, completion_tokens, tokens_estimated, cost,
 	latency_ms, ttft_ms, stream, status, error_type, purpose, attempts, attempt_log,
-	cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens`
+	cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, cache_hits, saved_cost`
 
 // usageRowsPerInsert is how many records one INSERT statement carries. One
 // multi-row statement per 32 records instead of one Exec per record cuts
@@ -42,7 +42,7 @@ var usageInsertFull = usageInsertSQL(usageRowsPerInsert)
 // (primary key) and a queue task's second successful record
 // (usage_job_once); neither may count in the rollups.
 func usageInsertSQL(rows int) string {
-	return "INSERT OR IGNORE INTO usage (" + usageColumns + ") VALUES " + valueRows(rows, 25)
+	return "INSERT OR IGNORE INTO usage (" + usageColumns + ") VALUES " + valueRows(rows, 27)
 }
 
 // rollupUpsertSQL adds rows increments to table's rollups.
@@ -67,7 +67,7 @@ func usageArgs(args []any, r *llmservice.UsageRecord) []any {
 	return append(args, r.ID, toMS(r.Time), r.TeamID, r.KeyID, r.Project, r.Endpoint, r.RequestedModel,
 		r.Provider, r.UpstreamModel, r.PromptTokens, r.CompletionTokens, r.TokensEstimated,
 		int64(r.Cost), r.LatencyMS, r.TTFTMS, r.Stream, r.Status, r.ErrorType, r.Purpose,
-		r.Attempts, r.AttemptLog, r.CacheReadTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, r.ReasoningTokens)
+		r.Attempts, r.AttemptLog, r.CacheReadTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, r.ReasoningTokens, b2i(r.CacheHit), int64(r.SavedCost))
 }
 
 func rollupArgs(args []any, u *storecodec.UsageRollup) []any {
@@ -341,4 +341,12 @@ func (db *DB) purgeBatch(ctx context.Context, team string, before int64, batch i
 		return 0, err
 	}
 	return len(ids), nil
+}
+
+// b2i stores a flag as 0 or 1.
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -43,14 +43,15 @@ func DecodeList(s string) ([]string, error) {
 // allowlists are read together on every cache miss and changed together, so
 // they travel as one object and new knobs need no migration.
 type teamPolicy struct {
-	ModelGroups []string `json:"model_groups,omitempty"`
-	LogBodies   string   `json:"log_bodies,omitempty"`
+	ModelGroups []string                `json:"model_groups,omitempty"`
+	LogBodies   string                  `json:"log_bodies,omitempty"`
+	Cache       *llmservice.CachePolicy `json:"cache,omitempty"`
 	llmservice.Limits
 }
 
 // EncodeTeamPolicy returns the JSON stored in teams.policy for t.
 func EncodeTeamPolicy(t *llmservice.Team) string {
-	b, _ := json.Marshal(teamPolicy{ModelGroups: t.ModelGroups, LogBodies: t.LogBodies, Limits: t.Limits})
+	b, _ := json.Marshal(teamPolicy{ModelGroups: t.ModelGroups, LogBodies: t.LogBodies, Cache: t.Cache, Limits: t.Limits})
 	return string(b)
 }
 
@@ -60,7 +61,7 @@ func DecodeTeamPolicy(s string, t *llmservice.Team) error {
 	if err := json.Unmarshal([]byte(s), &p); err != nil {
 		return fmt.Errorf("team %s: bad policy: %w", t.ID, err)
 	}
-	t.ModelGroups, t.LogBodies, t.Limits = p.ModelGroups, p.LogBodies, p.Limits
+	t.ModelGroups, t.LogBodies, t.Cache, t.Limits = p.ModelGroups, p.LogBodies, p.Cache, p.Limits
 	return nil
 }
 
@@ -68,12 +69,13 @@ func DecodeTeamPolicy(s string, t *llmservice.Team) error {
 type keyPolicy struct {
 	IPAllowlist []string                         `json:"ip_allowlist,omitempty"`
 	ModelLimits map[string]llmservice.ModelLimit `json:"model_limits,omitempty"`
+	Cache       *llmservice.CachePolicy          `json:"cache,omitempty"`
 	llmservice.Limits
 }
 
 // EncodeKeyPolicy returns the JSON stored in keys.policy for k.
 func EncodeKeyPolicy(k *llmservice.Key) string {
-	b, _ := json.Marshal(keyPolicy{IPAllowlist: k.IPAllowlist, ModelLimits: k.ModelLimits, Limits: k.Limits})
+	b, _ := json.Marshal(keyPolicy{IPAllowlist: k.IPAllowlist, ModelLimits: k.ModelLimits, Cache: k.Cache, Limits: k.Limits})
 	return string(b)
 }
 
@@ -83,7 +85,7 @@ func DecodeKeyPolicy(s string, k *llmservice.Key) error {
 	if err := json.Unmarshal([]byte(s), &p); err != nil {
 		return fmt.Errorf("key %s: bad policy: %w", k.ID, err)
 	}
-	k.IPAllowlist, k.ModelLimits, k.Limits = p.IPAllowlist, p.ModelLimits, p.Limits
+	k.IPAllowlist, k.ModelLimits, k.Cache, k.Limits = p.IPAllowlist, p.ModelLimits, p.Cache, p.Limits
 	return nil
 }
 

@@ -188,16 +188,24 @@ type CacheTokens struct {
 	CacheWrite   int64
 	CacheWrite1h int64
 	Reasoning    int64
+	// CacheHits counts calls the response cache answered, Saved what they
+	// would have cost (nano-dollars).
+	CacheHits int64
+	Saved     int64
 }
 
 // cacheColumns are the CacheTokens columns of the ledger and the rollups.
-const cacheColumns = `cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens`
+const cacheColumns = `cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, cache_hits, saved_cost`
 
 func (c *CacheTokens) add(r *llmservice.UsageRecord) {
 	c.CacheRead += int64(r.CacheReadTokens)
 	c.CacheWrite += int64(r.CacheWriteTokens)
 	c.CacheWrite1h += int64(r.CacheWrite1hTokens)
 	c.Reasoning += int64(r.ReasoningTokens)
+	if r.CacheHit {
+		c.CacheHits++
+	}
+	c.Saved += int64(r.SavedCost)
 }
 
 func (c *CacheTokens) merge(o *CacheTokens) {
@@ -205,16 +213,19 @@ func (c *CacheTokens) merge(o *CacheTokens) {
 	c.CacheWrite += o.CacheWrite
 	c.CacheWrite1h += o.CacheWrite1h
 	c.Reasoning += o.Reasoning
+	c.CacheHits += o.CacheHits
+	c.Saved += o.Saved
 }
 
 // dest appends pointers to c's counts in cacheColumns order, for a scan.
 func (c *CacheTokens) dest(d []any) []any {
-	return append(d, &c.CacheRead, &c.CacheWrite, &c.CacheWrite1h, &c.Reasoning)
+	return append(d, &c.CacheRead, &c.CacheWrite, &c.CacheWrite1h, &c.Reasoning, &c.CacheHits, &c.Saved)
 }
 
 // fill copies c into a total.
 func (c *CacheTokens) fill(t *llmservice.UsageTotal) {
 	t.CacheReadTokens, t.CacheWriteTokens, t.CacheWrite1hTokens, t.ReasoningTokens = c.CacheRead, c.CacheWrite, c.CacheWrite1h, c.Reasoning
+	t.CacheHits, t.SavedCost, t.SavedUSD = c.CacheHits, llmservice.Nanos(c.Saved), llmservice.Nanos(c.Saved).Dollars()
 }
 
 func (s *UsageSums) add(r *llmservice.UsageRecord) {
@@ -234,7 +245,7 @@ func (s *UsageSums) add(r *llmservice.UsageRecord) {
 // the histogram's buckets.
 func (s *UsageSums) AppendSums(args []any) []any {
 	args = append(args, s.Requests, s.Errors, s.PromptTokens, s.CompletionTokens, s.Cost, s.LatencyMS,
-		s.CacheRead, s.CacheWrite, s.CacheWrite1h, s.Reasoning)
+		s.CacheRead, s.CacheWrite, s.CacheWrite1h, s.Reasoning, s.CacheHits, s.Saved)
 	for _, c := range s.Latency {
 		args = append(args, c)
 	}
@@ -242,7 +253,7 @@ func (s *UsageSums) AppendSums(args []any) []any {
 }
 
 // UsageSumColumns is the number of columns AppendSums fills.
-const UsageSumColumns = 10 + LatencyBuckets
+const UsageSumColumns = 12 + LatencyBuckets
 
 // UsageRollup is one row of usage_hourly or usage_daily, or the increment
 // a batch of records adds to it.
@@ -273,6 +284,8 @@ var usageSumsUpsert = `requests = r.requests + excluded.requests,
 	cache_write_tokens = r.cache_write_tokens + excluded.cache_write_tokens,
 	cache_write_1h_tokens = r.cache_write_1h_tokens + excluded.cache_write_1h_tokens,
 	reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
+	cache_hits = r.cache_hits + excluded.cache_hits,
+	saved_cost = r.saved_cost + excluded.saved_cost,
 	` + latencyUpsert
 
 // UsageRollupUpsert ends the INSERT INTO usage_hourly AS r (or usage_daily)
@@ -415,13 +428,15 @@ func SumUsageQuery(d UsageDialect, f llmservice.UsageFilter) (string, []any, err
 	CAST(coalesce(sum(prompt_tokens), 0) AS BIGINT), CAST(coalesce(sum(completion_tokens), 0) AS BIGINT),
 	CAST(coalesce(sum(cost), 0) AS BIGINT), CAST(coalesce(sum(latency), 0) AS BIGINT),
 	CAST(coalesce(sum(cache_read_tokens), 0) AS BIGINT), CAST(coalesce(sum(cache_write_tokens), 0) AS BIGINT),
-	CAST(coalesce(sum(cache_write_1h_tokens), 0) AS BIGINT), CAST(coalesce(sum(reasoning_tokens), 0) AS BIGINT) FROM (`)
+	CAST(coalesce(sum(cache_write_1h_tokens), 0) AS BIGINT), CAST(coalesce(sum(reasoning_tokens), 0) AS BIGINT),
+	CAST(coalesce(sum(cache_hits), 0) AS BIGINT), CAST(coalesce(sum(saved_cost), 0) AS BIGINT) FROM (`)
 	pieces := SplitUsageRange(f.From, f.To)
 	if len(pieces) == 0 {
 		// An empty range reads nothing, yet its total row must come back.
 		q.b.WriteString("\nSELECT " + strings.ReplaceAll(g, "g", "'' AS g") +
 			"0 AS requests, 0 AS errors, 0 AS prompt_tokens, 0 AS completion_tokens, 0 AS cost, 0 AS latency, " +
-			"0 AS cache_read_tokens, 0 AS cache_write_tokens, 0 AS cache_write_1h_tokens, 0 AS reasoning_tokens WHERE 1 = 0")
+			"0 AS cache_read_tokens, 0 AS cache_write_tokens, 0 AS cache_write_1h_tokens, 0 AS reasoning_tokens, " +
+			"0 AS cache_hits, 0 AS saved_cost WHERE 1 = 0")
 	}
 	for i, p := range pieces {
 		if i > 0 {
@@ -444,7 +459,8 @@ const (
 	sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
 	sum(cost) AS cost, sum(latency_ms_sum) AS latency, ` + cacheSums
 	cacheSums = `sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
-	sum(cache_write_1h_tokens) AS cache_write_1h_tokens, sum(reasoning_tokens) AS reasoning_tokens`
+	sum(cache_write_1h_tokens) AS cache_write_1h_tokens, sum(reasoning_tokens) AS reasoning_tokens,
+	sum(cache_hits) AS cache_hits, sum(saved_cost) AS saved_cost`
 )
 
 type usageGroup struct{ raw, rollup, dim string }
@@ -665,7 +681,7 @@ func usageGroupName(groupBy string, g any) string {
 const UsageRecordColumns = `u.id, u.time, u.team_id, u.key_id, u.project, u.endpoint,
 	u.requested_model, u.provider, u.upstream_model, u.prompt_tokens, u.completion_tokens, u.tokens_estimated,
 	u.cost, u.latency_ms, u.ttft_ms, u.stream, u.status, u.error_type, u.purpose, u.attempts, u.attempt_log,
-	u.cache_read_tokens, u.cache_write_tokens, u.cache_write_1h_tokens, u.reasoning_tokens,
+	u.cache_read_tokens, u.cache_write_tokens, u.cache_write_1h_tokens, u.reasoning_tokens, (u.cache_hits <> 0), u.saved_cost,
 	coalesce(b.prompt, ''), coalesce(b.response, '')`
 
 // FindUsageRecordsQuery builds the query of one page of a team's records
@@ -717,7 +733,7 @@ func ScanUsageRecords[T any](rows UsageRows, toTime func(T) time.Time) ([]llmser
 		if err := rows.Scan(&r.ID, &tm, &r.TeamID, &r.KeyID, &r.Project, &r.Endpoint, &r.RequestedModel, &r.Provider,
 			&r.UpstreamModel, &r.PromptTokens, &r.CompletionTokens, &r.TokensEstimated, &r.Cost, &r.LatencyMS, &r.TTFTMS,
 			&r.Stream, &r.Status, &r.ErrorType, &r.Purpose, &r.Attempts, &r.AttemptLog,
-			&r.CacheReadTokens, &r.CacheWriteTokens, &r.CacheWrite1hTokens, &r.ReasoningTokens, &r.Prompt, &r.Response); err != nil {
+			&r.CacheReadTokens, &r.CacheWriteTokens, &r.CacheWrite1hTokens, &r.ReasoningTokens, &r.CacheHit, &r.SavedCost, &r.Prompt, &r.Response); err != nil {
 			return nil, err
 		}
 		r.Time = toTime(tm)

@@ -35,7 +35,10 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	call := newCall(r, p, "chat", req.Model)
+	call, err := cacheableCall(r, p, "chat", req.Model)
+	if err != nil {
+		return err
+	}
 	if lr.Stream {
 		return h.chatStream(w, r, call, lr)
 	}

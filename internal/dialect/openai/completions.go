@@ -28,7 +28,10 @@ func (h *Handler) completions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	call := newCall(r, p, "completions", req.Model)
+	call, err := cacheableCall(r, p, "completions", req.Model)
+	if err != nil {
+		return err
+	}
 	id := gateway.NewID("cmpl-")
 	created := h.Now()
 	if lr.Stream {

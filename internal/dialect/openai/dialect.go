@@ -124,6 +124,9 @@ func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	h.Set("X-Llmservice-Model", s.HeaderModel())
 	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
 	SetRateHeaders(w, s.Rate)
+	if s.Cache != "" {
+		h.Set("X-Llmservice-Cache", s.Cache)
+	}
 }
 
 // SetRateHeaders writes OpenAI's x-ratelimit-* headers for the tightest
@@ -189,4 +192,16 @@ func newCall(r *http.Request, p *gateway.Principal, endpoint, model string) *gat
 // rather than a bearer key (the way authenticate chose).
 func viaStackForDevs(r *http.Request) bool {
 	return r.Header.Get("Authorization") == "" && r.Header.Get(stackfordevs.HeaderAPIKey) != ""
+}
+
+// cacheableCall is newCall for the calls the response cache may answer
+// (chat, completions, embeddings): it carries the client's cache directives.
+func cacheableCall(r *http.Request, p *gateway.Principal, endpoint, model string) (*gateway.Call, error) {
+	ask, err := gateway.ParseCacheAsk(r.Header.Get)
+	if err != nil {
+		return nil, err
+	}
+	c := newCall(r, p, endpoint, model)
+	c.Cache = ask
+	return c, nil
 }

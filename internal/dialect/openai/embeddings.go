@@ -24,7 +24,11 @@ func (h *Handler) embeddings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.GW.Embed(r.Context(), newCall(r, p, "embeddings", req.Model), lr)
+	call, err := cacheableCall(r, p, "embeddings", req.Model)
+	if err != nil {
+		return err
+	}
+	res, err := h.GW.Embed(r.Context(), call, lr)
 	if err != nil {
 		return err
 	}

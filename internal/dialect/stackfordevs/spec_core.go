@@ -46,6 +46,8 @@ func adminAPI() api {
 			{Method: "PATCH", Path: "/admin/teams/{id}", Summary: "Change a team (limits, models, log_bodies, ...)", Auth: "admin",
 				Body: ref("TeamPatch"), Example: map[string]any{"log_bodies": "full"}, Response: ref("Team"), Errors: e},
 			{Method: "DELETE", Path: "/admin/teams/{id}", Summary: "Delete a team and its keys", Auth: "admin", Response: S{"type": "object"}, Errors: e},
+			{Method: "DELETE", Path: "/admin/teams/{id}/cache", Summary: "Purge a team's response cache entries", Auth: "admin", Response: S{"type": "object"}, Errors: e},
+			{Method: "DELETE", Path: "/admin/cache", Summary: "Purge every team's response cache entries", Auth: "admin", Response: S{"type": "object"}, Errors: e},
 			{Method: "POST", Path: "/admin/teams/{id}/credits", Summary: "Add or remove credits", Auth: "admin", Body: ref("CreditAdd"),
 				Example: map[string]any{"amount": 1000, "reason": "top-up"}, Response: S{"type": "object"}, Errors: e},
 			{Method: "GET", Path: "/admin/teams/{id}/credits", Summary: "List credit movements", Auth: "admin", Response: list, Errors: e},
