@@ -47,6 +47,7 @@ type Journal struct {
 	seq     int
 	known   bool // size counts the segments found at start
 	dead    int64
+	shut    bool // closed: writes fail without touching the disk
 }
 
 // NewJournal returns a journal in dir holding at most maxBytes of records
@@ -100,6 +101,9 @@ func (j *Journal) Append(recs []llmservice.UsageRecord) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.shut {
+		return errJournalClosed
+	}
 	j.scanLocked()
 	if j.size+int64(buf.Len()) > j.max {
 		return ErrJournalFull
@@ -254,6 +258,9 @@ func (j *Journal) DeadLetter(rec llmservice.UsageRecord, reason string) error {
 	b = append(b, '\n')
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.shut {
+		return errJournalClosed
+	}
 	name := filepath.Join(j.dir, deadLetterFile)
 	if j.dead == 0 {
 		if fi, err := os.Stat(name); err == nil {
@@ -283,9 +290,15 @@ func (j *Journal) DeadLetter(rec llmservice.UsageRecord, reason string) error {
 	return err
 }
 
-// Close closes the segment being written.
+// errJournalClosed refuses writes after Close: the meter has already
+// reported what it kept, and a write past its deadline must not touch a
+// directory its owner may be removing.
+var errJournalClosed = errors.New("usage journal: closed")
+
+// Close closes the segment being written; later writes fail.
 func (j *Journal) Close() {
 	j.mu.Lock()
 	j.closeLocked()
+	j.shut = true
 	j.mu.Unlock()
 }

@@ -221,14 +221,16 @@ func (w *Writer) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		finished = false
 	}
+	// Past this point nothing more reaches the journal, so the count below
+	// is final even if the writer goroutine is still trying.
+	if w.journal != nil {
+		w.journal.Close()
+	}
 	if lost := w.accepted.Load() - w.kept.Load(); lost > 0 {
 		return fmt.Errorf("meter: %d usage records could be written neither to the database nor to the journal and are lost", lost)
 	}
 	if !finished {
 		return errors.New("meter: shutdown deadline passed before all usage was written")
-	}
-	if w.journal != nil {
-		w.journal.Close()
 	}
 	return nil
 }
