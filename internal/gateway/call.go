@@ -404,6 +404,11 @@ type meteredStream struct {
 	settled bool
 	closed  bool
 	tee     *assembler // rebuilds the answer for the response cache
+	// counted is the local count of the answer's first countedLen bytes
+	// (kept and dropped), so that Usage, asked after every chunk or again
+	// after the end, counts no text twice.
+	counted    *llm.Usage
+	countedLen int
 }
 
 func (m *meteredStream) observe(ch llm.Chunk) {
@@ -462,12 +467,16 @@ func (m *meteredStream) Usage() llm.Usage {
 	if m.usage != nil {
 		return *m.usage
 	}
-	return llm.Usage{
-		PromptTokens: tokens.CountMessages(m.d.Model, m.req.Messages),
-		// Past the kept text, tokens are estimated from the length.
-		CompletionTokens: tokens.Count(m.d.Model, m.text.String()) + (m.dropped+3)/4,
-		Estimated:        true,
+	if n := m.text.Len() + m.dropped; m.counted == nil || m.countedLen != n {
+		m.counted = &llm.Usage{
+			PromptTokens: tokens.CountMessages(m.d.Model, m.req.Messages),
+			// Past the kept text, tokens are estimated from the length.
+			CompletionTokens: tokens.Count(m.d.Model, m.text.String()) + (m.dropped+3)/4,
+			Estimated:        true,
+		}
+		m.countedLen = n
 	}
+	return *m.counted
 }
 
 func (m *meteredStream) finish(err error) {
