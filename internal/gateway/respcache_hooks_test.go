@@ -407,7 +407,9 @@ func TestChatKey(t *testing.T) {
 		func(r *llm.ChatRequest) {
 			r.Extra = map[string]json.RawMessage{"metadata": []byte(`{"a":1}`), "store": []byte("true"), "user": []byte(`"x"`)}
 		},
-		func(r *llm.ChatRequest) { r.Messages[0].Content[0].CacheControl = json.RawMessage(`{"type":"ephemeral"}`) },
+		func(r *llm.ChatRequest) {
+			r.Messages[0].Content[0].CacheControl = json.RawMessage(`{"type":"ephemeral"}`)
+		},
 	}
 	want := key(base())
 	for i, edit := range same {
