@@ -42,7 +42,7 @@ func (db *DB) CreateDjangoUser(ctx context.Context, u *llmservice.DjangoUser, t 
 			u.Username, u.PasswordHash, u.TeamID, u.KeyID, u.CreatedAt).Scan(&u.ID)
 	})
 	if isUnique(err) {
-		err = djangoSignupConflict(err)
+		err = db.djangoSignupConflict(ctx, u.Username, err)
 	}
 	if err != nil {
 		return fmt.Errorf("create django user %q: %w", u.Username, err)
@@ -51,7 +51,15 @@ func (db *DB) CreateDjangoUser(ctx context.Context, u *llmservice.DjangoUser, t 
 }
 
 // djangoSignupConflict names what a signup's unique violation was about.
-func djangoSignupConflict(err error) error {
+// Two signups for one name race past the username check together; the
+// loser may then trip over any unique index the winner filled first (a
+// team ID or a key hash), so the username is looked up again once the
+// winner has committed, and reported when it is taken, as SQLite does.
+func (db *DB) djangoSignupConflict(ctx context.Context, username string, err error) error {
+	var taken bool
+	if qerr := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM django_users WHERE username = $1)`, username).Scan(&taken); qerr == nil && taken {
+		return storecodec.DjangoUsernameTaken(err)
+	}
 	switch constraint(err) {
 	case "django_users_username_key":
 		return storecodec.DjangoUsernameTaken(err)
