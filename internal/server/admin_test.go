@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -54,7 +56,46 @@ func (f *flusher) Flush(context.Context) error {
 
 func (f *flusher) Record(llmservice.UsageRecord) {}
 
-// fixture is a server over an in-memory SQLite database.
+var (
+	template     []byte
+	templateErr  error
+	templateOnce sync.Once
+)
+
+// migrated returns the bytes of a freshly migrated, empty database: the
+// migrations run once for the package (they take seconds under -race),
+// and each test opens a copy.
+func migrated(t *testing.T) []byte {
+	t.Helper()
+	templateOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "server-test-db")
+		if err != nil {
+			templateErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		path := filepath.Join(dir, "template.db")
+		db, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			templateErr = err
+			return
+		}
+		if templateErr = db.Migrate(context.Background()); templateErr != nil {
+			db.Close()
+			return
+		}
+		if templateErr = db.Close(); templateErr != nil {
+			return
+		}
+		template, templateErr = os.ReadFile(path)
+	})
+	if templateErr != nil {
+		t.Fatal(templateErr)
+	}
+	return template
+}
+
+// fixture is a server over a SQLite database of its own.
 type fixture struct {
 	srv   *Server
 	db    *sqlite.DB
@@ -65,14 +106,15 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, ":memory:")
+	path := filepath.Join(t.TempDir(), "llmservice.db")
+	if err := os.WriteFile(path, migrated(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	f := &fixture{db: db, meter: &flusher{}}
 	clock := func() time.Time { return now }
 	f.gw, err = gateway.New(ctx, gateway.Config{
