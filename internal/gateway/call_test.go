@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
-	"github.com/llmservice/llmservice/internal/route"
 )
 
 var (
@@ -36,7 +36,7 @@ func TestRetries(t *testing.T) {
 	tests := []struct {
 		name       string
 		chat       func(context.Context, *llm.ChatRequest) (*llm.ChatResponse, error)
-		policy     route.Policy
+		policy     hostpick.Policy
 		wantCalls  int
 		wantKind   llmservice.Kind
 		wantCode   string
@@ -52,7 +52,7 @@ func TestRetries(t *testing.T) {
 		{name: "exhausted: 503 no_available_hosts", chat: failWith(errUpstream503), policy: routePolicy(4),
 			wantCalls: 2, wantKind: llmservice.Unavailable, wantCode: "no_available_hosts", wantStatus: 503,
 			wantLog: "mock/echo=upstream mock/echo=upstream", wantWaits: 1},
-		{name: "no retries per deployment", chat: failWith(errUpstream503), policy: route.Policy{MaxAttempts: 4, RetriesPerDeployment: -1, FailuresToOpen: 100},
+		{name: "no retries per deployment", chat: failWith(errUpstream503), policy: hostpick.Policy{MaxAttempts: 4, RetriesPerDeployment: -1, FailuresToOpen: 100},
 			wantCalls: 1, wantKind: llmservice.Unavailable, wantCode: "no_available_hosts", wantStatus: 503},
 		{name: "an adapter's timeout is retried, then a 504", chat: failWith(&llmservice.Error{Kind: llmservice.UpstreamTimeout, Message: "slow"}), policy: routePolicy(4),
 			wantCalls: 2, wantKind: llmservice.UpstreamTimeout, wantCode: "upstream_timeout", wantStatus: 504,
@@ -188,7 +188,7 @@ func TestFallbackAcrossHosts(t *testing.T) {
 	a, b := mk(), mk()
 	h := newHarness(t, env{
 		instances: []Instance{{Name: "pool", Family: "ollama", Hosts: []llm.Provider{a, b}}},
-		policy:    route.Policy{MaxAttempts: 4, RetriesPerDeployment: -1, FailuresToOpen: 100},
+		policy:    hostpick.Policy{MaxAttempts: 4, RetriesPerDeployment: -1, FailuresToOpen: 100},
 	})
 	res, err := h.g.Chat(context.Background(), h.call("pool/llama"), userSays("hello"))
 	if err != nil {

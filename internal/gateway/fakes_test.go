@@ -13,9 +13,9 @@ import (
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/budget"
 	"github.com/llmservice/llmservice/internal/cache"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/limit"
 	"github.com/llmservice/llmservice/internal/llm"
-	"github.com/llmservice/llmservice/internal/route"
 )
 
 // The fakes of this file are built from function fields: a test sets the
@@ -352,7 +352,7 @@ type env struct {
 	groups    []*llmservice.ModelGroup
 	team      *llmservice.Team
 	key       *llmservice.Key
-	policy    route.Policy
+	policy    hostpick.Policy
 	defaults  Defaults
 	timeout   time.Duration
 	// spend is what the ledger says scopes spent; nil disables budgets.
@@ -414,7 +414,7 @@ func newHarness(t *testing.T, e env) *harness {
 		Stores:    Stores{Keys: st, Teams: st, Catalog: st, Groups: st},
 		Meter:     h.meter,
 		Logger:    slog.New(slog.DiscardHandler),
-		Router:    route.New(e.policy, route.WithSleep(h.waits.sleep), route.WithRand(rand.NewPCG(1, 2))),
+		Router:    hostpick.New(e.policy, hostpick.WithSleep(h.waits.sleep), hostpick.WithRand(rand.NewPCG(1, 2))),
 		Limiter:   h.lim,
 		Defaults:  e.defaults,
 		Timeout:   e.timeout,
@@ -468,6 +468,6 @@ func kindOf(err error) (llmservice.Kind, string) {
 
 // routePolicy allows n attempts in all, one retry per deployment, and
 // never opens a circuit within a test.
-func routePolicy(n int) route.Policy {
-	return route.Policy{MaxAttempts: n, RetriesPerDeployment: 1, FailuresToOpen: 100}
+func routePolicy(n int) hostpick.Policy {
+	return hostpick.Policy{MaxAttempts: n, RetriesPerDeployment: 1, FailuresToOpen: 100}
 }

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
-	"github.com/llmservice/llmservice/internal/route"
 )
 
 // planHarness is a gateway with a catalog, groups, and instances of one
@@ -45,7 +45,7 @@ func planHarness(t *testing.T) *harness {
 
 type depView struct{ ID, Instance, Model string }
 
-func deps(ds []*route.Deployment) []depView {
+func deps(ds []*hostpick.Deployment) []depView {
 	var out []depView
 	for _, d := range ds {
 		out = append(out, depView{d.ID, d.Instance, d.Model})
@@ -61,7 +61,7 @@ func TestResolve(t *testing.T) {
 		group    string
 		publics  []string    // the targets' public names
 		tiers    [][]depView // deployments per tier
-		strategy route.Strategy
+		strategy hostpick.Strategy
 		maxIn    float64
 		maxOut   float64
 	}{
@@ -69,10 +69,10 @@ func TestResolve(t *testing.T) {
 			tiers: [][]depView{{{"mock", "mock", "echo"}}}, maxIn: 1000, maxOut: 2000},
 		{name: "catalog entry without an upstream name", model: "dear", publics: []string{"dear"},
 			tiers: [][]depView{{{"mock", "mock", "dear"}}}, maxIn: 10000, maxOut: 30000},
-		{name: "catalog deployments over hosts", model: "spread", publics: []string{"spread"}, strategy: route.LeastOutstanding,
+		{name: "catalog deployments over hosts", model: "spread", publics: []string{"spread"}, strategy: hostpick.LeastOutstanding,
 			tiers: [][]depView{{{"mock", "mock", "a"}, {"pool#1", "pool", "spread"}, {"pool#2", "pool", "spread"}}}},
 		{name: "a group: its models in order, the dearest prices", model: "fast", group: "fast", publics: []string{"house", "dear", "pool/llama"},
-			strategy: route.LowestLatency,
+			strategy: hostpick.LowestLatency,
 			tiers:    [][]depView{{{"mock", "mock", "echo"}}, {{"mock", "mock", "dear"}}, {{"pool#1", "pool", "llama"}, {"pool#2", "pool", "llama"}}},
 			maxIn:    10000, maxOut: 30000},
 		{name: "a group before a model of its name", model: "plain", group: "plain", publics: []string{"dear"},
@@ -466,7 +466,7 @@ func TestTargetOf(t *testing.T) {
 			t.Errorf("tier %d: target %q; want %q", i, got, want)
 		}
 	}
-	if got := p.targetOf(&route.Deployment{ID: "elsewhere"}).Public; got != "house" {
+	if got := p.targetOf(&hostpick.Deployment{ID: "elsewhere"}).Public; got != "house" {
 		t.Errorf("unknown deployment: target %q; want the primary", got)
 	}
 }

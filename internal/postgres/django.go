@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.DjangoUserStore = (*DB)(nil)
@@ -21,14 +21,14 @@ const djangoUserColumns = `id, username, password_hash, team_id, key_id, created
 // up first, so that when both are taken the username is the one reported,
 // as SQLite does.
 func (db *DB) CreateDjangoUser(ctx context.Context, u *llmservice.DjangoUser, t *llmservice.Team, k *llmservice.Key) error {
-	storecodec.PrepareDjangoUser(u, t, k, db.now())
+	storesql.PrepareDjangoUser(u, t, k, db.now())
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		var taken bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM django_users WHERE username = $1)`, u.Username).Scan(&taken); err != nil {
 			return err
 		}
 		if taken {
-			return storecodec.DjangoUsernameTaken(nil)
+			return storesql.DjangoUsernameTaken(nil)
 		}
 		if err := insertTeam(ctx, tx, t); err != nil {
 			return err
@@ -58,13 +58,13 @@ func (db *DB) CreateDjangoUser(ctx context.Context, u *llmservice.DjangoUser, t 
 func (db *DB) djangoSignupConflict(ctx context.Context, username string, err error) error {
 	var taken bool
 	if qerr := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM django_users WHERE username = $1)`, username).Scan(&taken); qerr == nil && taken {
-		return storecodec.DjangoUsernameTaken(err)
+		return storesql.DjangoUsernameTaken(err)
 	}
 	switch constraint(err) {
 	case "django_users_username_key":
-		return storecodec.DjangoUsernameTaken(err)
+		return storesql.DjangoUsernameTaken(err)
 	case "teams_pkey":
-		return storecodec.DjangoTeamTaken(err)
+		return storesql.DjangoTeamTaken(err)
 	default: // the key's ID or one of its hashes
 		return conflict("key", err)
 	}
