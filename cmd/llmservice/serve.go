@@ -238,6 +238,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Refresh:       cfg.CacheRefresh,
 		StaleGrace:    staleGrace(cfg),
 		Outages:       outages,
+		Now:           clock,
 		Tokens:        djangoTokens(cfg, db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
 		Cache:         responseCache(cfg, rdb),
