@@ -179,7 +179,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("usage journal: replaying records an earlier run could not write", "dir", journal.Dir(), "bytes", n)
 	}
 	var (
-		limiter limit.Limiter = limit.NewLocal(nil)
+		limiter limit.Limiter = limit.NewLocal(clock)
 		rdb     *redis.Client
 		budgets gateway.Budgets // nil: in memory, over the ledger
 	)
