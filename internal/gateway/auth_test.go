@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/budget"
+	"github.com/llmservice/llmservice/internal/httpx"
 )
 
 // authHarness is a gateway over fake stores holding keys by secret, one
@@ -111,7 +113,7 @@ func TestAuthenticate(t *testing.T) {
 		{"sk-revoked", "", "API key has been revoked"},
 		{"sk-expired", "", "API key has expired"},
 		{"sk-orphan", "", "Incorrect API key provided"},
-		{"sk-fenced", "fenced", ""},
+		{"sk-fenced", "", "Unauthorized IP address"}, // from no known address
 	}
 	for _, tt := range tests {
 		p, err := a.g.Authenticate(context.Background(), tt.key)
@@ -125,9 +127,19 @@ func TestAuthenticate(t *testing.T) {
 			t.Errorf("%q: %+v, %v; want key %s with its team", tt.key, p, err, tt.wantID)
 		}
 	}
-	p, _ := a.g.Authenticate(context.Background(), "sk-fenced")
-	if p == nil || len(p.allow) != 1 || p.allow[0].String() != "10.0.0.0/8" {
-		t.Errorf("fenced key's allowlist %+v; want 10.0.0.0/8", p)
+	// The allowlist is checked against the client address in ctx.
+	for _, c := range []struct {
+		ip string
+		ok bool
+	}{{"10.1.2.3", true}, {"192.0.2.1", false}} {
+		ctx := httpx.WithClientIP(context.Background(), netip.MustParseAddr(c.ip))
+		p, err := a.g.Authenticate(ctx, "sk-fenced")
+		if c.ok && (err != nil || p.Key.ID != "fenced") {
+			t.Errorf("fenced key from %s: %+v, %v; want it admitted", c.ip, p, err)
+		}
+		if k, code := kindOf(err); !c.ok && (k != llmservice.Unauthenticated || code != "ip_not_allowed") {
+			t.Errorf("fenced key from %s: %v; want ip_not_allowed", c.ip, err)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
+	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/sqlite"
 )
@@ -418,12 +420,16 @@ func TestKeys(t *testing.T) {
 	if r.body["team_id"] != "acme" || r.body["name"] != "ci" || r.body["rpm"] != 5.0 || r.body["expires_at"] != exp {
 		t.Errorf("created key %v", r.body)
 	}
-	// The key works, and its secret is never shown again.
-	p, err := f.gw.Authenticate(context.Background(), key)
+	// The key works from its allowlist, and its secret is never shown again.
+	inside := httpx.WithClientIP(context.Background(), netip.MustParseAddr("10.1.1.1"))
+	if _, err := f.gw.Authenticate(context.Background(), key); llmservice.AsError(err).Code != "ip_not_allowed" {
+		t.Errorf("the new key from no known address: %v; want ip_not_allowed", err)
+	}
+	p, err := f.gw.Authenticate(inside, key)
 	if err != nil || p.Key.ID != id || p.Team.ID != "acme" {
 		t.Fatalf("authenticate the new key: %+v, %v", p, err)
 	}
-	if _, err := f.gw.AuthenticateSecret(context.Background(), key, secret); err != nil {
+	if _, err := f.gw.AuthenticateSecret(inside, key, secret); err != nil {
 		t.Errorf("key and secret: %v", err)
 	}
 	g := f.admin(t, "GET", "/admin/keys/"+id, nil).must(t, 200)
