@@ -50,9 +50,9 @@ func buildAPIs(ctx context.Context, cfg config.Config, parts *gatewayParts, db s
 	}
 	djangoAPI := &django.Handler{
 		GW: gw, Users: db, Keys: db,
-		Tokens:    &django.Tokens{Secret: secret, AccessTTL: cfg.JWT.AccessTTL, RefreshTTL: cfg.JWT.RefreshTTL},
+		Tokens:    &django.Tokens{Secret: secret, AccessTTL: cfg.JWT.AccessTTL, RefreshTTL: cfg.JWT.RefreshTTL, Now: clock},
 		Providers: django.MapProviders(djangoInstances(cfg, gw)),
-		Log:       log, BodyLimit: cfg.BodyLimit, Throttle: userGuard,
+		Log:       log, BodyLimit: cfg.BodyLimit, Throttle: userGuard, Now: clock,
 	}
 
 	// The durable queue and the APIs that run on it: OpenAI files and
@@ -125,7 +125,7 @@ func authGuards(cfg config.Config) (perAddress, perUser *authguard.Guard) {
 // the same place the Django API reads it, so that the gateway can be built
 // first and a failed read is retried rather than fatal.
 func djangoTokens(cfg config.Config, db store) gateway.TokenVerifier {
-	return &django.LazyVerifier{Load: func(ctx context.Context) ([]byte, error) { return djangoSecret(ctx, cfg, db) }}
+	return &django.LazyVerifier{Load: func(ctx context.Context) ([]byte, error) { return djangoSecret(ctx, cfg, db) }, Now: clock}
 }
 
 // jwtSecretSetting names the generated secret in the settings table. It is

@@ -122,6 +122,7 @@ func buildGateway(ctx context.Context, cfg config.Config, db store, log *slog.Lo
 		Refresh:       cfg.CacheRefresh,
 		StaleGrace:    staleGrace(cfg),
 		Outages:       p.outages,
+		Now:           clock,
 		Tokens:        djangoTokens(cfg, db),
 		TeamProviders: p.teamProviders,
 		Cache:         responseCache(cfg, shared.rdb),
@@ -190,7 +191,7 @@ type sharedState struct {
 // and budgets; else both stay in this process.
 func shareOnRedis(cfg config.Config, db store, mw *meter.Writer, reg *prometheus.Registry, outages *outage.Metrics, log *slog.Logger) (sharedState, error) {
 	if cfg.RedisURL == "" {
-		return sharedState{limiter: limit.NewLocal(nil)}, nil
+		return sharedState{limiter: limit.NewLocal(clock)}, nil
 	}
 	opts, err := limit.RedisClientOptions(cfg.RedisURL)
 	if err != nil {
