@@ -230,7 +230,34 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	clientIPKey
+	requestContextKey
 )
+
+// RequestContext is the context the server gives each request: its
+// parent plus what the server's middleware learnt, held in fields rather
+// than in a chain of context.WithValue (an allocation each, and another
+// to box the address). The server allocates it with the rest of its
+// per-request state.
+type RequestContext struct {
+	context.Context
+	IP      netip.Addr // the caller, after trusted proxies
+	Refusal error      // see Refuse; nil when admitted
+}
+
+// Value answers the server's key with c itself, so that ClientIP and
+// Refusal read the fields without boxing them.
+func (c *RequestContext) Value(key any) any {
+	if key == any(requestContextKey) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// requestContext returns the RequestContext ctx descends from, or nil.
+func requestContext(ctx context.Context) *RequestContext {
+	c, _ := ctx.Value(requestContextKey).(*RequestContext)
+	return c
+}
 
 // WithClientIP stores the caller's address (after trusted proxies) in ctx.
 func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
@@ -240,8 +267,13 @@ func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
 // ClientIP returns the caller's address stored by the server, or the zero
 // address.
 func ClientIP(ctx context.Context) netip.Addr {
-	ip, _ := ctx.Value(clientIPKey).(netip.Addr)
-	return ip
+	if ip, ok := ctx.Value(clientIPKey).(netip.Addr); ok {
+		return ip
+	}
+	if c := requestContext(ctx); c != nil {
+		return c.IP
+	}
+	return netip.Addr{}
 }
 
 // WithRequestID stores the request ID in ctx.
