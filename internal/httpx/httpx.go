@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/llmservice/llmservice"
 )
@@ -195,15 +196,29 @@ func StartSSE(w http.ResponseWriter) {
 
 // SSEData writes one "data:" event and flushes it.
 func SSEData(w http.ResponseWriter, data []byte) error {
-	buf := make([]byte, 0, len(data)+8)
-	buf = append(buf, "data: "...)
+	// One write per event (each write moves the server's write deadline
+	// on), from a pooled buffer: a stream writes an event per chunk.
+	bp := ssePool.Get().(*[]byte)
+	buf := append((*bp)[:0], "data: "...)
 	buf = append(buf, data...)
 	buf = append(buf, '\n', '\n')
-	if _, err := w.Write(buf); err != nil {
+	_, err := w.Write(buf)
+	if cap(buf) <= maxPooledSSE {
+		*bp = buf
+		ssePool.Put(bp)
+	}
+	if err != nil {
 		return err
 	}
 	return Flush(w)
 }
+
+// ssePool holds SSEData's buffers; ResponseWriter.Write does not keep the
+// slice it is given, so the buffer is free again once Write returns.
+// Buffers grown past maxPooledSSE by a huge event are left to the GC.
+var ssePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledSSE = 64 << 10
 
 // SSEEvent writes a named event and flushes it.
 func SSEEvent(w http.ResponseWriter, name string, data []byte) error {
