@@ -69,15 +69,16 @@ func benchUpstream(w http.ResponseWriter, r *http.Request) {
 func stackServer(b *testing.B, upstreamURL string) (base, key string) {
 	b.Helper()
 	env := map[string]string{
-		"LLMSERVICE_DATABASE_URL":             testDatabaseURL(b, "bench.db"),
-		"LLMSERVICE_ADDR":                     "127.0.0.1:0",
-		"LLMSERVICE_JOURNAL_DIR":              b.TempDir(),
-		"LLMSERVICE_ADMIN_KEY":                testAdminKey,
-		"LLMSERVICE_AUTH_FAILURES_PER_MINUTE": "-1",
-		"LLMSERVICE_LOG_LEVEL":                "warn",
-		"LLMSERVICE_ACCESS_LOG":               "off",
-		"OPENAI_API_KEY":                      "x",
-		"OPENAI_BASE_URL":                     upstreamURL + "/v1",
+		"LLMSERVICE_DATABASE_URL": testDatabaseURL(b, "bench.db"),
+		"LLMSERVICE_ADDR":         "127.0.0.1:0",
+		"LLMSERVICE_JOURNAL_DIR":  b.TempDir(),
+		"LLMSERVICE_ADMIN_KEY":    testAdminKey,
+		"LLMSERVICE_LOG_LEVEL":    "warn",
+		// As bench/run.sh runs it: the access log, a line per request
+		// that the proxy does not write, is off.
+		"LLMSERVICE_ACCESS_LOG": "off",
+		"OPENAI_API_KEY":        "x",
+		"OPENAI_BASE_URL":       upstreamURL + "/v1",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
