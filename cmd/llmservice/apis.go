@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/llmservice/llmservice/internal/authguard"
 	"github.com/llmservice/llmservice/internal/config"
@@ -50,9 +51,9 @@ func buildAPIs(ctx context.Context, cfg config.Config, parts *gatewayParts, db s
 	}
 	djangoAPI := &django.Handler{
 		GW: gw, Users: db, Keys: db,
-		Tokens:    &django.Tokens{Secret: secret, AccessTTL: cfg.JWT.AccessTTL, RefreshTTL: cfg.JWT.RefreshTTL, Now: clock},
+		Tokens:    &django.Tokens{Secret: secret, AccessTTL: cfg.JWT.AccessTTL, RefreshTTL: cfg.JWT.RefreshTTL, Now: clockOf(ctx)},
 		Providers: django.MapProviders(djangoInstances(cfg, gw)),
-		Log:       log, BodyLimit: cfg.BodyLimit, Throttle: userGuard, Now: clock,
+		Log:       log, BodyLimit: cfg.BodyLimit, Throttle: userGuard, Now: clockOf(ctx),
 	}
 
 	// The durable queue and the APIs that run on it: OpenAI files and
@@ -124,8 +125,8 @@ func authGuards(cfg config.Config) (perAddress, perUser *authguard.Guard) {
 // dialect (gateway.Config.Tokens). The secret is read on first use, from
 // the same place the Django API reads it, so that the gateway can be built
 // first and a failed read is retried rather than fatal.
-func djangoTokens(cfg config.Config, db store) gateway.TokenVerifier {
-	return &django.LazyVerifier{Load: func(ctx context.Context) ([]byte, error) { return djangoSecret(ctx, cfg, db) }, Now: clock}
+func djangoTokens(cfg config.Config, db store, now func() time.Time) gateway.TokenVerifier {
+	return &django.LazyVerifier{Load: func(ctx context.Context) ([]byte, error) { return djangoSecret(ctx, cfg, db) }, Now: now}
 }
 
 // jwtSecretSetting names the generated secret in the settings table. It is

@@ -86,7 +86,7 @@ func buildGateway(ctx context.Context, cfg config.Config, db store, log *slog.Lo
 	}
 	hc.Transport = p.tel.Transport(hc.Transport)
 	p.meter = newMeter(cfg, db, p.metrics, p.outages, log)
-	shared, err := shareOnRedis(cfg, db, p.meter, p.metrics, p.outages, log)
+	shared, err := shareOnRedis(cfg, clockOf(ctx), db, p.meter, p.metrics, p.outages, log)
 	if err != nil {
 		return nil, err
 	}
@@ -122,8 +122,8 @@ func buildGateway(ctx context.Context, cfg config.Config, db store, log *slog.Lo
 		Refresh:       cfg.CacheRefresh,
 		StaleGrace:    staleGrace(cfg),
 		Outages:       p.outages,
-		Now:           clock,
-		Tokens:        djangoTokens(cfg, db),
+		Now:           clockOf(ctx),
+		Tokens:        djangoTokens(cfg, db, clockOf(ctx)),
 		TeamProviders: p.teamProviders,
 		Cache:         responseCache(cfg, shared.rdb),
 		Observer:      p.tel,
@@ -189,9 +189,9 @@ type sharedState struct {
 
 // shareOnRedis connects to Redis when it is configured, for rate limits
 // and budgets; else both stay in this process.
-func shareOnRedis(cfg config.Config, db store, mw *meter.Writer, reg *prometheus.Registry, outages *outage.Metrics, log *slog.Logger) (sharedState, error) {
+func shareOnRedis(cfg config.Config, now func() time.Time, db store, mw *meter.Writer, reg *prometheus.Registry, outages *outage.Metrics, log *slog.Logger) (sharedState, error) {
 	if cfg.RedisURL == "" {
-		return sharedState{limiter: limit.NewLocal(clock)}, nil
+		return sharedState{limiter: limit.NewLocal(now)}, nil
 	}
 	opts, err := limit.RedisClientOptions(cfg.RedisURL)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -78,6 +79,9 @@ func startServerLogging(t *testing.T, env map[string]string, stderr io.Writer) *
 	}
 	getenv := testGetenv(env)
 	ctx, cancel := context.WithCancel(context.Background())
+	if now, ok := testClocks.Load(t); ok {
+		ctx = withClock(ctx, now.(func() time.Time))
+	}
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() { errc <- serve(ctx, nil, getenv, io.Discard, stderr, ready) }()
@@ -188,14 +192,16 @@ func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 
 func stringsContains(s, sub string) bool { return strings.Contains(s, sub) }
 
-// fakeClock makes the servers the test starts after it read run's clock
+// testClocks holds the clocks fakeClock gave tests, by *testing.T.
+var testClocks sync.Map
+
+// fakeClock makes the servers the test starts after it read a clock
 // moved by hand: the real time plus what advance added. Call it before
-// startServer, so that the clock is put back after the server stops.
+// startServer; servers of other tests keep the real time.
 func fakeClock(t *testing.T) (advance func(time.Duration)) {
 	t.Helper()
 	var skew atomic.Int64
-	old := clock
-	clock = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
-	t.Cleanup(func() { clock = old })
+	testClocks.Store(t, func() time.Time { return time.Now().Add(time.Duration(skew.Load())) })
+	t.Cleanup(func() { testClocks.Delete(t) })
 	return func(d time.Duration) { skew.Add(int64(d)) }
 }
