@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
-	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/tokens"
 )
 
@@ -70,7 +70,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		family string
 	)
 	var n atomic.Int32
-	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *hostpick.Deployment) (err error) {
 		// The attempt's span hangs off sctx, which outlives this function
 		// as a stream or a forwarded body does.
 		actx := g.startAttempt(sctx, d, &n)
@@ -120,10 +120,9 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		if req.Stream {
 			timer.Stop()
 		}
-		mr := &meteredRaw{g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, body: raw.Body,
-			timer: timer, cancel: cancel, ttft: ttft}
+		mr := g.newMeteredRaw(ctx, c, rec, plan, d, adm, req, cancel, ttft, raw.Body)
 		if !req.Stream {
-			mr.ttft = 0
+			mr.ttft, mr.timer = 0, timer
 		}
 		ans.Raw = &RawAnswer{Status: raw.Status, Header: raw.Header, Body: mr}
 	case resp != nil:
@@ -134,7 +133,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		ans.Result = &Result{Served: ans.Served, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}
 	default:
 		timer.Stop()
-		ms := &meteredStream{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+		ms := g.newMeteredStream(ctx, c, rec, plan, d, adm, req, cancel, ttft, s, first)
 		ms.observe(first)
 		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
 	}
@@ -200,7 +199,7 @@ func openStream(ctx context.Context, pv llm.Provider, r *llm.ChatRequest) (llm.S
 
 // settleChat settles a finished non-streaming call: usage (counted when
 // upstream reported none), cost, limits and budget, record.
-func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *route.Deployment, adm *admission,
+func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *hostpick.Deployment, adm *admission,
 	req *llm.ChatRequest, resp *llm.ChatResponse) (llm.Usage, llmservice.Nanos) {
 	u := resp.Usage
 	if !resp.HasUsage {
@@ -217,71 +216,30 @@ func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.Usage
 // the end or closed, with the usage the provider's scanner saw pass, or a
 // local count when the upstream reported none (an aborted stream).
 type meteredRaw struct {
-	g      *Gateway
-	bodies string // the body logging mode
-	rec    *llmservice.UsageRecord
-	plan   *Plan
-	d      *route.Deployment
-	adm    *admission
-	req    *llm.ChatRequest
-	body   llm.RawBody
-	timer  *time.Timer
-	cancel context.CancelFunc
-	ttft   time.Duration
+	settlement
+	body llm.RawBody
+}
 
-	settled, closed bool
+func (g *Gateway) newMeteredRaw(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *hostpick.Deployment,
+	adm *admission, req *llm.ChatRequest, cancel context.CancelFunc, ttft time.Duration, body llm.RawBody) *meteredRaw {
+	m := &meteredRaw{settlement: g.newSettlement(ctx, c, rec, plan, d, adm, req, cancel, ttft), body: body}
+	m.tally = m
+	return m
 }
 
 func (m *meteredRaw) Read(p []byte) (int, error) {
 	n, err := m.body.Read(p)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			m.finish(nil)
-		} else {
-			m.finish(err)
-		}
+		m.settle(err)
 	}
 	return n, err
 }
 
-// Usage returns what the answer cost in tokens so far.
-func (m *meteredRaw) Usage() llm.Usage {
-	if u, ok := m.body.Usage(); ok {
-		return u
-	}
-	return llm.Usage{
-		PromptTokens:     tokens.CountMessages(m.d.Model, m.req.Messages),
-		CompletionTokens: tokens.Count(m.d.Model, m.body.Text()),
-		Estimated:        true,
-	}
-}
-
-func (m *meteredRaw) finish(err error) {
-	if m.settled {
-		return
-	}
-	m.settled = true
-	u := m.Usage()
-	cost := m.g.cost(m.plan, m.d, u)
-	m.adm.finish(context.Background(), u, cost, true)
-	m.g.keepBodies(m.rec, m.bodies, m.req.Messages, m.body.Text())
-	m.g.record(m.rec, u, cost, m.ttft, err)
-}
+func (m *meteredRaw) reported() (llm.Usage, bool) { return m.body.Usage() }
+func (m *meteredRaw) answer() (string, int)       { return m.body.Text(), 0 }
 
 // Close settles an answer the client abandoned before its end.
-func (m *meteredRaw) Close() error {
-	if m.closed {
-		return nil
-	}
-	m.closed = true
-	if !m.settled {
-		m.finish(&llmservice.Error{Kind: llmservice.ClientClosed, Code: "client_closed", Message: "The client closed the stream before its end"})
-	}
-	m.timer.Stop()
-	m.cancel()
-	m.g.router.Release(m.d)
-	return m.body.Close()
-}
+func (m *meteredRaw) Close() error { return m.close(m.body) }
 
 // CountTokens counts the input tokens of a request without generating
 // anything: a provider that forwards the client's protocol is asked (its
