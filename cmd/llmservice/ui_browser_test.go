@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/dialect/batches"
+	"github.com/llmservice/llmservice/internal/batches"
 	"github.com/llmservice/llmservice/internal/dialect/llmendpoint"
 	"github.com/llmservice/llmservice/internal/gateway"
 )

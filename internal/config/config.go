@@ -143,12 +143,16 @@ type Config struct {
 	ConfigFile string `yaml:"-"`
 }
 
+// DefaultBodyLimit is LLMSERVICE_BODY_LIMIT's default; a handler built
+// without a limit (in a test) uses it too.
+const DefaultBodyLimit = 16 << 20
+
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
 	c := Config{
 		Addr:              ":8080",
 		DatabaseURL:       "./data/llmservice.db",
-		BodyLimit:         16 << 20,
+		BodyLimit:         DefaultBodyLimit,
 		BodyBytesInFlight: 256 << 20,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -130,7 +130,18 @@ func (p *Principal) CheckIP(ip netip.Addr) error {
 			return nil
 		}
 	}
-	return &llmservice.Error{Kind: llmservice.Unauthenticated, Code: "ip_not_allowed", Message: "Unauthorized IP address"}
+	return &llmservice.Error{Kind: llmservice.Unauthenticated, Code: CodeIPNotAllowed, Message: "Unauthorized IP address"}
+}
+
+// CodeIPNotAllowed is the code of the error Authenticate returns when the
+// key's IP allowlist refuses the caller: APIs that word authentication
+// failures their own way tell this one apart by it.
+const CodeIPNotAllowed = "ip_not_allowed"
+
+// IsIPRefusal reports whether err is the IP allowlist's refusal.
+func IsIPRefusal(err error) bool {
+	e := llmservice.AsError(err)
+	return err != nil && e.Kind == llmservice.Unauthenticated && e.Code == CodeIPNotAllowed
 }
 
 // AuthenticateSecret checks a key and its secret together (StackForDevs

@@ -67,3 +67,25 @@ func TestHandleRefusal(t *testing.T) {
 		t.Errorf("refused request: ran %v, status %d, body %q, Retry-After %q; want not run, 503, %q, 1", ran, w.Code, w.Body.String(), w.Header().Get("Retry-After"), "dialect: busy")
 	}
 }
+
+// TestRestatus: an encoder built with Restatus answers with the status its
+// function chooses, not the kind's generic one Handle passes.
+func TestRestatus(t *testing.T) {
+	enc := httpx.Restatus(func(e *llmservice.Error) int {
+		if e.Kind == llmservice.Upstream {
+			return http.StatusInternalServerError
+		}
+		return e.Kind.HTTPStatus()
+	}, func(w http.ResponseWriter, r *http.Request, status int, e *llmservice.Error) { w.WriteHeader(status) })
+	for _, tc := range []struct {
+		kind llmservice.Kind
+		want int
+	}{{llmservice.Upstream, 500}, {llmservice.NotFound, 404}} {
+		h := httpx.Handle(nil, enc, func(w http.ResponseWriter, r *http.Request) error { return llmservice.Errorf(tc.kind, "x") })
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if w.Code != tc.want {
+			t.Errorf("%v: status %d; want %d", tc.kind, w.Code, tc.want)
+		}
+	}
+}

@@ -24,6 +24,17 @@ import (
 // already chosen (e.Kind.HTTPStatus() unless the dialect overrides it).
 type ErrorEncoder func(w http.ResponseWriter, r *http.Request, status int, e *llmservice.Error)
 
+// Restatus returns enc answering with the status status(e) chooses rather
+// than the one it is given (e.Kind.HTTPStatus()). An API whose seed
+// documents statuses of its own (the jobs API answers 500 for every failed
+// model call) says so where its handlers are built, instead of in an
+// encoder that quietly ignores its status argument.
+func Restatus(status func(e *llmservice.Error) int, enc ErrorEncoder) ErrorEncoder {
+	return func(w http.ResponseWriter, r *http.Request, _ int, e *llmservice.Error) {
+		enc(w, r, status(e), e)
+	}
+}
+
 // HandlerFunc is a handler that returns its error instead of writing it.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 

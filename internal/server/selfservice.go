@@ -51,21 +51,15 @@ func (s *Server) keyScoped(fn scopedFunc) http.Handler {
 	})
 }
 
-// keyHolder authenticates a virtual key, with its IP allowlist.
+// keyHolder authenticates a virtual key (Authenticate checks its IP
+// allowlist).
 func (s *Server) keyHolder(r *http.Request) (*gateway.Principal, error) {
 	tok := httpx.BearerToken(r)
 	if tok == "" {
 		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Code: "invalid_api_key",
 			Message: "You didn't provide an API key. Provide it in the Authorization header as 'Bearer <key>'."}
 	}
-	p, err := s.cfg.Gateway.Authenticate(r.Context(), tok)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.CheckIP(httpx.ClientIP(r.Context())); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return s.cfg.Gateway.Authenticate(r.Context(), tok)
 }
 
 // flushUsage writes what the meter still buffers, so that a dashboard

@@ -14,6 +14,7 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/authguard"
+	"github.com/llmservice/llmservice/internal/config"
 	danthropic "github.com/llmservice/llmservice/internal/dialect/anthropic"
 	dgemini "github.com/llmservice/llmservice/internal/dialect/gemini"
 	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
@@ -108,7 +109,7 @@ func New(cfg Config) *Server {
 		s.now = time.Now
 	}
 	if s.cfg.BodyLimit <= 0 {
-		s.cfg.BodyLimit = 16 << 20
+		s.cfg.BodyLimit = config.DefaultBodyLimit
 	}
 	s.responses = &dresponses.Handler{GW: cfg.Gateway, Log: s.log, BodyLimit: s.cfg.BodyLimit, Store: cfg.Responses, Now: s.now}
 	s.lim = &limits{maxRequests: int64(cfg.MaxRequestsInFlight), maxBytes: cfg.BodyBytesInFlight, bodyLimit: s.cfg.BodyLimit}

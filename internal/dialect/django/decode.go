@@ -3,8 +3,6 @@ package django
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -13,19 +11,22 @@ import (
 	"unicode/utf8"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/httpx"
 )
 
 // readFields reads a request body the way DRF's parsers do: a JSON object,
 // or a form; and the browsable API's form override, where the real body is
 // the "_content" field.
 func readFields(w http.ResponseWriter, r *http.Request, limit int64) (map[string]json.RawMessage, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, llmservice.Errorf(llmservice.TooLarge, "Request body is larger than the limit of %d bytes.", limit)
-		}
+	body, err := httpx.ReadBody(w, r, limit)
+	switch llmservice.ErrorKind(err) {
+	case llmservice.TooLarge: // in DRF's sentences
+		return nil, llmservice.Errorf(llmservice.TooLarge, "Request body is larger than the limit of %d bytes.", limit)
+	case llmservice.Invalid:
 		return nil, llmservice.Errorf(llmservice.Invalid, "Could not read the request body.")
+	}
+	if err != nil {
+		return nil, err
 	}
 	return parseFields(body, r.Header.Get("Content-Type"))
 }

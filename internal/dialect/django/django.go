@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
@@ -118,7 +119,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		h.Log = slog.Default()
 	}
 	if h.BodyLimit <= 0 {
-		h.BodyLimit = 16 << 20
+		h.BodyLimit = config.DefaultBodyLimit
 	}
 	eps := h.endpoints()
 	for _, e := range eps {

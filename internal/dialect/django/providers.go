@@ -190,15 +190,10 @@ func (h *Handler) authenticate(r *http.Request) (*gateway.Principal, error) {
 	p, err := h.GW.Authenticate(r.Context(), tok)
 	if err != nil {
 		e := llmservice.AsError(err)
-		if e.Kind == llmservice.Unauthenticated {
+		if e.Kind == llmservice.Unauthenticated && !gateway.IsIPRefusal(err) {
 			return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Code: codeTokenInvalid,
 				Message: msgBadToken, Err: tokenRejected{reason: e.Message}}
 		}
-		return nil, err
-	}
-	// Chat checks the key's IP allowlist again in the gateway; listing
-	// models must not be a way around it.
-	if err := p.CheckIP(httpx.ClientIP(r.Context())); err != nil {
 		return nil, err
 	}
 	return p, nil

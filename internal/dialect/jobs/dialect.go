@@ -7,12 +7,12 @@ package jobs
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
@@ -72,17 +72,16 @@ func (h *Handler) authenticate(r *http.Request) (*gateway.Principal, error) {
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	limit := h.BodyLimit
 	if limit <= 0 {
-		limit = 16 << 20
+		limit = config.DefaultBodyLimit
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, llmservice.Errorf(llmservice.TooLarge, "Request body is larger than the limit of %d bytes", limit)
-		}
+	b, err := httpx.ReadBody(w, r, limit)
+	switch llmservice.ErrorKind(err) {
+	case llmservice.TooLarge: // in the seed's capitalized words
+		return nil, llmservice.Errorf(llmservice.TooLarge, "Request body is larger than the limit of %d bytes", limit)
+	case llmservice.Invalid:
 		return nil, llmservice.Errorf(llmservice.Invalid, "Could not read the request body")
 	}
-	return b, nil
+	return b, err
 }
 
 // errorStatus is the jobs API's status for each kind. The seed documents
@@ -126,9 +125,12 @@ func failureText(e *llmservice.Error) string {
 	return e.Message
 }
 
-// WriteError writes e in FastAPI's shape with the jobs API's status.
-func WriteError(w http.ResponseWriter, r *http.Request, _ int, e *llmservice.Error) {
-	status := errorStatus(e.Kind)
+// WriteError writes e in FastAPI's shape with the jobs API's own status
+// (errorStatus), whatever status it is given.
+var WriteError = httpx.Restatus(func(e *llmservice.Error) int { return errorStatus(e.Kind) }, writeErrorBody)
+
+// writeErrorBody writes e in FastAPI's shape with status.
+func writeErrorBody(w http.ResponseWriter, r *http.Request, status int, e *llmservice.Error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
@@ -39,7 +40,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 		h.Log = slog.Default()
 	}
 	if h.BodyLimit <= 0 {
-		h.BodyLimit = 16 << 20
+		h.BodyLimit = config.DefaultBodyLimit
 	}
 	mux.Handle("POST /api/v1/completions", httpx.Handle(h.Log, WriteError, h.complete))
 }

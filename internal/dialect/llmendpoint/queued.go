@@ -16,6 +16,7 @@ import (
 	"net/http"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
@@ -70,7 +71,7 @@ func NewQueued(cfg QueuedConfig) *Queued {
 		cfg.Log = slog.Default()
 	}
 	if cfg.BodyLimit <= 0 {
-		cfg.BodyLimit = 16 << 20
+		cfg.BodyLimit = config.DefaultBodyLimit
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 3

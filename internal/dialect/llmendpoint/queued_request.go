@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 
@@ -78,13 +77,15 @@ func (d Detail) Error() string { return string(d) }
 // wrong types are 400 "Invalid request"; missing messages, model or
 // max_tokens are 400 with the seed's "... are required" message.
 func DecodeCompletion(w http.ResponseWriter, r *http.Request, limit int64) (*CompletionRequest, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, Error(llmservice.TooLarge, MsgInvalidRequest, "", "request body is too large")
-		}
+	body, err := httpx.ReadBody(w, r, limit)
+	switch llmservice.ErrorKind(err) {
+	case llmservice.TooLarge: // in the seed's words, with a detail
+		return nil, Error(llmservice.TooLarge, MsgInvalidRequest, "", "request body is too large")
+	case llmservice.Invalid:
 		return nil, Error(llmservice.Invalid, MsgInvalidRequest, "", "could not read the request body")
+	}
+	if err != nil {
+		return nil, err
 	}
 	return ParseCompletion(body)
 }
@@ -200,13 +201,13 @@ func Authenticate(ctx context.Context, gw Authenticator, r *http.Request) (*gate
 	}
 	p, err := gw.Authenticate(ctx, tok)
 	if err != nil {
+		if gateway.IsIPRefusal(err) {
+			return nil, Error(llmservice.Unauthenticated, MsgUnauthorizedIP, "", "the key's IP allowlist does not include the caller")
+		}
 		if llmservice.ErrorKind(err) == llmservice.Unauthenticated {
 			return nil, Error(llmservice.Unauthenticated, MsgInvalidKey, "", llmservice.AsError(err).Message)
 		}
 		return nil, err
-	}
-	if err := p.CheckIP(httpx.ClientIP(ctx)); err != nil {
-		return nil, Error(llmservice.Unauthenticated, MsgUnauthorizedIP, "", "the key's IP allowlist does not include the caller")
 	}
 	return p, nil
 }
@@ -219,9 +220,24 @@ type errorBody struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
-// WriteError writes {"success": false, "message": ...}. The seed answers a
+// WriteError writes {"success": false, "message": ...} with the seed's own
+// statuses (errorStatus), whatever status it is given: the seed answers a
 // lack of hosts with 400; so does this.
-func WriteError(w http.ResponseWriter, r *http.Request, status int, e *llmservice.Error) {
+var WriteError = httpx.Restatus(errorStatus, writeErrorBody)
+
+// errorStatus is the seed's status for e: 400 with MsgNoHosts when no host
+// could answer (unavailable, upstream failure, timeout), the kind's own
+// otherwise.
+func errorStatus(e *llmservice.Error) int {
+	switch e.Kind {
+	case llmservice.Unavailable, llmservice.Upstream, llmservice.UpstreamTimeout:
+		return http.StatusBadRequest
+	}
+	return e.Kind.HTTPStatus()
+}
+
+// writeErrorBody writes e in the seed's shape with status.
+func writeErrorBody(w http.ResponseWriter, r *http.Request, status int, e *llmservice.Error) {
 	body := errorBody{Message: e.Message, Param: e.Param}
 	var d Detail
 	if errors.As(e.Err, &d) {
@@ -233,7 +249,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, status int, e *llmservic
 	case llmservice.Unavailable, llmservice.Upstream, llmservice.UpstreamTimeout:
 		// The seed's words stay; the detail says what really happened
 		// (a timeout, an unreadable answer).
-		status, body.Message = http.StatusBadRequest, MsgNoHosts
+		body.Message = MsgNoHosts
 		if body.Detail == "" && e.Message != MsgNoHosts {
 			body.Detail = e.Message
 		}

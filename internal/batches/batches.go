@@ -1,4 +1,5 @@
-// Package batches serves asynchronous batches on the durable queue: OpenAI's
+// Package batches is a queue-backed feature, not an API of its own: it
+// serves asynchronous batches on the durable queue to two APIs, OpenAI's
 // files and batches API (/v1/files, /v1/batches), so that the official
 // clients run batches against llmservice, and StackForDevs' /v1/batch with
 // its signed completion webhook. Both kinds of batch are one row in the

@@ -39,23 +39,15 @@ func newFileObject(f *llmservice.File) fileObject {
 	return o
 }
 
-// authOpenAI reads the bearer key of the OpenAI-style endpoints and checks
-// the key's IP allowlist (the gateway checks it on calls; these endpoints
-// make none).
+// authOpenAI reads the bearer key of the OpenAI-style endpoints
+// (Authenticate checks the key's IP allowlist).
 func (h *Handler) authOpenAI(r *http.Request) (*gateway.Principal, error) {
 	tok := httpx.BearerToken(r)
 	if tok == "" {
 		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Code: "invalid_api_key",
 			Message: "You didn't provide an API key. Provide it in the Authorization header as 'Bearer <key>'."}
 	}
-	p, err := h.GW.Authenticate(r.Context(), tok)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.CheckIP(httpx.ClientIP(r.Context())); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return h.GW.Authenticate(r.Context(), tok)
 }
 
 func (h *Handler) fileLimit() int64 {
