@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
-	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/tokens"
 )
 
@@ -34,7 +34,7 @@ type settlement struct {
 	bodies string // the body logging mode
 	rec    *llmservice.UsageRecord
 	plan   *Plan
-	d      *route.Deployment
+	d      *hostpick.Deployment
 	adm    *admission
 	req    *llm.ChatRequest
 	ttft   time.Duration
@@ -54,7 +54,7 @@ type settlement struct {
 	closed  bool
 }
 
-func (g *Gateway) newSettlement(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *route.Deployment,
+func (g *Gateway) newSettlement(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *hostpick.Deployment,
 	adm *admission, req *llm.ChatRequest, cancel context.CancelFunc, ttft time.Duration) settlement {
 	return settlement{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req,
 		cancel: cancel, ttft: ttft, prompt: -1, counted: -1}
