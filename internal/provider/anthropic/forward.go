@@ -115,15 +115,10 @@ func (u *usageScan) merge(w *wireUsage) {
 
 // wholeAnswer reads a whole (non-streaming) answer and sets its model.
 func wholeAnswer(b []byte, reply string, count bool) ([]byte, upstream.Tally, error) {
-	s := &usageScan{}
 	if count {
-		u, err := upstream.InputTokens(b)
-		if err != nil {
-			return nil, nil, err
-		}
-		s.Note(u)
-		return b, s, nil
+		return upstream.CountAnswer(b)
 	}
+	s := &usageScan{}
 	var m struct {
 		Usage   *wireUsage `json:"usage"`
 		Content []struct {

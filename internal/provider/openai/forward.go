@@ -113,15 +113,10 @@ func (s *usageScan) response(r *responseObject) {
 
 // wholeAnswer reads a whole (non-streaming) answer and sets its model.
 func wholeAnswer(b []byte, reply string, count bool) ([]byte, upstream.Tally, error) {
-	s := &usageScan{}
 	if count {
-		u, err := upstream.InputTokens(b)
-		if err != nil {
-			return nil, nil, err
-		}
-		s.Note(u)
-		return b, s, nil
+		return upstream.CountAnswer(b)
 	}
+	s := &usageScan{}
 	var ro responseObject
 	if err := json.Unmarshal(b, &ro); err != nil {
 		return nil, nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable response", Err: err}

@@ -151,16 +151,19 @@ type wholeBody struct {
 
 func (*wholeBody) Close() error { return nil }
 
-// InputTokens reads a count_tokens answer of the Anthropic Messages and
-// OpenAI Responses APIs, which both say {"input_tokens": N}.
-func InputTokens(b []byte) (llm.Usage, error) {
+// CountAnswer reads a count_tokens answer of the Anthropic Messages and
+// OpenAI Responses APIs, which both say {"input_tokens": N}, and returns
+// it as Pass's whole answer.
+func CountAnswer(b []byte) ([]byte, Tally, error) {
 	var v struct {
 		InputTokens *int `json:"input_tokens"`
 	}
 	if json.Unmarshal(b, &v) != nil || v.InputTokens == nil {
-		return llm.Usage{}, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable token count"}
+		return nil, nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable token count"}
 	}
-	return llm.Usage{PromptTokens: *v.InputTokens}, nil
+	s := &Scan{}
+	s.Note(llm.Usage{PromptTokens: *v.InputTokens})
+	return b, s, nil
 }
 
 // FrameData returns the data of a raw SSE event (its data lines joined by
