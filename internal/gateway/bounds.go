@@ -63,6 +63,20 @@ func (s Served) HeaderModel() string {
 	return headerSafe(s.Model)
 }
 
+// Headers are the response headers every dialect sends with an answer:
+// which provider and model served it after how many attempts, the rate
+// limits that applied, and the response cache's part when it has one.
+// The rate headers are OpenAI's x-ratelimit-* shape.
+func (s Served) Headers() [][2]string {
+	h := [][2]string{{"X-Llmservice-Provider", s.Instance}, {"X-Llmservice-Model", s.HeaderModel()},
+		{"X-Llmservice-Attempts", strconv.Itoa(s.Attempts)}}
+	h = append(h, s.Rate.Headers()...)
+	if s.Cache != "" {
+		h = append(h, [2]string{"X-Llmservice-Cache", s.Cache})
+	}
+	return h
+}
+
 func headerSafe(v string) string {
 	clean := true
 	for i := 0; i < len(v); i++ {

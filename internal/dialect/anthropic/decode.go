@@ -9,6 +9,7 @@ import (
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/wire/shorthand"
 )
 
 // request is what the dialect reads of a Messages request. Fields it does
@@ -64,21 +65,7 @@ type source struct {
 type contents []block
 
 func (c *contents) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*c = contents{{Type: "text", Text: s}}
-		return nil
-	}
-	var blocks []block
-	if err := json.Unmarshal(b, &blocks); err != nil {
-		return err
-	}
-	*c = blocks
-	return nil
+	return shorthand.List(b, (*[]block)(c), func(s string) block { return block{Type: "text", Text: s} })
 }
 
 type tool struct {

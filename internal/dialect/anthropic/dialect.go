@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
@@ -79,12 +78,8 @@ func newCall(r *http.Request, p *gateway.Principal, endpoint, model string) *gat
 // setServedHeaders says which provider and model served the call, and the
 // rate limits that applied.
 func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
-	hd := w.Header()
-	hd.Set("X-Llmservice-Provider", s.Instance)
-	hd.Set("X-Llmservice-Model", s.HeaderModel())
-	hd.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
-	for _, kv := range s.Rate.Headers() {
-		hd.Set(kv[0], kv[1])
+	for _, kv := range s.Headers() {
+		w.Header().Set(kv[0], kv[1])
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/wire/shorthand"
 )
 
 // request is what the dialect reads of a Responses request. Fields it does
@@ -44,21 +45,9 @@ func (r *request) stored() bool { return r.Store == nil || *r.Store }
 type input []item
 
 func (in *input) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*in = input{{Type: "message", Role: "user", Content: content{{Type: "input_text", Text: s}}}}
-		return nil
-	}
-	var items []item
-	if err := json.Unmarshal(b, &items); err != nil {
-		return err
-	}
-	*in = items
-	return nil
+	return shorthand.List(b, (*[]item)(in), func(s string) item {
+		return item{Type: "message", Role: "user", Content: content{{Type: "input_text", Text: s}}}
+	})
 }
 
 // item is an input item of any type; Type says which fields are set. An
@@ -82,25 +71,7 @@ type item struct {
 type content []part
 
 func (c *content) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*c = content{{Type: "input_text", Text: s}}
-		return nil
-	}
-	if string(b) == "null" {
-		*c = nil
-		return nil
-	}
-	var parts []part
-	if err := json.Unmarshal(b, &parts); err != nil {
-		return err
-	}
-	*c = parts
-	return nil
+	return shorthand.List(b, (*[]part)(c), func(s string) part { return part{Type: "input_text", Text: s} })
 }
 
 type part struct {

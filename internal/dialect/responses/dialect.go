@@ -90,12 +90,8 @@ func newCall(r *http.Request, p *gateway.Principal, endpoint, model string) *gat
 }
 
 func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
-	hd := w.Header()
-	hd.Set("X-Llmservice-Provider", s.Instance)
-	hd.Set("X-Llmservice-Model", s.HeaderModel())
-	hd.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
-	for _, kv := range s.Rate.Headers() {
-		hd.Set(kv[0], kv[1])
+	for _, kv := range s.Headers() {
+		w.Header().Set(kv[0], kv[1])
 	}
 }
 

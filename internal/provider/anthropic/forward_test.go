@@ -81,9 +81,9 @@ func FuzzForwardStream(f *testing.F) {
 	f.Add([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, reply := range []string{"", "public"} {
-			s := &sseBody{ctx: context.Background(), body: io.NopCloser(bytes.NewReader(in)), reply: reply}
-			s.r = bufio.NewReader(s.body)
-			if err := s.first(); err != nil {
+			body := io.NopCloser(bytes.NewReader(in))
+			s := &sseBody{r: bufio.NewReader(body), reply: reply}
+			if err := s.Open(context.Background(), body, s.next, refuse); err != nil {
 				continue
 			}
 			out, err := io.ReadAll(s)

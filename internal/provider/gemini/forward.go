@@ -5,10 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"mime"
-	"strings"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/llm"
@@ -25,9 +22,6 @@ const (
 	OpStream      = "streamGenerateContent"
 	OpCountTokens = "countTokens"
 )
-
-// maxJSONAnswer bounds a non-streaming answer held to read its usage.
-const maxJSONAnswer = 64 << 20
 
 // Forwards reports whether p is the Gemini API.
 func (c *Client) Forwards(p llm.Protocol) bool { return p == llm.GeminiGenerate }
@@ -59,39 +53,18 @@ func (c *Client) Forward(ctx context.Context, req *llm.RawRequest, model string)
 	if reply == model {
 		reply = ""
 	}
-	out := &llm.RawResponse{Status: resp.StatusCode, Header: map[string][]string{}}
-	if v := resp.Header.Values("Content-Type"); len(v) > 0 {
-		out.Header["Content-Type"] = v
-	}
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if mt != "text/event-stream" {
-		b, err := newJSONBody(ctx, resp.Body, reply, req.Op == OpCountTokens)
-		if err != nil {
-			return nil, err
-		}
-		out.Body = b
-		return out, nil
-	}
-	s := &sseBody{ctx: ctx, body: resp.Body, r: bufio.NewReaderSize(resp.Body, 16<<10), reply: reply}
-	if err := s.first(); err != nil {
-		_ = s.Close()
-		return nil, err
-	}
-	out.Body = s
-	return out, nil
+	return upstream.Pass(ctx, resp, []string{"Content-Type"},
+		func(b []byte) ([]byte, upstream.Tally, error) { return wholeAnswer(b, reply, req.Op == OpCountTokens) },
+		func(body io.ReadCloser) (llm.RawBody, error) {
+			s := &sseBody{r: bufio.NewReaderSize(body, 16<<10), reply: reply}
+			return s, s.Open(ctx, body, s.next, refuse)
+		})
 }
 
 // scan accumulates what passes: usageMetadata holds running totals, so
 // the last one seen is the answer's; text for a local count when the
 // upstream reports none.
-type scan struct {
-	u    llm.Usage
-	seen bool
-	text strings.Builder
-}
-
-func (s *scan) Usage() (llm.Usage, bool) { return s.u, s.seen }
-func (s *scan) Text() string             { return s.text.String() }
+type scan struct{ upstream.Scan }
 
 // note reads one GenerateContentResponse (a whole answer or a stream
 // event).
@@ -101,16 +74,16 @@ func (s *scan) note(data []byte) (*geminiwire.GenerateContentResponse, bool) {
 		return nil, false
 	}
 	if r.UsageMetadata != nil {
-		s.u, s.seen = usage(r.UsageMetadata), true
+		s.Note(usage(r.UsageMetadata))
 	}
 	for _, c := range r.Candidates {
 		if c.Content == nil {
 			continue
 		}
 		for _, p := range c.Content.Parts {
-			s.text.WriteString(p.Text)
+			s.Keep(p.Text)
 			if p.FunctionCall != nil {
-				s.text.Write(p.FunctionCall.Args)
+				s.Keep(string(p.FunctionCall.Args))
 			}
 		}
 	}
@@ -128,20 +101,9 @@ func setModel(b []byte, reply string) []byte {
 	return b
 }
 
-// jsonBody is a whole answer held in memory.
-type jsonBody struct {
-	*bytes.Reader
-	scan
-}
-
-func (j *jsonBody) Close() error { return nil }
-
-func newJSONBody(ctx context.Context, r io.ReadCloser, reply string, count bool) (*jsonBody, error) {
-	b, err := upstream.ReadAnswer(ctx, r, maxJSONAnswer)
-	if err != nil {
-		return nil, err
-	}
-	jb := &jsonBody{}
+// wholeAnswer reads a whole answer (or a token count) and sets its model.
+func wholeAnswer(b []byte, reply string, count bool) ([]byte, upstream.Tally, error) {
+	s := &scan{}
 	if count {
 		// https://ai.google.dev/api/tokens#response-body
 		var v struct {
@@ -149,112 +111,54 @@ func newJSONBody(ctx context.Context, r io.ReadCloser, reply string, count bool)
 			CachedContentTokenCount int  `json:"cachedContentTokenCount"`
 		}
 		if json.Unmarshal(b, &v) != nil || v.TotalTokens == nil {
-			return nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable token count"}
+			return nil, nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable token count"}
 		}
-		jb.u, jb.seen = llm.Usage{PromptTokens: *v.TotalTokens, CachedTokens: v.CachedContentTokenCount}, true
-	} else {
-		r, ok := jb.note(b)
-		if !ok {
-			return nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable response"}
-		}
-		if len(r.Candidates) == 0 && r.PromptFeedback != nil && r.PromptFeedback.BlockReason != "" {
-			return nil, blockedError(r.PromptFeedback.BlockReason)
-		}
-		b = setModel(b, reply)
+		s.Note(llm.Usage{PromptTokens: *v.TotalTokens, CachedTokens: v.CachedContentTokenCount})
+		return b, s, nil
 	}
-	jb.Reader = bytes.NewReader(b)
-	return jb, nil
+	r, ok := s.note(b)
+	if !ok {
+		return nil, nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable response"}
+	}
+	if len(r.Candidates) == 0 && r.PromptFeedback != nil && r.PromptFeedback.BlockReason != "" {
+		return nil, nil, blockedError(r.PromptFeedback.BlockReason)
+	}
+	return setModel(b, reply), s, nil
 }
 
 // sseBody passes a stream through event by event, each as it came apart
 // from its modelVersion; usage and text are read on the way.
 type sseBody struct {
-	ctx   context.Context
-	body  io.ReadCloser
+	upstream.Relay
+	scan
 	r     *bufio.Reader
 	reply string
-	scan
-
-	out []byte // the current frame, not yet read by the client
-	err error  // sticky
+	data  []byte
 }
 
-// first reads up to and including the first event that carries data; an
-// error object there is returned as the upstream's refusal.
-func (s *sseBody) first() error {
-	for {
-		frame, err := upstream.ReadRawFrame(s.r)
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream ended the stream without an answer"}
-			}
-			return upstream.ReadError(s.ctx, err)
-		}
-		data := frameData(frame)
-		if data != nil {
-			var e geminiwire.ErrorResponse
-			if json.Unmarshal(data, &e) == nil && e.Error != nil {
-				return statusError(e.Error.Code, nil, data)
-			}
-		}
-		s.out = append(s.out, s.pass(frame, data)...)
-		if data != nil {
-			return nil
-		}
+// next reads one event, notes it and rewrites its modelVersion.
+func (s *sseBody) next() (out, data []byte, err error) {
+	frame, err := upstream.ReadRawFrame(s.r)
+	if err != nil {
+		return nil, nil, err
 	}
+	s.data = upstream.FrameData(frame, s.data)
+	if s.data == nil {
+		return frame, nil, nil
+	}
+	s.note(s.data)
+	if s.reply != "" && bytes.Contains(s.data, []byte(`"modelVersion"`)) {
+		frame = upstream.SetFrameString(frame, s.data, []string{"modelVersion"}, s.reply)
+	}
+	return frame, s.data, nil
 }
 
-// Read hands out the stream's bytes, one event at a time.
-func (s *sseBody) Read(p []byte) (int, error) {
-	for len(s.out) == 0 {
-		if s.err != nil {
-			return 0, s.err
-		}
-		frame, err := upstream.ReadRawFrame(s.r)
-		if err != nil {
-			s.err = err
-			if !errors.Is(err, io.EOF) {
-				s.err = upstream.ReadError(s.ctx, err)
-			}
-			continue
-		}
-		s.out = s.pass(frame, frameData(frame))
-	}
-	n := copy(p, s.out)
-	s.out = s.out[n:]
-	return n, nil
-}
-
-func (s *sseBody) Close() error { return s.body.Close() }
-
-// pass notes an event and returns its bytes, modelVersion rewritten.
-func (s *sseBody) pass(frame, data []byte) []byte {
-	if data == nil {
-		return frame
-	}
-	s.note(data)
-	if s.reply == "" || !bytes.Contains(data, []byte(`"modelVersion"`)) {
-		return frame
-	}
-	nd := setModel(data, s.reply)
-	i := bytes.Index(frame, data)
-	if i < 0 {
-		return frame
-	}
-	out := make([]byte, 0, len(frame)+len(nd)-len(data))
-	out = append(out, frame[:i]...)
-	out = append(out, nd...)
-	return append(out, frame[i+len(data):]...)
-}
-
-// frameData returns the data of a single-data-line event (Gemini's
-// framing), or nil.
-func frameData(frame []byte) []byte {
-	for _, line := range bytes.Split(frame, []byte("\n")) {
-		line = bytes.TrimRight(line, "\r")
-		if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
-			return bytes.TrimPrefix(v, []byte(" "))
-		}
+// refuse turns an error object the upstream sends first into the
+// attempt's error.
+func refuse(data []byte) error {
+	var e geminiwire.ErrorResponse
+	if json.Unmarshal(data, &e) == nil && e.Error != nil {
+		return statusError(e.Error.Code, nil, data)
 	}
 	return nil
 }

@@ -1,12 +1,9 @@
 package openai
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 
@@ -22,9 +19,6 @@ const (
 	OpResponses   = "responses"
 	OpInputTokens = "input_tokens"
 )
-
-// maxJSONAnswer bounds a non-streaming answer held to rewrite its model.
-const maxJSONAnswer = 64 << 20
 
 // Forwards reports whether p is the Responses API and the upstream serves
 // it (OpenAI itself; OpenAI-compatible servers speak Chat Completions
@@ -51,28 +45,14 @@ func (c *Client) Forward(ctx context.Context, req *llm.RawRequest, model string)
 	if err != nil {
 		return nil, err
 	}
-	out := &llm.RawResponse{Status: resp.StatusCode, Header: map[string][]string{}}
-	for _, k := range []string{"Content-Type", "X-Request-Id"} {
-		if v := resp.Header.Values(k); len(v) > 0 {
-			out.Header[k] = v
-		}
-	}
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if mt != "text/event-stream" {
-		b, err := newJSONBody(ctx, resp.Body, req.ReplyModel, req.Op == OpInputTokens)
-		if err != nil {
-			return nil, err
-		}
-		out.Body = b
-		return out, nil
-	}
-	s := &sseBody{ctx: ctx, body: resp.Body, r: upstream.NewSSEReader(resp.Body), reply: req.ReplyModel}
-	if err := s.first(); err != nil {
-		_ = s.Close()
-		return nil, err
-	}
-	out.Body = s
-	return out, nil
+	return upstream.Pass(ctx, resp, []string{"Content-Type", "X-Request-Id"},
+		func(b []byte) ([]byte, upstream.Tally, error) {
+			return wholeAnswer(b, req.ReplyModel, req.Op == OpInputTokens)
+		},
+		func(body io.ReadCloser) (llm.RawBody, error) {
+			s := &sseBody{r: upstream.NewSSEReader(body), reply: req.ReplyModel}
+			return s, s.Open(ctx, body, s.next, s.refuse)
+		})
 }
 
 // responsesUsage is the usage of a response object.
@@ -89,23 +69,15 @@ type responsesUsage struct {
 }
 
 // usageScan keeps what passed: usage and generated text.
-type usageScan struct {
-	u    llm.Usage
-	seen bool
-	text strings.Builder
-}
+type usageScan struct{ upstream.Scan }
 
 func (s *usageScan) merge(u *responsesUsage) {
 	if u == nil {
 		return
 	}
-	s.seen = true
-	s.u = llm.Usage{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens,
-		CachedTokens: u.InputTokensDetails.CachedTokens, ReasoningTokens: u.OutputTokensDetails.ReasoningTokens}
+	s.Note(llm.Usage{PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens,
+		CachedTokens: u.InputTokensDetails.CachedTokens, ReasoningTokens: u.OutputTokensDetails.ReasoningTokens})
 }
-
-func (s *usageScan) Usage() (llm.Usage, bool) { return s.u, s.seen }
-func (s *usageScan) Text() string             { return s.text.String() }
 
 // responseObject is what the scanner reads of a response object.
 type responseObject struct {
@@ -124,62 +96,38 @@ type responseObject struct {
 
 func (s *usageScan) response(r *responseObject) {
 	s.merge(r.Usage)
-	if s.text.Len() > 0 {
+	if s.Kept() {
 		return
 	}
 	for _, it := range r.Output {
-		s.text.WriteString(it.Arguments)
-		s.text.WriteString(it.Input)
+		s.Keep(it.Arguments)
+		s.Keep(it.Input)
 		for _, c := range it.Content {
-			s.text.WriteString(c.Text)
+			s.Keep(c.Text)
 		}
 		for _, c := range it.Summary {
-			s.text.WriteString(c.Text)
+			s.Keep(c.Text)
 		}
 	}
 }
 
-// jsonBody is a whole (non-streaming) answer held in memory with its model
-// rewritten.
-type jsonBody struct {
-	*bytes.Reader
-	usageScan
-}
-
-func (j *jsonBody) Close() error { return nil }
-
-func newJSONBody(ctx context.Context, r io.ReadCloser, reply string, count bool) (*jsonBody, error) {
-	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, maxJSONAnswer+1))
-	if err != nil {
-		return nil, upstream.ReadError(ctx, err)
-	}
-	if len(b) > maxJSONAnswer {
-		return nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream answer is too large"}
-	}
-	jb := &jsonBody{}
+// wholeAnswer reads a whole (non-streaming) answer and sets its model.
+func wholeAnswer(b []byte, reply string, count bool) ([]byte, upstream.Tally, error) {
 	if count {
-		var v struct {
-			InputTokens *int `json:"input_tokens"`
-		}
-		if json.Unmarshal(b, &v) != nil || v.InputTokens == nil {
-			return nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable token count"}
-		}
-		jb.u.PromptTokens, jb.seen = *v.InputTokens, true
-	} else {
-		var ro responseObject
-		if err := json.Unmarshal(b, &ro); err != nil {
-			return nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable response", Err: err}
-		}
-		jb.response(&ro)
-		if reply != "" {
-			if nb, ok, err := upstream.SetString(b, []string{"model"}, reply); err == nil && ok {
-				b = nb
-			}
+		return upstream.CountAnswer(b)
+	}
+	s := &usageScan{}
+	var ro responseObject
+	if err := json.Unmarshal(b, &ro); err != nil {
+		return nil, nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable response", Err: err}
+	}
+	s.response(&ro)
+	if reply != "" {
+		if nb, ok, err := upstream.SetString(b, []string{"model"}, reply); err == nil && ok {
+			b = nb
 		}
 	}
-	jb.Reader = bytes.NewReader(b)
-	return jb, nil
+	return b, s, nil
 }
 
 // sseBody passes a Responses event stream through event by event, each
@@ -187,55 +135,31 @@ func newJSONBody(ctx context.Context, r io.ReadCloser, reply string, count bool)
 // data as it came except the model of the response object the lifecycle
 // events carry; usage and generated text are read on the way.
 type sseBody struct {
-	ctx   context.Context
-	body  io.ReadCloser
+	upstream.Relay
+	usageScan
 	r     *upstream.SSEReader
 	reply string
-	usageScan
-
-	out []byte
-	err error
 }
 
-// first reads the first event; an error there is the upstream's refusal.
-func (s *sseBody) first() error {
+func (s *sseBody) next() (out, data []byte, err error) {
 	ev, err := s.r.Next()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream ended the stream without an answer"}
-		}
-		return upstream.ReadError(s.ctx, err)
+		return nil, nil, err
 	}
-	typ := s.inspect(ev.Data)
-	if typ == "error" || typ == "response.failed" {
-		return upstream.StatusError(http.StatusBadGateway, nil, ev.Data)
+	return s.frame(ev, s.inspect(ev.Data)), ev.Data, nil
+}
+
+// refuse turns an error the upstream sends as its first event into the
+// attempt's error.
+func (s *sseBody) refuse(data []byte) error {
+	var e struct {
+		Type string `json:"type"`
 	}
-	s.out = s.frame(ev, typ)
+	if json.Unmarshal(data, &e) == nil && (e.Type == "error" || e.Type == "response.failed") {
+		return upstream.StatusError(http.StatusBadGateway, nil, data)
+	}
 	return nil
 }
-
-// Read hands out the stream's bytes, one event at a time.
-func (s *sseBody) Read(p []byte) (int, error) {
-	for len(s.out) == 0 {
-		if s.err != nil {
-			return 0, s.err
-		}
-		ev, err := s.r.Next()
-		if err != nil {
-			s.err = err
-			if !errors.Is(err, io.EOF) {
-				s.err = upstream.ReadError(s.ctx, err)
-			}
-			continue
-		}
-		s.out = s.frame(ev, s.inspect(ev.Data))
-	}
-	n := copy(p, s.out)
-	s.out = s.out[n:]
-	return n, nil
-}
-
-func (s *sseBody) Close() error { return s.body.Close() }
 
 // inspect reads an event's type and notes its usage and text.
 func (s *sseBody) inspect(data []byte) string {
@@ -252,7 +176,7 @@ func (s *sseBody) inspect(data []byte) string {
 		"response.reasoning_text.delta", "response.custom_tool_call_input.delta", "response.refusal.delta":
 		var d string
 		if json.Unmarshal(e.Delta, &d) == nil {
-			s.text.WriteString(d)
+			s.Keep(d)
 		}
 	case "response.completed", "response.incomplete", "response.failed":
 		if e.Response != nil {

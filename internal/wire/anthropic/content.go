@@ -1,8 +1,9 @@
 package anthropic
 
 import (
-	"bytes"
 	"encoding/json"
+
+	"github.com/llmservice/llmservice/internal/wire/shorthand"
 )
 
 // Content block types, in requests and responses.
@@ -88,21 +89,7 @@ type Contents []ContentBlock
 
 // UnmarshalJSON accepts a string or an array of blocks.
 func (c *Contents) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*c = Contents{{Type: BlockText, Text: s}}
-		return nil
-	}
-	var blocks []ContentBlock
-	if err := json.Unmarshal(b, &blocks); err != nil {
-		return err
-	}
-	*c = blocks
-	return nil
+	return shorthand.List(b, (*[]ContentBlock)(c), func(s string) ContentBlock { return ContentBlock{Type: BlockText, Text: s} })
 }
 
 // Text returns the concatenated text of the text blocks.
