@@ -21,6 +21,9 @@ import (
 type Exchange struct {
 	Raw  *llm.RawRequest
 	Chat *llm.ChatRequest
+	// Cache, when set, offers the response cache for the call (with
+	// Call.Cache): see RawCache.
+	Cache RawCache
 }
 
 // Answer is a started call. Exactly one of Raw, Result and Stream is set:
@@ -52,6 +55,13 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
+	}
+	cc := g.laneCacheFor(c, plan, x)
+	if e := cc.lookup(ctx); e != nil {
+		if ans, ok, err := g.laneHit(ctx, c, plan, rec, x, e); ok {
+			return ans, err
+		}
+		cc.state = CacheMiss
 	}
 	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
 	if err != nil {
@@ -114,6 +124,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 	}
 	d := out.Deployment
 	ans := &Answer{Served: served(plan, out, adm)}
+	ans.Cache = cc.header()
 	ttft = max(ttft, time.Nanosecond)
 	switch {
 	case raw != nil:
@@ -125,16 +136,25 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		if !req.Stream {
 			mr.ttft = 0
 		}
+		if cc != nil && cc.write {
+			mr.tee = &rawTee{cc: cc, codec: x.Cache, stream: req.Stream}
+		}
 		ans.Raw = &RawAnswer{Status: raw.Status, Header: raw.Header, Body: mr}
 	case resp != nil:
 		timer.Stop()
 		cancel()
 		g.observeFinish(ctx, resp)
 		u, cost := g.settleChat(ctx, c, rec, plan, d, adm, req, resp)
+		if cacheable(resp) {
+			cc.keep(ctx, &cacheEntry{Chat: resp, Usage: u, Cost: cost, Instance: ans.Instance, Model: ans.Model, Public: ans.Public})
+		}
 		ans.Result = &Result{Served: ans.Served, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}
 	default:
 		timer.Stop()
 		ms := &meteredStream{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+		if cc != nil && cc.write {
+			ms.tee = &assembler{cc: cc}
+		}
 		ms.observe(first)
 		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
 	}
@@ -228,12 +248,16 @@ type meteredRaw struct {
 	timer  *time.Timer
 	cancel context.CancelFunc
 	ttft   time.Duration
+	tee    *rawTee // keeps the answer for the response cache
 
 	settled, closed bool
 }
 
 func (m *meteredRaw) Read(p []byte) (int, error) {
 	n, err := m.body.Read(p)
+	if m.tee != nil && n > 0 {
+		m.tee.write(p[:n])
+	}
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			m.finish(nil)
@@ -266,6 +290,9 @@ func (m *meteredRaw) finish(err error) {
 	m.adm.finish(context.Background(), u, cost, true)
 	m.g.keepBodies(m.rec, m.bodies, m.req.Messages, m.body.Text())
 	m.g.record(m.rec, u, cost, m.ttft, err)
+	if m.tee != nil && err == nil {
+		m.tee.keep(m, u, cost)
+	}
 }
 
 // Close settles an answer the client abandoned before its end.

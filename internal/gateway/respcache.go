@@ -63,6 +63,10 @@ func ParseCacheAsk(header func(string) string) (*CacheAsk, error) {
 type cacheEntry struct {
 	Chat     *llm.ChatResponse  `json:"chat,omitempty"`
 	Embed    *llm.EmbedResponse `json:"embed,omitempty"`
+	// Raw is a pass-through answer in the client's protocol as relayed
+	// (a stream's frames when RawStream), see RawCache.
+	Raw       []byte `json:"raw,omitempty"`
+	RawStream bool   `json:"raw_stream,omitempty"`
 	Usage    llm.Usage          `json:"usage"`
 	Cost     llmservice.Nanos   `json:"cost"`
 	Instance string             `json:"instance,omitempty"`
@@ -83,15 +87,26 @@ type cacheCall struct {
 
 // cacheFor returns the cache use of a call, or nil when the cache is off
 // for it (no store, a dialect that does not offer it, or no policy on the
-// key, the team or the catalog model). what identifies the answer.
-func (g *Gateway) cacheFor(c *Call, plan *Plan, what any) *cacheCall {
+// key, the team or the catalog model). what identifies the answer; nil
+// when it must not be cached.
+func (g *Gateway) cacheFor(c *Call, plan *Plan, what func() any) *cacheCall {
+	return g.cacheKeyed(c, plan, func() (string, bool) {
+		w := what()
+		if w == nil {
+			return "", false
+		}
+		k, err := cache.Key(c.Principal.Team.ID, c.Endpoint, plan.Public, w)
+		return k, err == nil
+	})
+}
+
+// cacheKeyed is cacheFor with the key built by key, called only when the
+// cache applies to the call (false: the answer must not be cached).
+func (g *Gateway) cacheKeyed(c *Call, plan *Plan, key func() (string, bool)) *cacheCall {
 	if g.cache == nil || c.Cache == nil || g.cacheDown.Load() {
 		return nil
 	}
-	ttl := c.Principal.Key.Cache.Duration()
-	if c.Principal.Key.Cache == nil {
-		ttl = c.Principal.Team.Cache.Duration()
-	}
+	ttl := policyTTL(c.Principal, plan)
 	if ttl <= 0 {
 		return nil
 	}
@@ -99,20 +114,35 @@ func (g *Gateway) cacheFor(c *Call, plan *Plan, what any) *cacheCall {
 		ttl = c.Cache.TTL
 	}
 	cc := &cacheCall{g: g, read: !c.Cache.NoCache, write: !c.Cache.NoStore, ttl: ttl, state: CacheMiss}
-	if what == nil {
-		cc.read, cc.write = false, false
+	if cc.read || cc.write {
+		k, ok := key()
+		if !ok {
+			cc.read, cc.write = false, false
+		}
+		cc.key = k
 	}
 	if !cc.read {
 		cc.state = CacheBypass
 	}
-	if cc.read || cc.write {
-		k, err := cache.Key(c.Principal.Team.ID, c.Endpoint, plan.Public, what)
-		if err != nil {
-			cc.read, cc.write, cc.state = false, false, CacheBypass
-		}
-		cc.key = k
-	}
 	return cc
+}
+
+// policyTTL returns how long a call's answers are kept, 0 when the cache
+// is off for it. The most specific policy that is set wins: the key's,
+// then the team's, then the catalog model's (a model group's primary
+// model); a TTL of 0 on a key or team keeps the cache off whatever the
+// model says. The client's x-llmservice-cache-ttl overrides the TTL of a
+// policy that is on.
+func policyTTL(p *Principal, plan *Plan) time.Duration {
+	switch {
+	case p.Key.Cache != nil:
+		return p.Key.Cache.Duration()
+	case p.Team.Cache != nil:
+		return p.Team.Cache.Duration()
+	case len(plan.Targets) > 0 && plan.Targets[0].Entry != nil:
+		return plan.Targets[0].Entry.Cache.Duration()
+	}
+	return 0
 }
 
 // lookup returns the kept answer, or nil. A store that cannot answer
