@@ -154,3 +154,35 @@ func TestLaneResponseCache(t *testing.T) {
 		}
 	})
 }
+
+// TestModelCachePolicy: a catalog model's cache policy, set with POST or
+// PATCH /admin/models, applies to teams without their own; {"cache": null}
+// switches it off, and a bad TTL is a 400 naming cache.ttl.
+func TestModelCachePolicy(t *testing.T) {
+	srv, keys, upstream := cacheServer(t, nil)
+	url := srv.URL + "/v1/chat/completions"
+	body := map[string]any{"model": "cached-mini", "messages": []map[string]any{{"role": "user", "content": "a model's cache"}}}
+	if st := do(t, "POST", srv.URL+"/admin/models", testAdminKey, map[string]any{"name": "cached-mini", "provider": "openai",
+		"upstream_model": "gpt-4o-mini", "cache": map[string]any{"ttl": "1h"}}, nil); st != http.StatusCreated {
+		t.Fatalf("POST /admin/models: %d", st)
+	}
+	n := upstream()
+	_, h1, _ := cachePost(t, url, keys["cache-off"], body, nil)
+	_, h2, _ := cachePost(t, url, keys["cache-off"], body, nil)
+	if h1.Get("X-Llmservice-Cache") != "miss" || h2.Get("X-Llmservice-Cache") != "hit" || upstream()-n != 1 {
+		t.Fatalf("model policy: %q then %q, %d upstream calls; want a miss, a hit, 1", h1.Get("X-Llmservice-Cache"), h2.Get("X-Llmservice-Cache"), upstream()-n)
+	}
+	var m struct{ Cache *struct{ TTL string } }
+	if st := do(t, "PATCH", srv.URL+"/admin/models/cached-mini", testAdminKey, map[string]any{"cache": nil}, &m); st != 200 || m.Cache != nil {
+		t.Fatalf("PATCH cache null: %d %+v", st, m)
+	}
+	if _, h, _ := cachePost(t, url, keys["cache-off"], body, nil); h.Get("X-Llmservice-Cache") != "" {
+		t.Fatalf("cache %q after the model's policy was switched off", h.Get("X-Llmservice-Cache"))
+	}
+	if st := do(t, "PATCH", srv.URL+"/admin/models/cached-mini", testAdminKey, map[string]any{"cache": map[string]any{"ttl": "soon"}}, nil); st != 400 {
+		t.Fatalf("PATCH bad ttl: %d; want 400", st)
+	}
+	if st := do(t, "PATCH", srv.URL+"/admin/models/nope", testAdminKey, map[string]any{"cache": nil}, nil); st != 404 {
+		t.Fatalf("PATCH unknown model: %d; want 404", st)
+	}
+}

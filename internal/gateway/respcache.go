@@ -61,17 +61,17 @@ func ParseCacheAsk(header func(string) string) (*CacheAsk, error) {
 
 // cacheEntry is a kept answer and what it cost when it was served.
 type cacheEntry struct {
-	Chat     *llm.ChatResponse  `json:"chat,omitempty"`
-	Embed    *llm.EmbedResponse `json:"embed,omitempty"`
+	Chat  *llm.ChatResponse  `json:"chat,omitempty"`
+	Embed *llm.EmbedResponse `json:"embed,omitempty"`
 	// Raw is a pass-through answer in the client's protocol as relayed
 	// (a stream's frames when RawStream), see RawCache.
-	Raw       []byte `json:"raw,omitempty"`
-	RawStream bool   `json:"raw_stream,omitempty"`
-	Usage    llm.Usage          `json:"usage"`
-	Cost     llmservice.Nanos   `json:"cost"`
-	Instance string             `json:"instance,omitempty"`
-	Model    string             `json:"model,omitempty"`
-	Public   string             `json:"public,omitempty"`
+	Raw       []byte           `json:"raw,omitempty"`
+	RawStream bool             `json:"raw_stream,omitempty"`
+	Usage     llm.Usage        `json:"usage"`
+	Cost      llmservice.Nanos `json:"cost"`
+	Instance  string           `json:"instance,omitempty"`
+	Model     string           `json:"model,omitempty"`
+	Public    string           `json:"public,omitempty"`
 }
 
 // cacheCall is one call's use of the cache: its key, whether the cache may

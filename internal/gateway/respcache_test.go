@@ -109,3 +109,28 @@ func BenchmarkResponseCache(b *testing.B) {
 		})
 	}
 }
+
+// TestPolicyTTL: the most specific policy set wins (key, team, model), and
+// a TTL of 0 on a key or team keeps the cache off whatever the model says.
+func TestPolicyTTL(t *testing.T) {
+	on := func(ttl string) *llmservice.CachePolicy { return &llmservice.CachePolicy{TTL: ttl} }
+	tests := []struct {
+		name             string
+		key, team, model *llmservice.CachePolicy
+		want             time.Duration
+	}{
+		{"none", nil, nil, nil, 0},
+		{"model", nil, nil, on("1h"), time.Hour},
+		{"team over model", nil, on("10m"), on("1h"), 10 * time.Minute},
+		{"key over team", on("1m"), on("10m"), on("1h"), time.Minute},
+		{"team off over model", nil, on("0s"), on("1h"), 0},
+		{"key off over team", on("0s"), on("10m"), nil, 0},
+	}
+	for _, tt := range tests {
+		p := &Principal{Key: &llmservice.Key{Cache: tt.key}, Team: &llmservice.Team{Cache: tt.team}}
+		plan := &Plan{Targets: []*target{{Entry: &llmservice.Model{Cache: tt.model}}}}
+		if got := policyTTL(p, plan); got != tt.want {
+			t.Errorf("%s: %v; want %v", tt.name, got, tt.want)
+		}
+	}
+}
