@@ -28,17 +28,17 @@ type Store interface {
 // identifies the answer (the endpoint, the public model and the request's
 // normalized fields, as a JSON-encodable value).
 func Key(team, endpoint, model string, req any) (string, error) {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return "", err
-	}
 	h := sha256.New()
 	for _, s := range []string{endpoint, model} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	h.Write(b)
-	return team + ":" + hex.EncodeToString(h.Sum(nil)), nil
+	// Encoded straight into the hash: no copy of the request's encoding.
+	if err := json.NewEncoder(h).Encode(req); err != nil {
+		return "", err
+	}
+	var sum [sha256.Size]byte
+	return team + ":" + hex.EncodeToString(h.Sum(sum[:0])), nil
 }
 
 // Canonical rewrites a JSON value so that key order and whitespace do not

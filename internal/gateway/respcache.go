@@ -151,6 +151,14 @@ func (cc *cacheCall) lookup(ctx context.Context) *cacheEntry {
 	if cc == nil || !cc.read {
 		return nil
 	}
+	if vs, ok := cc.g.cache.(valueStore); ok {
+		v, ok := vs.GetValue(cc.key)
+		if !ok {
+			return nil
+		}
+		cc.state = CacheHit
+		return v.(*cacheEntry)
+	}
 	b, ok, err := cc.g.cache.Get(ctx, cc.key)
 	if err != nil {
 		cc.g.cacheFailed(err)
@@ -168,9 +176,44 @@ func (cc *cacheCall) lookup(ctx context.Context) *cacheEntry {
 	return &e
 }
 
+// valueStore is a store in this process that keeps entries as they are
+// (cache.Memory): no encoding on a miss, no decoding on a hit. What is
+// kept is never changed afterwards: kept answers are only read, by the
+// dialects' encoders and by replays.
+type valueStore interface {
+	GetValue(key string) (any, bool)
+	SetValue(key string, v any, size int64, ttl time.Duration)
+}
+
+// size estimates what an entry holds in memory, for the store's bound.
+func (e *cacheEntry) size() int64 {
+	n := int64(512 + len(e.Raw))
+	if e.Chat != nil {
+		for _, c := range e.Chat.Choices {
+			n += 128
+			for _, p := range c.Message.Content {
+				n += int64(64 + len(p.Text) + len(p.Signature) + len(p.Data))
+			}
+			for _, tc := range c.Message.ToolCalls {
+				n += int64(64 + len(tc.ID) + len(tc.Name) + len(tc.Arguments))
+			}
+		}
+	}
+	if e.Embed != nil {
+		for _, v := range e.Embed.Vectors {
+			n += int64(24 + 4*len(v))
+		}
+	}
+	return n
+}
+
 // keep stores a complete answer.
 func (cc *cacheCall) keep(ctx context.Context, e *cacheEntry) {
 	if cc == nil || !cc.write {
+		return
+	}
+	if vs, ok := cc.g.cache.(valueStore); ok {
+		vs.SetValue(cc.key, e, e.size(), cc.ttl)
 		return
 	}
 	b, err := json.Marshal(e)
