@@ -106,7 +106,6 @@ func (m *Memory) set(e *memEntry, ttl time.Duration) {
 	}
 }
 
-
 func (m *Memory) remove(el *list.Element) {
 	e := el.Value.(*memEntry)
 	m.order.Remove(el)
