@@ -131,10 +131,9 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		if req.Stream {
 			timer.Stop()
 		}
-		mr := &meteredRaw{g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, body: raw.Body,
-			timer: timer, cancel: cancel, ttft: ttft}
+		mr := g.newMeteredRaw(ctx, c, rec, plan, d, adm, req, cancel, ttft, raw.Body)
 		if !req.Stream {
-			mr.ttft = 0
+			mr.ttft, mr.timer = 0, timer
 		}
 		if cc != nil && cc.write {
 			mr.tee = &rawTee{cc: cc, codec: x.Cache, stream: req.Stream}
@@ -151,7 +150,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		ans.Result = &Result{Served: ans.Served, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}
 	default:
 		timer.Stop()
-		ms := &meteredStream{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+		ms := g.newMeteredStream(ctx, c, rec, plan, d, adm, req, cancel, ttft, s, first)
 		if cc != nil && cc.write {
 			ms.tee = &assembler{cc: cc}
 		}
@@ -237,20 +236,16 @@ func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.Usage
 // the end or closed, with the usage the provider's scanner saw pass, or a
 // local count when the upstream reported none (an aborted stream).
 type meteredRaw struct {
-	g      *Gateway
-	bodies string // the body logging mode
-	rec    *llmservice.UsageRecord
-	plan   *Plan
-	d      *hostpick.Deployment
-	adm    *admission
-	req    *llm.ChatRequest
-	body   llm.RawBody
-	timer  *time.Timer
-	cancel context.CancelFunc
-	ttft   time.Duration
-	tee    *rawTee // keeps the answer for the response cache
+	settlement
+	body llm.RawBody
+	tee  *rawTee // keeps the answer for the response cache
+}
 
-	settled, closed bool
+func (g *Gateway) newMeteredRaw(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *hostpick.Deployment,
+	adm *admission, req *llm.ChatRequest, cancel context.CancelFunc, ttft time.Duration, body llm.RawBody) *meteredRaw {
+	m := &meteredRaw{settlement: g.newSettlement(ctx, c, rec, plan, d, adm, req, cancel, ttft), body: body}
+	m.tally = m
+	return m
 }
 
 func (m *meteredRaw) Read(p []byte) (int, error) {
@@ -259,56 +254,18 @@ func (m *meteredRaw) Read(p []byte) (int, error) {
 		m.tee.write(p[:n])
 	}
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			m.finish(nil)
-		} else {
-			m.finish(err)
+		if u, cost, ok := m.settle(err); ok && m.tee != nil {
+			m.tee.keep(m, u, cost)
 		}
 	}
 	return n, err
 }
 
-// Usage returns what the answer cost in tokens so far.
-func (m *meteredRaw) Usage() llm.Usage {
-	if u, ok := m.body.Usage(); ok {
-		return u
-	}
-	return llm.Usage{
-		PromptTokens:     tokens.CountMessages(m.d.Model, m.req.Messages),
-		CompletionTokens: tokens.Count(m.d.Model, m.body.Text()),
-		Estimated:        true,
-	}
-}
-
-func (m *meteredRaw) finish(err error) {
-	if m.settled {
-		return
-	}
-	m.settled = true
-	u := m.Usage()
-	cost := m.g.cost(m.plan, m.d, u)
-	m.adm.finish(context.Background(), u, cost, true)
-	m.g.keepBodies(m.rec, m.bodies, m.req.Messages, m.body.Text())
-	m.g.record(m.rec, u, cost, m.ttft, err)
-	if m.tee != nil && err == nil {
-		m.tee.keep(m, u, cost)
-	}
-}
+func (m *meteredRaw) reported() (llm.Usage, bool) { return m.body.Usage() }
+func (m *meteredRaw) answer() (string, int)       { return m.body.Text(), 0 }
 
 // Close settles an answer the client abandoned before its end.
-func (m *meteredRaw) Close() error {
-	if m.closed {
-		return nil
-	}
-	m.closed = true
-	if !m.settled {
-		m.finish(&llmservice.Error{Kind: llmservice.ClientClosed, Code: "client_closed", Message: "The client closed the stream before its end"})
-	}
-	m.timer.Stop()
-	m.cancel()
-	m.g.router.Release(m.d)
-	return m.body.Close()
-}
+func (m *meteredRaw) Close() error { return m.close(m.body) }
 
 // CountTokens counts the input tokens of a request without generating
 // anything: a provider that forwards the client's protocol is asked (its
