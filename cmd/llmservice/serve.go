@@ -179,7 +179,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Info("usage journal: replaying records an earlier run could not write", "dir", journal.Dir(), "bytes", n)
 	}
 	var (
-		limiter limit.Limiter = limit.NewLocal(nil)
+		limiter limit.Limiter = limit.NewLocal(clock)
 		rdb     *redis.Client
 		budgets gateway.Budgets // nil: in memory, over the ledger
 	)
@@ -238,6 +238,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Refresh:       cfg.CacheRefresh,
 		StaleGrace:    staleGrace(cfg),
 		Outages:       outages,
+		Now:           clock,
 		Tokens:        djangoTokens(cfg, db),
 		TeamProviders: teamProviders(cfg, db, hc, log),
 		Cache:         responseCache(cfg, rdb),

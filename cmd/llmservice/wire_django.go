@@ -23,9 +23,9 @@ func init() {
 		}
 		return &django.Handler{
 			GW: d.Gateway, Users: d.DB, Keys: d.DB,
-			Tokens:    &django.Tokens{Secret: secret, AccessTTL: d.Config.JWT.AccessTTL, RefreshTTL: d.Config.JWT.RefreshTTL},
+			Tokens:    &django.Tokens{Secret: secret, AccessTTL: d.Config.JWT.AccessTTL, RefreshTTL: d.Config.JWT.RefreshTTL, Now: clock},
 			Providers: django.MapProviders(djangoInstances(d.Config, d.Gateway)),
-			Log:       d.Logger, BodyLimit: d.Config.BodyLimit, Throttle: d.UserGuard,
+			Log:       d.Logger, BodyLimit: d.Config.BodyLimit, Throttle: d.UserGuard, Now: clock,
 		}, nil
 	})
 }
@@ -34,7 +34,7 @@ func init() {
 // dialect (gateway.Config.Tokens). The secret is read on first use, from
 // the same place the dialect reads it.
 func djangoTokens(cfg config.Config, db store) gateway.TokenVerifier {
-	return &django.LazyVerifier{Load: func(ctx context.Context) ([]byte, error) { return djangoSecret(ctx, cfg, db) }}
+	return &django.LazyVerifier{Load: func(ctx context.Context) ([]byte, error) { return djangoSecret(ctx, cfg, db) }, Now: clock}
 }
 
 // jwtSecretSetting names the generated secret in the settings table. It is
