@@ -27,8 +27,11 @@ type Model struct {
 	Deployments []Deployment `json:"deployments,omitempty"`
 	// Strategy picks among deployments: weighted (default),
 	// least-outstanding or lowest-latency.
-	Strategy  string    `json:"strategy,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	Strategy string `json:"strategy,omitempty"`
+	// Cache switches the response cache on for the model's calls when
+	// neither the caller's key nor its team has a policy (nil: off).
+	Cache     *CachePolicy `json:"cache,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
 }
 
 // Deployment is one place a catalog model is served.

@@ -77,7 +77,12 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	defer db.Close()
 	counts := seedUsage(t, db, map[string][]string{"acme": {acmeID, ciID}, "globex": {globexID}})
-	for _, c := range []struct{ key, msg string }{{acmeKey, "hello dashboard"}, {globexKey, "hello from globex"}} {
+	// Acme's cache is on and its call is made twice: the second is a hit,
+	// which the overview's hit rate shows.
+	if st := do(t, "PATCH", srv.URL+"/admin/teams/acme", testAdminKey, map[string]any{"cache": map[string]any{"ttl": "1h"}}, nil); st != http.StatusOK {
+		t.Fatalf("PATCH cache: %d", st)
+	}
+	for _, c := range []struct{ key, msg string }{{acmeKey, "hello dashboard"}, {acmeKey, "hello dashboard"}, {globexKey, "hello from globex"}} {
 		if st := do(t, "POST", srv.URL+"/v1/chat/completions", c.key, map[string]any{"model": "mock/echo",
 			"messages": []map[string]string{{"role": "user", "content": c.msg}}}, nil); st != http.StatusOK {
 			t.Fatalf("chat: %d", st)
@@ -97,7 +102,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	cmd.Dir = e2eDir
 	cmd.Env = append(os.Environ(), "BASE_URL="+srv.URL, "ADMIN_KEY="+testAdminKey, "TEAM_ID=acme", "TEAM_KEY="+acmeKey,
 		"OTHER_TEAM=globex", "BATCH_ID="+batchID, "SCREENSHOTS="+shots, "CHROMIUM="+chromium,
-		"TOTAL_REQUESTS="+strconv.Itoa(counts["acme"]+counts["globex"]+2), "TEAM_REQUESTS="+strconv.Itoa(counts["acme"]+1))
+		"TOTAL_REQUESTS="+strconv.Itoa(counts["acme"]+counts["globex"]+3), "TEAM_REQUESTS="+strconv.Itoa(counts["acme"]+2), "CACHE_HITS=1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("dashboard.mjs:\n%s", out)
 	if err != nil {

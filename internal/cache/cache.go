@@ -6,6 +6,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,17 +28,17 @@ type Store interface {
 // identifies the answer (the endpoint, the public model and the request's
 // normalized fields, as a JSON-encodable value).
 func Key(team, endpoint, model string, req any) (string, error) {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return "", err
-	}
 	h := sha256.New()
 	for _, s := range []string{endpoint, model} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	h.Write(b)
-	return team + ":" + hex.EncodeToString(h.Sum(nil)), nil
+	// Encoded straight into the hash: no copy of the request's encoding.
+	if err := json.NewEncoder(h).Encode(req); err != nil {
+		return "", err
+	}
+	var sum [sha256.Size]byte
+	return team + ":" + hex.EncodeToString(h.Sum(sum[:0])), nil
 }
 
 // Canonical rewrites a JSON value so that key order and whitespace do not
@@ -55,4 +56,38 @@ func Canonical(raw json.RawMessage) json.RawMessage {
 		return raw
 	}
 	return b
+}
+
+// KeyOf returns the entry key of a request already reduced to bytes: the
+// team, then a hash of the parts (each ended by a zero byte, so that no two
+// different lists of parts hash the same input) and of body.
+func KeyOf(team string, body []byte, parts ...string) string {
+	h := sha256.New()
+	for _, s := range parts {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	h.Write(body)
+	return team + ":" + hex.EncodeToString(h.Sum(nil))
+}
+
+// CanonicalBody returns a JSON object in canonical form (keys sorted at
+// every depth, no spaces, numbers as written) without its top-level fields
+// named in drop: the part of a request body that can change its answer.
+// ok is false when body is not a JSON object.
+func CanonicalBody(body []byte, drop ...string) ([]byte, bool) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil || m == nil {
+		return nil, false
+	}
+	for _, name := range drop {
+		delete(m, name)
+	}
+	b, err := json.Marshal(m) // maps marshal with sorted keys
+	if err != nil {
+		return nil, false
+	}
+	return b, true
 }

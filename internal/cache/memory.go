@@ -22,6 +22,8 @@ type Memory struct {
 type memEntry struct {
 	key     string
 	val     []byte
+	obj     any   // a value kept as it is (SetValue)
+	objSize int64 // what obj is counted as against the bound
 	expires time.Time
 }
 
@@ -37,43 +39,71 @@ func NewMemory(maxBytes int64, now func() time.Time) *Memory {
 	return &Memory{max: maxBytes, now: now, order: list.New(), items: map[string]*list.Element{}}
 }
 
-func (e *memEntry) size() int64 { return int64(len(e.key) + len(e.val) + 64) }
+func (e *memEntry) size() int64 { return int64(len(e.key)+len(e.val)+64) + e.objSize }
 
 // Get returns the entry under key if it has not expired.
 func (m *Memory) Get(_ context.Context, key string) ([]byte, bool, error) {
+	e := m.get(key)
+	if e == nil || e.obj != nil {
+		return nil, false, nil
+	}
+	return e.val, true, nil
+}
+
+// GetValue returns the value SetValue kept under key, if it has not
+// expired.
+func (m *Memory) GetValue(key string) (any, bool) {
+	e := m.get(key)
+	if e == nil || e.obj == nil {
+		return nil, false
+	}
+	return e.obj, true
+}
+
+func (m *Memory) get(key string) *memEntry {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	el, ok := m.items[key]
 	if !ok {
-		return nil, false, nil
+		return nil
 	}
 	e := el.Value.(*memEntry)
 	if !m.now().Before(e.expires) {
 		m.remove(el)
-		return nil, false, nil
+		return nil
 	}
 	m.order.MoveToFront(el)
-	return e.val, true, nil
+	return e
 }
 
 // Set stores val under key for ttl, evicting the least recently used
 // entries beyond the bound. A value larger than the bound is not kept.
 func (m *Memory) Set(_ context.Context, key string, val []byte, ttl time.Duration) error {
-	e := &memEntry{key: key, val: val, expires: m.now().Add(ttl)}
+	m.set(&memEntry{key: key, val: val, expires: m.now().Add(ttl)}, ttl)
+	return nil
+}
+
+// SetValue keeps v itself under key, counted as size bytes against the
+// bound: a caller in this process saves encoding it and decoding it back.
+// v must not change once kept.
+func (m *Memory) SetValue(key string, v any, size int64, ttl time.Duration) {
+	m.set(&memEntry{key: key, obj: v, objSize: size, expires: m.now().Add(ttl)}, ttl)
+}
+
+func (m *Memory) set(e *memEntry, ttl time.Duration) {
 	if ttl <= 0 || e.size() > m.max {
-		return nil
+		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if el, ok := m.items[key]; ok {
+	if el, ok := m.items[e.key]; ok {
 		m.remove(el)
 	}
-	m.items[key] = m.order.PushFront(e)
+	m.items[e.key] = m.order.PushFront(e)
 	m.size += e.size()
 	for m.size > m.max {
 		m.remove(m.order.Back())
 	}
-	return nil
 }
 
 func (m *Memory) remove(el *list.Element) {

@@ -87,7 +87,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	if err != nil {
 		return nil, g.fail(rec, err)
 	}
-	cc := g.cacheFor(c, plan, chatKey(req))
+	cc := g.cacheFor(c, plan, func() any { return chatKey(req) })
 	if e := cc.lookup(ctx); e != nil && e.Chat != nil {
 		s, err := g.serveHit(ctx, c, plan, rec, e)
 		if err != nil {
@@ -311,7 +311,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 	if err != nil {
 		return nil, g.fail(rec, err)
 	}
-	cc := g.cacheFor(c, plan, chatKey(req))
+	cc := g.cacheFor(c, plan, func() any { return chatKey(req) })
 	if e := cc.lookup(ctx); e != nil && e.Chat != nil && len(e.Chat.Choices) == 1 {
 		s, err := g.serveHit(ctx, c, plan, rec, e)
 		if err != nil {
@@ -495,7 +495,7 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	if err != nil {
 		return nil, g.fail(rec, err)
 	}
-	cc := g.cacheFor(c, plan, embedKey(req))
+	cc := g.cacheFor(c, plan, func() any { return embedKey(req) })
 	if e := cc.lookup(ctx); e != nil && e.Embed != nil {
 		s, err := g.serveHit(ctx, c, plan, rec, e)
 		if err != nil {

@@ -21,6 +21,9 @@ import (
 type Exchange struct {
 	Raw  *llm.RawRequest
 	Chat *llm.ChatRequest
+	// Cache, when set, offers the response cache for the call (with
+	// Call.Cache): see RawCache.
+	Cache RawCache
 }
 
 // Answer is a started call. Exactly one of Raw, Result and Stream is set:
@@ -52,6 +55,13 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
+	}
+	cc := g.laneCacheFor(c, plan, x)
+	if e := cc.lookup(ctx); e != nil {
+		if ans, ok, err := g.laneHit(ctx, c, plan, rec, x, e); ok {
+			return ans, err
+		}
+		cc.state = CacheMiss
 	}
 	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
 	if err != nil {
@@ -114,6 +124,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 	}
 	d := out.Deployment
 	ans := &Answer{Served: served(plan, out, adm)}
+	ans.Cache = cc.header()
 	ttft = max(ttft, time.Nanosecond)
 	switch {
 	case raw != nil:
@@ -124,16 +135,25 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		if !req.Stream {
 			mr.ttft, mr.timer = 0, timer
 		}
+		if cc != nil && cc.write {
+			mr.tee = &rawTee{cc: cc, codec: x.Cache, stream: req.Stream}
+		}
 		ans.Raw = &RawAnswer{Status: raw.Status, Header: raw.Header, Body: mr}
 	case resp != nil:
 		timer.Stop()
 		cancel()
 		g.observeFinish(ctx, resp)
 		u, cost := g.settleChat(ctx, c, rec, plan, d, adm, req, resp)
+		if cacheable(resp) {
+			cc.keep(ctx, &cacheEntry{Chat: resp, Usage: u, Cost: cost, Instance: ans.Instance, Model: ans.Model, Public: ans.Public})
+		}
 		ans.Result = &Result{Served: ans.Served, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}
 	default:
 		timer.Stop()
 		ms := g.newMeteredStream(ctx, c, rec, plan, d, adm, req, cancel, ttft, s, first)
+		if cc != nil && cc.write {
+			ms.tee = &assembler{cc: cc}
+		}
 		ms.observe(first)
 		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
 	}
@@ -218,6 +238,7 @@ func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.Usage
 type meteredRaw struct {
 	settlement
 	body llm.RawBody
+	tee  *rawTee // keeps the answer for the response cache
 }
 
 func (g *Gateway) newMeteredRaw(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *hostpick.Deployment,
@@ -229,8 +250,13 @@ func (g *Gateway) newMeteredRaw(ctx context.Context, c *Call, rec *llmservice.Us
 
 func (m *meteredRaw) Read(p []byte) (int, error) {
 	n, err := m.body.Read(p)
+	if m.tee != nil && n > 0 {
+		m.tee.write(p[:n])
+	}
 	if err != nil {
-		m.settle(err)
+		if u, cost, ok := m.settle(err); ok && m.tee != nil {
+			m.tee.keep(m, u, cost)
+		}
 	}
 	return n, err
 }

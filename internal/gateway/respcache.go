@@ -61,13 +61,17 @@ func ParseCacheAsk(header func(string) string) (*CacheAsk, error) {
 
 // cacheEntry is a kept answer and what it cost when it was served.
 type cacheEntry struct {
-	Chat     *llm.ChatResponse  `json:"chat,omitempty"`
-	Embed    *llm.EmbedResponse `json:"embed,omitempty"`
-	Usage    llm.Usage          `json:"usage"`
-	Cost     llmservice.Nanos   `json:"cost"`
-	Instance string             `json:"instance,omitempty"`
-	Model    string             `json:"model,omitempty"`
-	Public   string             `json:"public,omitempty"`
+	Chat  *llm.ChatResponse  `json:"chat,omitempty"`
+	Embed *llm.EmbedResponse `json:"embed,omitempty"`
+	// Raw is a pass-through answer in the client's protocol as relayed
+	// (a stream's frames when RawStream), see RawCache.
+	Raw       []byte           `json:"raw,omitempty"`
+	RawStream bool             `json:"raw_stream,omitempty"`
+	Usage     llm.Usage        `json:"usage"`
+	Cost      llmservice.Nanos `json:"cost"`
+	Instance  string           `json:"instance,omitempty"`
+	Model     string           `json:"model,omitempty"`
+	Public    string           `json:"public,omitempty"`
 }
 
 // cacheCall is one call's use of the cache: its key, whether the cache may
@@ -83,15 +87,26 @@ type cacheCall struct {
 
 // cacheFor returns the cache use of a call, or nil when the cache is off
 // for it (no store, a dialect that does not offer it, or no policy on the
-// key, the team or the catalog model). what identifies the answer.
-func (g *Gateway) cacheFor(c *Call, plan *Plan, what any) *cacheCall {
+// key, the team or the catalog model). what identifies the answer; nil
+// when it must not be cached.
+func (g *Gateway) cacheFor(c *Call, plan *Plan, what func() any) *cacheCall {
+	return g.cacheKeyed(c, plan, func() (string, bool) {
+		w := what()
+		if w == nil {
+			return "", false
+		}
+		k, err := cache.Key(c.Principal.Team.ID, c.Endpoint, plan.Public, w)
+		return k, err == nil
+	})
+}
+
+// cacheKeyed is cacheFor with the key built by key, called only when the
+// cache applies to the call (false: the answer must not be cached).
+func (g *Gateway) cacheKeyed(c *Call, plan *Plan, key func() (string, bool)) *cacheCall {
 	if g.cache == nil || c.Cache == nil || g.cacheDown.Load() {
 		return nil
 	}
-	ttl := c.Principal.Key.Cache.Duration()
-	if c.Principal.Key.Cache == nil {
-		ttl = c.Principal.Team.Cache.Duration()
-	}
+	ttl := policyTTL(c.Principal, plan)
 	if ttl <= 0 {
 		return nil
 	}
@@ -99,20 +114,35 @@ func (g *Gateway) cacheFor(c *Call, plan *Plan, what any) *cacheCall {
 		ttl = c.Cache.TTL
 	}
 	cc := &cacheCall{g: g, read: !c.Cache.NoCache, write: !c.Cache.NoStore, ttl: ttl, state: CacheMiss}
-	if what == nil {
-		cc.read, cc.write = false, false
+	if cc.read || cc.write {
+		k, ok := key()
+		if !ok {
+			cc.read, cc.write = false, false
+		}
+		cc.key = k
 	}
 	if !cc.read {
 		cc.state = CacheBypass
 	}
-	if cc.read || cc.write {
-		k, err := cache.Key(c.Principal.Team.ID, c.Endpoint, plan.Public, what)
-		if err != nil {
-			cc.read, cc.write, cc.state = false, false, CacheBypass
-		}
-		cc.key = k
-	}
 	return cc
+}
+
+// policyTTL returns how long a call's answers are kept, 0 when the cache
+// is off for it. The most specific policy that is set wins: the key's,
+// then the team's, then the catalog model's (a model group's primary
+// model); a TTL of 0 on a key or team keeps the cache off whatever the
+// model says. The client's x-llmservice-cache-ttl overrides the TTL of a
+// policy that is on.
+func policyTTL(p *Principal, plan *Plan) time.Duration {
+	switch {
+	case p.Key.Cache != nil:
+		return p.Key.Cache.Duration()
+	case p.Team.Cache != nil:
+		return p.Team.Cache.Duration()
+	case len(plan.Targets) > 0 && plan.Targets[0].Entry != nil:
+		return plan.Targets[0].Entry.Cache.Duration()
+	}
+	return 0
 }
 
 // lookup returns the kept answer, or nil. A store that cannot answer
@@ -120,6 +150,14 @@ func (g *Gateway) cacheFor(c *Call, plan *Plan, what any) *cacheCall {
 func (cc *cacheCall) lookup(ctx context.Context) *cacheEntry {
 	if cc == nil || !cc.read {
 		return nil
+	}
+	if vs, ok := cc.g.cache.(valueStore); ok {
+		v, ok := vs.GetValue(cc.key)
+		if !ok {
+			return nil
+		}
+		cc.state = CacheHit
+		return v.(*cacheEntry)
 	}
 	b, ok, err := cc.g.cache.Get(ctx, cc.key)
 	if err != nil {
@@ -138,9 +176,44 @@ func (cc *cacheCall) lookup(ctx context.Context) *cacheEntry {
 	return &e
 }
 
+// valueStore is a store in this process that keeps entries as they are
+// (cache.Memory): no encoding on a miss, no decoding on a hit. What is
+// kept is never changed afterwards: kept answers are only read, by the
+// dialects' encoders and by replays.
+type valueStore interface {
+	GetValue(key string) (any, bool)
+	SetValue(key string, v any, size int64, ttl time.Duration)
+}
+
+// size estimates what an entry holds in memory, for the store's bound.
+func (e *cacheEntry) size() int64 {
+	n := int64(512 + len(e.Raw))
+	if e.Chat != nil {
+		for _, c := range e.Chat.Choices {
+			n += 128
+			for _, p := range c.Message.Content {
+				n += int64(64 + len(p.Text) + len(p.Signature) + len(p.Data))
+			}
+			for _, tc := range c.Message.ToolCalls {
+				n += int64(64 + len(tc.ID) + len(tc.Name) + len(tc.Arguments))
+			}
+		}
+	}
+	if e.Embed != nil {
+		for _, v := range e.Embed.Vectors {
+			n += int64(24 + 4*len(v))
+		}
+	}
+	return n
+}
+
 // keep stores a complete answer.
 func (cc *cacheCall) keep(ctx context.Context, e *cacheEntry) {
 	if cc == nil || !cc.write {
+		return
+	}
+	if vs, ok := cc.g.cache.(valueStore); ok {
+		vs.SetValue(cc.key, e, e.size(), cc.ttl)
 		return
 	}
 	b, err := json.Marshal(e)

@@ -111,7 +111,7 @@ func TestCacheFor(t *testing.T) {
 			h := newHarness(t, e)
 			c := h.call("mock/echo")
 			c.Cache = tt.ask
-			cc := h.g.cacheFor(c, &Plan{Public: "mock/echo"}, tt.what)
+			cc := h.g.cacheFor(c, &Plan{Public: "mock/echo"}, func() any { return tt.what })
 			if tt.want == nil {
 				if cc != nil {
 					t.Errorf("cache use %+v; want none", cc)

@@ -24,7 +24,7 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 		created = db.now()
 	}
 	err := db.pool.QueryRow(ctx,
-		`INSERT INTO models (`+modelColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		`INSERT INTO models (`+modelColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (name) DO UPDATE SET
 			provider = excluded.provider,
 			upstream_model = excluded.upstream_model,
@@ -36,11 +36,12 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 			deployments = excluded.deployments,
 			strategy = excluded.strategy,
 			cache_read_per_mtok = excluded.cache_read_per_mtok,
-			cache_write_per_mtok = excluded.cache_write_per_mtok
+			cache_write_per_mtok = excluded.cache_write_per_mtok,
+			cache_ttl = excluded.cache_ttl
 		RETURNING created_at`,
 		m.Name, m.Provider, m.UpstreamModel, m.InputPerMTok, m.OutputPerMTok,
 		m.RPM, m.TPM, m.ContextWindow, ms(created), storesql.EncodeDeployments(m.Deployments), m.Strategy,
-		m.CacheReadPerMTok, m.CacheWritePerMTok).Scan(&created)
+		m.CacheReadPerMTok, m.CacheWritePerMTok, storesql.EncodeCacheTTL(m.Cache)).Scan(&created)
 	if err != nil {
 		return fmt.Errorf("upsert model %s: %w", m.Name, err)
 	}
@@ -61,15 +62,17 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 			m       llmservice.Model
 			created time.Time
 			deps    string
+			ttl     string
 		)
 		if err := rows.Scan(&m.Name, &m.Provider, &m.UpstreamModel, &m.InputPerMTok, &m.OutputPerMTok,
-			&m.RPM, &m.TPM, &m.ContextWindow, &created, &deps, &m.Strategy, &m.CacheReadPerMTok, &m.CacheWritePerMTok); err != nil {
+			&m.RPM, &m.TPM, &m.ContextWindow, &created, &deps, &m.Strategy, &m.CacheReadPerMTok, &m.CacheWritePerMTok, &ttl); err != nil {
 			return nil, fmt.Errorf("find models: %w", err)
 		}
 		if err := storesql.DecodeDeployments(deps, &m); err != nil {
 			return nil, fmt.Errorf("find models: %w", err)
 		}
 		m.CreatedAt = created.UTC()
+		m.Cache = storesql.DecodeCacheTTL(ttl)
 		models = append(models, &m)
 	}
 	if err := rows.Err(); err != nil {

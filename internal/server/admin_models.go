@@ -28,6 +28,9 @@ func (s *Server) upsertModel(w http.ResponseWriter, r *http.Request) error {
 	case m.ContextWindow < 0:
 		return llmservice.InvalidParam("context_window", "context_window must not be negative")
 	}
+	if err := checkCachePolicy(m.Cache); err != nil {
+		return err
+	}
 	if err := checkRate("rpm", int64(m.RPM)); err != nil {
 		return err
 	}

@@ -180,9 +180,15 @@ func topTotals(ts []llmservice.UsageTotal, n int) []llmservice.UsageTotal {
 		other.CompletionTokens += t.CompletionTokens
 		other.TotalTokens += t.TotalTokens
 		other.Cost += t.Cost
+		other.CacheReadTokens += t.CacheReadTokens
+		other.CacheWriteTokens += t.CacheWriteTokens
+		other.CacheWrite1hTokens += t.CacheWrite1hTokens
+		other.ReasoningTokens += t.ReasoningTokens
+		other.CacheHits += t.CacheHits
+		other.SavedCost += t.SavedCost
 		latency += t.AvgLatencyMS * float64(t.Requests)
 	}
-	other.CostUSD = other.Cost.Dollars()
+	other.CostUSD, other.SavedUSD = other.Cost.Dollars(), other.SavedCost.Dollars()
 	if other.Requests > 0 {
 		other.AvgLatencyMS = latency / float64(other.Requests)
 	}

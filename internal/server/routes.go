@@ -31,6 +31,7 @@ func (s *Server) routes() {
 	m.Handle("DELETE /admin/keys/{id}", s.admin(s.revokeKey))
 	m.Handle("POST /admin/models", s.admin(s.upsertModel))
 	m.Handle("GET /admin/models", s.admin(s.listModels))
+	m.Handle("PATCH /admin/models/{name...}", s.admin(s.patchModel))
 	m.Handle("DELETE /admin/models/{name...}", s.admin(s.deleteModel))
 	m.Handle("POST /admin/model-groups", s.admin(s.createGroup))
 	m.Handle("GET /admin/model-groups", s.admin(s.listGroups))

@@ -22,7 +22,7 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 	}
 	var ms int64
 	err := db.writer.QueryRowContext(ctx,
-		`INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		`INSERT INTO models (`+modelColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET
 			provider = excluded.provider,
 			upstream_model = excluded.upstream_model,
@@ -34,11 +34,12 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 			deployments = excluded.deployments,
 			strategy = excluded.strategy,
 			cache_read_per_mtok = excluded.cache_read_per_mtok,
-			cache_write_per_mtok = excluded.cache_write_per_mtok
+			cache_write_per_mtok = excluded.cache_write_per_mtok,
+			cache_ttl = excluded.cache_ttl
 		RETURNING created_at`,
 		m.Name, m.Provider, m.UpstreamModel, nullFloat(m.InputPerMTok), nullFloat(m.OutputPerMTok),
 		m.RPM, m.TPM, m.ContextWindow, toMS(created), storesql.EncodeDeployments(m.Deployments), m.Strategy,
-		nullFloat(m.CacheReadPerMTok), nullFloat(m.CacheWritePerMTok)).Scan(&ms)
+		nullFloat(m.CacheReadPerMTok), nullFloat(m.CacheWritePerMTok), storesql.EncodeCacheTTL(m.Cache)).Scan(&ms)
 	if err != nil {
 		return errorf("upsert model %s: %w", m.Name, err)
 	}
@@ -62,9 +63,10 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 			cr, cw    sql.NullFloat64
 			createdMS int64
 			deps      string
+			cacheTTL  string
 		)
 		if err := rows.Scan(&m.Name, &m.Provider, &m.UpstreamModel, &in, &out,
-			&m.RPM, &m.TPM, &m.ContextWindow, &createdMS, &deps, &m.Strategy, &cr, &cw); err != nil {
+			&m.RPM, &m.TPM, &m.ContextWindow, &createdMS, &deps, &m.Strategy, &cr, &cw, &cacheTTL); err != nil {
 			return nil, errorf("find models: %w", err)
 		}
 		if err := storesql.DecodeDeployments(deps, &m); err != nil {
@@ -75,6 +77,7 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 		m.CacheReadPerMTok = fromNullFloat(cr)
 		m.CacheWritePerMTok = fromNullFloat(cw)
 		m.CreatedAt = fromMS(createdMS)
+		m.Cache = storesql.DecodeCacheTTL(cacheTTL)
 		models = append(models, &m)
 	}
 	if err := rows.Err(); err != nil {

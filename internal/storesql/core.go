@@ -14,7 +14,7 @@ const (
 	KeyColumns  = `id, team_id, name, prefix, key_hash, secret_hash, models,
 	expires_at, revoked_at, created_at, policy`
 	ModelColumns = `name, provider, upstream_model, input_per_mtok, output_per_mtok,
-	rpm, tpm, context_window, created_at, deployments, strategy, cache_read_per_mtok, cache_write_per_mtok`
+	rpm, tpm, context_window, created_at, deployments, strategy, cache_read_per_mtok, cache_write_per_mtok, cache_ttl`
 )
 
 // EncodeList stores a list as JSON text; nil and empty both become "[]".
@@ -105,4 +105,21 @@ func DecodeDeployments(s string, m *llmservice.Model) error {
 		return fmt.Errorf("model %s: bad deployments: %w", m.Name, err)
 	}
 	return nil
+}
+
+// EncodeCacheTTL returns what models.cache_ttl stores for a cache policy:
+// its TTL, or "" when the cache is off.
+func EncodeCacheTTL(p *llmservice.CachePolicy) string {
+	if p == nil {
+		return ""
+	}
+	return p.TTL
+}
+
+// DecodeCacheTTL reads models.cache_ttl back into a policy.
+func DecodeCacheTTL(s string) *llmservice.CachePolicy {
+	if s == "" {
+		return nil
+	}
+	return &llmservice.CachePolicy{TTL: s}
 }

@@ -31,7 +31,8 @@ func testCatalog(t *testing.T, open func(t *testing.T) Stores) {
 			{Name: "free", Provider: "ollama", InputPerMTok: ptr(0.0), OutputPerMTok: ptr(0.0), CreatedAt: base},
 			{Name: "gpt", Provider: "openai", UpstreamModel: "gpt-4o-2024-08-06",
 				InputPerMTok: ptr(2.5), OutputPerMTok: ptr(10.0),
-				RPM: 500, TPM: 30000, ContextWindow: 128000, CreatedAt: base},
+				RPM: 500, TPM: 30000, ContextWindow: 128000, CreatedAt: base,
+				Cache: &llmservice.CachePolicy{TTL: "1h"}},
 			{Name: "unpriced", Provider: "openai", CreatedAt: base},
 		}
 		for _, m := range want {
@@ -45,7 +46,8 @@ func testCatalog(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("UpsertReplacesKeepsCreatedAt", func(t *testing.T) {
 		s := open(t)
 		must(t, s.Catalog.UpsertModel(ctx, &llmservice.Model{
-			Name: "m", Provider: "openai", InputPerMTok: ptr(1.0), RPM: 10, CreatedAt: base}))
+			Name: "m", Provider: "openai", InputPerMTok: ptr(1.0), RPM: 10, CreatedAt: base,
+			Cache: &llmservice.CachePolicy{TTL: "30m"}}))
 		next := &llmservice.Model{Name: "m", Provider: "anthropic", UpstreamModel: "claude",
 			OutputPerMTok: ptr(3.0), TPM: 7, CreatedAt: base.Add(time.Hour)}
 		must(t, s.Catalog.UpsertModel(ctx, next))

@@ -25,10 +25,14 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	call := newCall(r, p, "messages", req.Model)
+	if call.Cache, err = gateway.ParseCacheAsk(r.Header.Get); err != nil {
+		return err
+	}
 	x := &gateway.Exchange{
 		Raw: &llm.RawRequest{Protocol: llm.AnthropicMessages, Op: "messages", Body: body, Header: rawHeader(r),
 			Stream: req.Stream, ReplyModel: req.Model},
-		Chat: lr,
+		Chat:  lr,
+		Cache: messagesCache{},
 	}
 	ans, err := h.GW.Exchange(r.Context(), call, x)
 	if err != nil {

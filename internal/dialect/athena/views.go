@@ -168,15 +168,22 @@ type usageTotal struct {
 	ReasoningTokens    int64   `json:"reasoning_tokens"`
 	CostUSD            float64 `json:"cost_usd"`
 	AvgLatencyMS       float64 `json:"avg_latency_ms"`
+	// CacheHits are the calls the response cache answered (cost 0),
+	// CacheHitRate hits/requests, SavedUSD what the hits cost when first
+	// served.
+	CacheHits    int64   `json:"cache_hits"`
+	CacheHitRate float64 `json:"cache_hit_rate"`
+	SavedUSD     float64 `json:"saved_usd"`
 }
 
 func newUsageTotal(t llmservice.UsageTotal) usageTotal {
 	out := usageTotal{Group: t.Group, Requests: t.Requests, Errors: t.Errors, PromptTokens: t.PromptTokens,
 		CompletionTokens: t.CompletionTokens, TotalTokens: t.TotalTokens, CostUSD: t.CostUSD, AvgLatencyMS: t.AvgLatencyMS,
 		CacheReadTokens: t.CacheReadTokens, CacheWriteTokens: t.CacheWriteTokens, CacheWrite1hTokens: t.CacheWrite1hTokens,
-		ReasoningTokens: t.ReasoningTokens}
+		ReasoningTokens: t.ReasoningTokens, CacheHits: t.CacheHits, SavedUSD: t.SavedUSD}
 	if t.Requests > 0 {
 		out.ErrorRate = float64(t.Errors) / float64(t.Requests)
+		out.CacheHitRate = float64(t.CacheHits) / float64(t.Requests)
 	}
 	return out
 }

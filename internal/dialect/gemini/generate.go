@@ -34,9 +34,13 @@ func (h *Handler) generate(w http.ResponseWriter, r *http.Request, model string,
 	}
 	sse := r.URL.Query().Get("alt") == "sse"
 	call := newCall(r, p, "generate_content", model)
+	if call.Cache, err = gateway.ParseCacheAsk(r.Header.Get); err != nil {
+		return err
+	}
 	x := &gateway.Exchange{
-		Raw:  &llm.RawRequest{Protocol: llm.GeminiGenerate, Op: op, Body: body, Stream: stream, ReplyModel: model},
-		Chat: lr,
+		Raw:   &llm.RawRequest{Protocol: llm.GeminiGenerate, Op: op, Body: body, Stream: stream, ReplyModel: model},
+		Chat:  lr,
+		Cache: generateCache{},
 	}
 	ans, err := h.GW.Exchange(r.Context(), call, x)
 	if err != nil {

@@ -93,6 +93,9 @@ func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	for _, kv := range s.Headers() {
 		w.Header().Set(kv[0], kv[1])
 	}
+	if s.Cache != "" {
+		hd.Set("X-Llmservice-Cache", s.Cache)
+	}
 }
 
 // prepare authenticates and decodes a request, resolving
@@ -133,10 +136,14 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	call := newCall(r, p, "responses", d.req.Model)
+	if call.Cache, err = gateway.ParseCacheAsk(r.Header.Get); err != nil {
+		return err
+	}
 	x := &gateway.Exchange{
 		Raw: &llm.RawRequest{Protocol: llm.OpenAIResponses, Op: "responses", Body: body, Stream: d.req.Stream,
 			ReplyModel: d.req.Model},
-		Chat: d.chat,
+		Chat:  d.chat,
+		Cache: responsesCache{},
 	}
 	ans, err := h.GW.Exchange(r.Context(), call, x)
 	if err != nil {

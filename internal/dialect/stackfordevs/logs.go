@@ -193,6 +193,12 @@ type Totals struct {
 	ReasoningTokens    int64   `json:"reasoning_tokens"`
 	CostUSD            float64 `json:"cost_usd"`
 	AvgLatencyMS       float64 `json:"avg_latency_ms"`
+	// CacheHits are the calls llmservice's response cache answered (their
+	// cost is 0), CacheHitRate hits/requests from 0 to 1 (null without
+	// requests), SavedUSD what the hits cost when first served.
+	CacheHits    int64    `json:"cache_hits"`
+	CacheHitRate *float64 `json:"cache_hit_rate"`
+	SavedUSD     float64  `json:"saved_usd"`
 }
 
 // Stats is the answer of GET /v1/stats.
@@ -210,10 +216,12 @@ func toTotals(t llmservice.UsageTotal) Totals {
 		PromptTokens: t.PromptTokens, CompletionTokens: t.CompletionTokens, TotalTokens: t.TotalTokens,
 		CostUSD: t.CostUSD, AvgLatencyMS: math.Round(t.AvgLatencyMS*10) / 10,
 		CacheReadTokens: t.CacheReadTokens, CacheWriteTokens: t.CacheWriteTokens, CacheWrite1hTokens: t.CacheWrite1hTokens,
-		ReasoningTokens: t.ReasoningTokens}
+		ReasoningTokens: t.ReasoningTokens, CacheHits: t.CacheHits, SavedUSD: t.SavedUSD}
 	if t.Requests > 0 {
 		rate := math.Round(float64(out.SuccessfulRequests)/float64(t.Requests)*1e4) / 1e4
 		out.SuccessRate = &rate
+		hits := math.Round(float64(t.CacheHits)/float64(t.Requests)*1e4) / 1e4
+		out.CacheHitRate = &hits
 	}
 	return out
 }

@@ -92,7 +92,8 @@ func adminSchemas() S {
 			"cache_write_per_mtok", number("USD per million prompt tokens written to the prompt cache (5-minute lifetime)."),
 			"rpm", integer(""), "tpm", integer(""), "context_window", integer(""),
 			"deployments", array(object("", "provider*", str(""), "upstream_model", str(""), "weight", integer(""), "priority", integer(""))),
-			"strategy", enum("", "weighted", "least-outstanding", "lowest-latency")),
+			"strategy", enum("", "weighted", "least-outstanding", "lowest-latency"),
+			"cache", object("Response cache policy for the model's calls when neither the key nor the team has one; null: off.", "ttl*", str("How long an answer is kept, a Go duration such as \"1h\"."))),
 		"ModelGroup": object("Models tried in order: the primary, then fallbacks.", "name*", str(""), "models*", array(str("")), "strategy", str("")),
 		"CreditAdd":  object("", "amount*", integer("Credits to add (negative to remove)."), "reason", str("")),
 		"CreditMovement": object("", "id", integer(""), "team_id", str(""), "amount", integer(""), "balance_after", integer(""),
@@ -101,7 +102,8 @@ func adminSchemas() S {
 			"completion_tokens", integer(""), "total_tokens", integer(""), "cache_read_tokens", integer("Prompt tokens read from the provider's prompt cache."),
 			"cache_write_tokens", integer("Prompt tokens written to the prompt cache (5-minute lifetime)."),
 			"cache_write_1h_tokens", integer("Prompt tokens written to the prompt cache (1-hour lifetime)."),
-			"reasoning_tokens", integer("Completion tokens spent reasoning."), "cost_usd", number(""), "avg_latency_ms", number("")),
+			"reasoning_tokens", integer("Completion tokens spent reasoning."), "cost_usd", number(""), "avg_latency_ms", number(""),
+			"cache_hits", integer("Calls the response cache answered (cost 0)."), "saved_usd", number("What the cache hits cost when first served.")),
 		"List": object("A list answer.", "object*", enum("", "list"), "data*", array(S{"type": "object"})),
 	}
 }

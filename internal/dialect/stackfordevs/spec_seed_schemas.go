@@ -7,7 +7,10 @@ func seedSchemas() S {
 		"completion_tokens", integer(""), "total_tokens", integer(""), "cache_read_tokens", integer("Prompt tokens read from the provider's prompt cache."),
 		"cache_write_tokens", integer("Prompt tokens written to the prompt cache (5-minute lifetime)."),
 		"cache_write_1h_tokens", integer("Prompt tokens written to the prompt cache (1-hour lifetime)."),
-		"reasoning_tokens", integer("Completion tokens spent reasoning."), "cost_usd", number(""), "avg_latency_ms", number("")}
+		"reasoning_tokens", integer("Completion tokens spent reasoning."), "cost_usd", number(""), "avg_latency_ms", number(""),
+		"cache_hits", integer("Calls llmservice's response cache answered (cost 0)."),
+		"cache_hit_rate", number("Cache hits/requests, 0 to 1; null without requests."),
+		"saved_usd", number("What the cache hits cost when first served.")}
 	sfdMessage := object("", "role*", enum("", "system", "user", "assistant"), "content*", str(""))
 	return S{
 		// StackForDevs.

@@ -8,6 +8,7 @@
 //   TEAM_KEY      that team's key
 //   OTHER_TEAM    another team with usage the team key must never see
 //   TOTAL_REQUESTS, TEAM_REQUESTS   the requests in the last 24 hours
+//   CACHE_HITS    the response cache hits among them
 //   BATCH_ID      an open batch of TEAM_ID to cancel
 //   SCREENSHOTS   a directory for overview.png, logs.png, playground.png
 //
@@ -31,6 +32,7 @@ const TEAM_KEY = env('TEAM_KEY');
 const OTHER = env('OTHER_TEAM');
 const TOTAL = Number(env('TOTAL_REQUESTS'));
 const TEAM_TOTAL = Number(env('TEAM_REQUESTS'));
+const HITS = Number(env('CACHE_HITS'));
 const BATCH = env('BATCH_ID');
 const SHOTS = env('SCREENSHOTS');
 const fmt = (n) => n.toLocaleString('en-US');
@@ -109,6 +111,10 @@ try {
     await page.getByRole('figure').filter({ hasText: 'Requests by model' }).getByText('mock/echo').waitFor();
     await page.getByRole('figure').filter({ hasText: 'Requests by team' }).getByText(OTHER).waitFor();
     await page.getByRole('img', { name: /^Latency per hour: p50 up to/ }).waitFor();
+    const hitRate = `${((HITS / TOTAL) * 100).toFixed(1)}%`;
+    await page.locator('.tile', { hasText: 'Cache hit rate' }).locator('.tile-value').filter({ hasText: hitRate }).waitFor();
+    await page.locator('.tile', { hasText: 'Saved by the cache' }).waitFor();
+    await page.getByRole('img', { name: /^Cache hit rate per hour/ }).waitFor();
     await screenshot('overview.png');
     await page.getByRole('button', { name: '7 d' }).click();
     await page.getByRole('img', { name: /^Requests per hour: .* in 168 hours/ }).waitFor();

@@ -42,6 +42,8 @@ export async function render(main, params) {
     tile('Tokens', fmtInt(t.total_tokens)),
     tile('Cost', fmtUSD(t.cost_usd)),
     tile('Error rate', fmtPct(errRate)),
+    tile('Cache hit rate', t.requests ? fmtPct((t.cache_hits || 0) / t.requests) : '–'),
+    tile('Saved by the cache', fmtUSD(t.saved_usd || 0)),
     tile('Latency p50 / p95', t.requests ? `${fmtMS(t.p50_latency_ms)} / ${fmtMS(t.p95_latency_ms)}` : '–'));
   const bucket = v.bucket;
   const per = bucket === 'day' ? 'per day' : 'per hour';
@@ -54,7 +56,12 @@ export async function render(main, params) {
       { label: 'prompt', value: (p) => p.prompt_tokens, color: 0 },
       { label: 'completion', value: (p) => p.completion_tokens, color: 2 },
     ], { format: compact, bucket }),
-    bars(`Cost ${per}`, v.data, [{ label: 'USD', value: (p) => p.cost_usd, color: 3 }], { format: fmtUSD, bucket }),
+    bars(`Cost ${per}`, v.data, [
+      { label: 'spent', value: (p) => p.cost_usd, color: 3 },
+      { label: 'saved by the cache', value: (p) => p.saved_usd || 0, color: 1 },
+    ], { format: fmtUSD, bucket }),
+    lines(`Cache hit rate ${per}`, v.data, [{ label: 'hits', value: (p) => (p.requests ? (p.cache_hits || 0) / p.requests : null) }],
+      { format: fmtPct, bucket }),
     lines(`Error rate ${per}`, v.data, [{ label: 'errors', value: (p) => (p.requests ? p.errors / p.requests : null) }],
       { format: fmtPct, bucket }),
     lines(`Latency ${per}`, v.data, [
