@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice/internal/authguard"
+	"github.com/llmservice/llmservice/internal/batches"
 	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/dialect/athena"
-	"github.com/llmservice/llmservice/internal/batches"
 	"github.com/llmservice/llmservice/internal/dialect/django"
 	"github.com/llmservice/llmservice/internal/dialect/jobs"
 	"github.com/llmservice/llmservice/internal/dialect/llmendpoint"

@@ -93,9 +93,6 @@ func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	for _, kv := range s.Headers() {
 		w.Header().Set(kv[0], kv[1])
 	}
-	if s.Cache != "" {
-		hd.Set("X-Llmservice-Cache", s.Cache)
-	}
 }
 
 // prepare authenticates and decodes a request, resolving
