@@ -18,9 +18,47 @@ import (
 // the canonical types. Each attempt takes the pass-through lane when its
 // provider forwards Raw's protocol, and the translation lane otherwise, so
 // a fallback to another family simply translates.
+//
+// A dialect that reads Raw in one pass may leave Chat nil and give Decode,
+// Prompt and MaxTokens instead: Chat is then built only when something
+// needs it (an attempt that translates, the response cache, a local token
+// count, the body log), and a plan that no deployment can forward is served
+// by Chat and ChatStream as if the dialect had decoded it.
 type Exchange struct {
 	Raw  *llm.RawRequest
 	Chat *llm.ChatRequest
+	// Decode builds Chat from Raw; the request has been read by then, so
+	// it fails only on a dialect's bug.
+	Decode func() (*llm.ChatRequest, error)
+	// Prompt is the admission estimate of the prompt, as estimatePrompt
+	// would compute it from Chat's messages.
+	Prompt int64
+	// MaxTokens is Chat's MaxTokens; admission may lower it.
+	MaxTokens *int
+}
+
+// chat returns Chat, decoding it the first time it is needed, with the
+// answer length admission allowed.
+func (x *Exchange) chat() (*llm.ChatRequest, error) {
+	if x.Chat != nil {
+		return x.Chat, nil
+	}
+	req, err := x.Decode()
+	if err != nil {
+		return nil, err
+	}
+	req.MaxTokens = x.MaxTokens
+	x.Chat = req
+	return req, nil
+}
+
+// messages returns Chat's messages, or none if it cannot be decoded.
+func (x *Exchange) messages() []llm.Message {
+	req, err := x.chat()
+	if err != nil {
+		return nil
+	}
+	return req.Messages
 }
 
 // Answer is a started call. Exactly one of Raw, Result and Stream is set:
@@ -45,17 +83,32 @@ type RawAnswer struct {
 // budgets, access, routing and settlement are those of Chat and
 // ChatStream.
 func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, error) {
-	start := g.now()
 	req := x.Chat
-	rec := g.newRecord(c, start, req.Stream)
+	stream, prompt, maxTokens := x.Raw != nil && x.Raw.Stream, x.Prompt, &x.MaxTokens
+	if req == nil {
+		if err := c.check(); err != nil {
+			return nil, err // not recorded: nothing unbounded reaches the ledger
+		}
+		if !g.mayForward(c, x.Raw.Protocol) {
+			return g.translateAll(ctx, c, x)
+		}
+	} else {
+		stream, prompt, maxTokens = req.Stream, estimatePrompt(req.Messages), &req.MaxTokens
+	}
+	start := g.now()
+	rec := g.newRecord(c, start, stream)
 	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
 		return nil, g.fail(rec, err)
 	}
-	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
+	asked := *maxTokens
+	adm, err := g.admit(ctx, c, plan, prompt, maxTokens)
 	if err != nil {
 		return nil, g.failRate(rec, adm, err)
+	}
+	if x.Raw != nil && *maxTokens != asked {
+		x.Raw.MaxTokens = *maxTokens // a budget capped the answer
 	}
 	// The wait for the answer's first frame is bounded; a stream's rest is
 	// bounded by the client's connection, a whole answer's by the timeout.
@@ -88,6 +141,10 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 			g.router.Hold(d)
 			return nil
 		}
+		req, err := x.chat()
+		if err != nil {
+			return err
+		}
 		family = g.instances[d.Instance].Family
 		r := translated(req, d.Model, family)
 		if !req.Stream {
@@ -109,20 +166,22 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
 			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Message: "upstream timed out before the first chunk", Err: err}
 		}
+		err = clientClosed(ctx, err)
 		adm.finish(ctx, llm.Usage{}, 0, false)
 		return nil, g.fail(rec, err)
 	}
+	req = x.Chat // decoded by an attempt that translated, if any did
 	d := out.Deployment
 	ans := &Answer{Served: served(plan, out, adm)}
 	ttft = max(ttft, time.Nanosecond)
 	switch {
 	case raw != nil:
-		if req.Stream {
+		if stream {
 			timer.Stop()
 		}
-		mr := &meteredRaw{g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, body: raw.Body,
+		mr := &meteredRaw{g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, x: x, body: raw.Body,
 			timer: timer, cancel: cancel, ttft: ttft}
-		if !req.Stream {
+		if !stream {
 			mr.ttft = 0
 		}
 		ans.Raw = &RawAnswer{Status: raw.Status, Header: raw.Header, Body: mr}
@@ -139,6 +198,50 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
 	}
 	return ans, nil
+}
+
+// mayForward reports whether the pass-through lane may serve a call that
+// the dialect has not decoded: the response cache (which keys and keeps
+// decoded answers) does not apply to it, and some deployment of its plan
+// forwards p. Otherwise it is served as Chat and ChatStream serve it,
+// which keeps every behaviour of the translation lane; an error resolving
+// the plan is left for them to report.
+func (g *Gateway) mayForward(c *Call, p llm.Protocol) bool {
+	if g.cache != nil && c.Cache != nil && g.cacheTTL(c) > 0 {
+		return false
+	}
+	plan, err := g.Resolve(c.Model)
+	if err != nil {
+		return false
+	}
+	for _, tier := range plan.tiers {
+		for _, d := range tier {
+			if fw, ok := d.Provider.(llm.Forwarder); ok && fw.Forwards(p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// translateAll serves an undecoded exchange through Chat or ChatStream.
+func (g *Gateway) translateAll(ctx context.Context, c *Call, x *Exchange) (*Answer, error) {
+	req, err := x.chat()
+	if err != nil {
+		return nil, err
+	}
+	if !req.Stream {
+		res, err := g.Chat(ctx, c, req)
+		if err != nil {
+			return nil, err
+		}
+		return &Answer{Served: res.Served, Result: res}, nil
+	}
+	s, err := g.ChatStream(ctx, c, req)
+	if err != nil {
+		return nil, err
+	}
+	return &Answer{Served: s.Served, Stream: s}, nil
 }
 
 // translated returns req for one attempt: the upstream model set, and the
@@ -223,7 +326,7 @@ type meteredRaw struct {
 	plan   *Plan
 	d      *route.Deployment
 	adm    *admission
-	req    *llm.ChatRequest
+	x      *Exchange // the request, decoded only for a local count or the body log
 	body   llm.RawBody
 	timer  *time.Timer
 	cancel context.CancelFunc
@@ -250,7 +353,7 @@ func (m *meteredRaw) Usage() llm.Usage {
 		return u
 	}
 	return llm.Usage{
-		PromptTokens:     tokens.CountMessages(m.d.Model, m.req.Messages),
+		PromptTokens:     tokens.CountMessages(m.d.Model, m.x.messages()),
 		CompletionTokens: tokens.Count(m.d.Model, m.body.Text()),
 		Estimated:        true,
 	}
@@ -264,7 +367,9 @@ func (m *meteredRaw) finish(err error) {
 	u := m.Usage()
 	cost := m.g.cost(m.plan, m.d, u)
 	m.adm.finish(context.Background(), u, cost, true)
-	m.g.keepBodies(m.rec, m.bodies, m.req.Messages, m.body.Text())
+	if m.bodies != llmservice.LogBodiesOff {
+		m.g.keepBodies(m.rec, m.bodies, m.x.messages(), m.body.Text())
+	}
 	m.g.record(m.rec, u, cost, m.ttft, err)
 }
 

@@ -88,10 +88,7 @@ func (g *Gateway) cacheFor(c *Call, plan *Plan, what any) *cacheCall {
 	if g.cache == nil || c.Cache == nil || g.cacheDown.Load() {
 		return nil
 	}
-	ttl := c.Principal.Key.Cache.Duration()
-	if c.Principal.Key.Cache == nil {
-		ttl = c.Principal.Team.Cache.Duration()
-	}
+	ttl := g.cacheTTL(c)
 	if ttl <= 0 {
 		return nil
 	}
@@ -113,6 +110,15 @@ func (g *Gateway) cacheFor(c *Call, plan *Plan, what any) *cacheCall {
 		cc.key = k
 	}
 	return cc
+}
+
+// cacheTTL is how long the key's policy, else the team's, keeps answers;
+// 0 when neither has one.
+func (g *Gateway) cacheTTL(c *Call) time.Duration {
+	if c.Principal.Key.Cache == nil {
+		return c.Principal.Team.Cache.Duration()
+	}
+	return c.Principal.Key.Cache.Duration()
 }
 
 // lookup returns the kept answer, or nil. A store that cannot answer
