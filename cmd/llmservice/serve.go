@@ -22,6 +22,7 @@ import (
 	"github.com/llmservice/llmservice/internal/cache"
 	"github.com/llmservice/llmservice/internal/config"
 	"github.com/llmservice/llmservice/internal/gateway"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/limit"
 	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/meter"
@@ -30,7 +31,6 @@ import (
 	"github.com/llmservice/llmservice/internal/provider/mock"
 	"github.com/llmservice/llmservice/internal/provider/upstream"
 	"github.com/llmservice/llmservice/internal/redisfallback"
-	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/server"
 	"github.com/llmservice/llmservice/internal/telemetry"
 	"github.com/llmservice/llmservice/internal/ui"
@@ -213,7 +213,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	router := route.New(route.Policy{
+	router := hostpick.New(hostpick.Policy{
 		MaxAttempts:          cfg.Routing.MaxAttempts,
 		RetriesPerDeployment: cfg.Routing.RetriesPerDeployment,
 		Cooldown:             cfg.Routing.Cooldown,
@@ -249,7 +249,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg.MustRegister(telemetry.DeploymentStates{Router: router, Hosts: gw.Hosts})
 	reg.MustRegister(&telemetry.QueueDepth{Store: db})
 	if cfg.Routing.HealthCheckInterval > 0 {
-		var inHouse []*route.Deployment
+		var inHouse []*hostpick.Deployment
 		for _, d := range gw.Hosts() {
 			if in, _ := gw.Instance(d.Instance); in.Family == config.TypeOllama || in.Family == config.TypeOpenAICompatible {
 				inHouse = append(inHouse, d)

@@ -6,8 +6,8 @@ import (
 	"regexp"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
-	"github.com/llmservice/llmservice/internal/route"
 )
 
 // logMode is the call's body logging mode: the team's, else the server's
@@ -85,7 +85,7 @@ func Redact(s string) string {
 
 // provider returns the adapter for a deployment, the team's own when it
 // brought a key for that provider family.
-func (g *Gateway) provider(ctx context.Context, teamID string, d *route.Deployment) (llm.Provider, error) {
+func (g *Gateway) provider(ctx context.Context, teamID string, d *hostpick.Deployment) (llm.Provider, error) {
 	if g.byok == nil {
 		return d.Provider, nil
 	}

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
-	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/tokens"
 )
 
@@ -100,7 +100,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	if err != nil {
 		return nil, g.failRate(rec, adm, err)
 	}
-	resp, out, err := run(ctx, g, c, plan, rec, adm, func(ctx context.Context, pv llm.Provider, d *route.Deployment) (*llm.ChatResponse, error) {
+	resp, out, err := run(ctx, g, c, plan, rec, adm, func(ctx context.Context, pv llm.Provider, d *hostpick.Deployment) (*llm.ChatResponse, error) {
 		r := *req
 		r.Model = d.Model
 		return pv.Chat(ctx, &r)
@@ -123,13 +123,13 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 // them. A failure is settled (budget and limits released, record written)
 // before it is returned.
 func run[T any](ctx context.Context, g *Gateway, c *Call, plan *Plan, rec *llmservice.UsageRecord, adm *admission,
-	call func(ctx context.Context, pv llm.Provider, d *route.Deployment) (T, error)) (T, route.Outcome, error) {
+	call func(ctx context.Context, pv llm.Provider, d *hostpick.Deployment) (T, error)) (T, hostpick.Outcome, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	var resp T
 	var n atomic.Int32
-	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *hostpick.Deployment) (err error) {
 		ctx = g.startAttempt(ctx, d, &n)
 		defer func() { g.endAttempt(ctx, d, err) }()
 		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
@@ -160,7 +160,7 @@ func clientClosed(ctx context.Context, err error) error {
 		Err: errors.Join(ctx.Err(), err)}
 }
 
-func served(plan *Plan, out route.Outcome, adm *admission) Served {
+func served(plan *Plan, out hostpick.Outcome, adm *admission) Served {
 	s := Served{Attempts: len(out.Attempts)}
 	if d := out.Deployment; d != nil {
 		s.Instance, s.Model = d.Instance, d.Model
@@ -184,7 +184,7 @@ func countChat(model string, msgs []llm.Message, resp *llm.ChatResponse) llm.Usa
 	return u
 }
 
-func (g *Gateway) cost(plan *Plan, d *route.Deployment, u llm.Usage) llmservice.Nanos {
+func (g *Gateway) cost(plan *Plan, d *hostpick.Deployment, u llm.Usage) llmservice.Nanos {
 	if d == nil {
 		return 0
 	}
@@ -211,7 +211,7 @@ func (g *Gateway) newRecord(c *Call, start time.Time, stream bool) *llmservice.U
 
 // noteAttempts writes which deployments were tried into the record: the
 // served one, the attempt count, and a compact log of each attempt.
-func (g *Gateway) noteAttempts(rec *llmservice.UsageRecord, plan *Plan, out route.Outcome) {
+func (g *Gateway) noteAttempts(rec *llmservice.UsageRecord, plan *Plan, out hostpick.Outcome) {
 	rec.Attempts = len(out.Attempts)
 	if d := out.Deployment; d != nil {
 		rec.Provider, rec.UpstreamModel = d.Instance, d.Model
@@ -334,7 +334,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 		ttft  time.Duration
 	)
 	var n atomic.Int32
-	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *hostpick.Deployment) (err error) {
 		// The attempt's span hangs off sctx, which outlives this function
 		// as the stream does.
 		actx := g.startAttempt(sctx, d, &n)
@@ -390,7 +390,7 @@ type meteredStream struct {
 	bodies string // the body logging mode
 	rec    *llmservice.UsageRecord
 	plan   *Plan
-	d      *route.Deployment
+	d      *hostpick.Deployment
 	adm    *admission
 	req    *llm.ChatRequest
 	s      llm.Stream
@@ -554,7 +554,7 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	if err != nil {
 		return nil, g.failRate(rec, adm, err)
 	}
-	resp, out, err := run(ctx, g, c, plan, rec, adm, func(ctx context.Context, pv llm.Provider, d *route.Deployment) (*llm.EmbedResponse, error) {
+	resp, out, err := run(ctx, g, c, plan, rec, adm, func(ctx context.Context, pv llm.Provider, d *hostpick.Deployment) (*llm.EmbedResponse, error) {
 		e, ok := pv.(llm.Embedder)
 		if !ok {
 			return nil, llmservice.InvalidParam("model", "provider '%s' does not serve embeddings", d.Instance)

@@ -17,10 +17,10 @@ import (
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/budget"
 	"github.com/llmservice/llmservice/internal/cache"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/limit"
 	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/outage"
-	"github.com/llmservice/llmservice/internal/route"
 )
 
 // Instance is one configured provider: a name callers and the catalog refer
@@ -100,7 +100,7 @@ type Config struct {
 	Meter     Meter
 	Logger    *slog.Logger
 	// Router runs attempts; nil means a router with default policy.
-	Router *route.Router
+	Router *hostpick.Router
 	// Limiter enforces rate limits; nil means an in-memory one.
 	Limiter limit.Limiter
 	// Spend reads a scope's spend from the ledger for budgets; nil disables
@@ -149,7 +149,7 @@ type Gateway struct {
 	log       *slog.Logger
 	timeout   time.Duration
 	now       func() time.Time
-	router    *route.Router
+	router    *hostpick.Router
 	limiter   limit.Limiter
 	budgets   Budgets
 	defaults  Defaults
@@ -215,7 +215,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		g.timeout = 10 * time.Minute
 	}
 	if g.router == nil {
-		g.router = route.New(route.Policy{})
+		g.router = hostpick.New(hostpick.Policy{})
 	}
 	if g.limiter == nil {
 		g.limiter = limit.NewLocal(g.now)
@@ -245,12 +245,12 @@ func (g *Gateway) Instance(name string) (*Instance, bool) {
 func (g *Gateway) InstanceNames() []string { return g.names }
 
 // Router returns the router, for the admin view of deployments.
-func (g *Gateway) Router() *route.Router { return g.router }
+func (g *Gateway) Router() *hostpick.Router { return g.router }
 
 // Hosts lists one deployment per host of every instance, for the admin view
 // and for active health checks.
-func (g *Gateway) Hosts() []*route.Deployment {
-	var out []*route.Deployment
+func (g *Gateway) Hosts() []*hostpick.Deployment {
+	var out []*hostpick.Deployment
 	for _, n := range g.names {
 		out = append(out, g.instanceDeployments(g.instances[n], "", 1, 0)...)
 	}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
-	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/tokens"
 )
 
@@ -123,7 +123,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		family string
 	)
 	var n atomic.Int32
-	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *route.Deployment) (err error) {
+	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *hostpick.Deployment) (err error) {
 		// The attempt's span hangs off sctx, which outlives this function
 		// as a stream or a forwarded body does.
 		actx := g.startAttempt(sctx, d, &n)
@@ -303,7 +303,7 @@ func openStream(ctx context.Context, pv llm.Provider, r *llm.ChatRequest) (llm.S
 
 // settleChat settles a finished non-streaming call: usage (counted when
 // upstream reported none), cost, limits and budget, record.
-func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *route.Deployment, adm *admission,
+func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *hostpick.Deployment, adm *admission,
 	req *llm.ChatRequest, resp *llm.ChatResponse) (llm.Usage, llmservice.Nanos) {
 	u := resp.Usage
 	if !resp.HasUsage {
@@ -324,7 +324,7 @@ type meteredRaw struct {
 	bodies string // the body logging mode
 	rec    *llmservice.UsageRecord
 	plan   *Plan
-	d      *route.Deployment
+	d      *hostpick.Deployment
 	adm    *admission
 	x      *Exchange // the request, decoded only for a local count or the body log
 	body   llm.RawBody

@@ -8,9 +8,9 @@ import (
 	"sync/atomic"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/pricing"
-	"github.com/llmservice/llmservice/internal/route"
 )
 
 // Observer watches calls for metrics, traces and the access log
@@ -24,8 +24,8 @@ type Observer interface {
 	// kind the error kind of a failed call.
 	Settled(rec *llmservice.UsageRecord, u llm.Usage, model string, kind llmservice.Kind)
 	// StartAttempt and EndAttempt bracket upstream attempt n (from 1).
-	StartAttempt(ctx context.Context, d *route.Deployment, n int) context.Context
-	EndAttempt(ctx context.Context, d *route.Deployment, err error)
+	StartAttempt(ctx context.Context, d *hostpick.Deployment, n int) context.Context
+	EndAttempt(ctx context.Context, d *hostpick.Deployment, err error)
 	// FinishReason notes why an answer ended (stop, length, tool_calls).
 	FinishReason(ctx context.Context, reason string)
 }
@@ -69,7 +69,7 @@ func (g *Gateway) observeFinishReason(ctx context.Context, reason string) {
 // startAttempt opens the observer's bracket of one upstream attempt of d;
 // n counts the call's attempts. The returned ctx carries the attempt's
 // span, so the upstream request continues its trace.
-func (g *Gateway) startAttempt(ctx context.Context, d *route.Deployment, n *atomic.Int32) context.Context {
+func (g *Gateway) startAttempt(ctx context.Context, d *hostpick.Deployment, n *atomic.Int32) context.Context {
 	if g.obs == nil {
 		return ctx
 	}
@@ -77,7 +77,7 @@ func (g *Gateway) startAttempt(ctx context.Context, d *route.Deployment, n *atom
 }
 
 // endAttempt closes the bracket startAttempt opened.
-func (g *Gateway) endAttempt(ctx context.Context, d *route.Deployment, err error) {
+func (g *Gateway) endAttempt(ctx context.Context, d *hostpick.Deployment, err error) {
 	if g.obs != nil {
 		g.obs.EndAttempt(ctx, d, err)
 	}

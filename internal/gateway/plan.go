@@ -9,16 +9,16 @@ import (
 	"sync/atomic"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/pricing"
-	"github.com/llmservice/llmservice/internal/route"
 )
 
 // target is one public model: its deployments and its catalog settings.
 type target struct {
 	Public      string
 	Entry       *llmservice.Model // nil when resolved without the catalog
-	Deployments []*route.Deployment
-	Strategy    route.Strategy
+	Deployments []*hostpick.Deployment
+	Strategy    hostpick.Strategy
 	// Price, when set, is the catalog's price for every deployment.
 	Price *pricing.Price
 }
@@ -33,8 +33,8 @@ type Plan struct {
 	// deployments, in nano-dollars per token: budget reservations use them
 	// so that no fallback can cost more than what was held.
 	MaxInputPerTok, MaxOutputPerTok float64
-	tiers                           [][]*route.Deployment
-	strategy                        route.Strategy
+	tiers                           [][]*hostpick.Deployment
+	strategy                        hostpick.Strategy
 }
 
 // catalog is an immutable snapshot of the catalog and model groups; plans
@@ -172,7 +172,7 @@ func (g *Gateway) Resolve(name string) (*Plan, error) {
 	p := &Plan{Public: name}
 	if mg, ok := c.groups[name]; ok {
 		p.Group = mg
-		p.strategy = route.Strategy(mg.Strategy)
+		p.strategy = hostpick.Strategy(mg.Strategy)
 		for _, m := range mg.Models {
 			t, err := g.resolveModel(c, m)
 			if err != nil {
@@ -233,7 +233,7 @@ func (g *Gateway) resolveModel(c *catalog, name string) (*target, error) {
 }
 
 func (g *Gateway) catalogTarget(name string, e *llmservice.Model) (*target, error) {
-	t := &target{Public: name, Entry: e, Strategy: route.Strategy(e.Strategy)}
+	t := &target{Public: name, Entry: e, Strategy: hostpick.Strategy(e.Strategy)}
 	deps := e.Deployments
 	if len(deps) == 0 {
 		deps = []llmservice.Deployment{{Provider: e.Provider, UpstreamModel: e.UpstreamModel}}
@@ -269,14 +269,14 @@ func (g *Gateway) catalogTarget(name string, e *llmservice.Model) (*target, erro
 // ID names the host, not the model: the router keeps health per ID, and a
 // host that refuses connections does so for every model. IDs are stable, so
 // what the router learnt survives a catalog reload.
-func (g *Gateway) instanceDeployments(in *Instance, model string, weight, priority int) []*route.Deployment {
-	out := make([]*route.Deployment, len(in.Hosts))
+func (g *Gateway) instanceDeployments(in *Instance, model string, weight, priority int) []*hostpick.Deployment {
+	out := make([]*hostpick.Deployment, len(in.Hosts))
 	for i, h := range in.Hosts {
 		id := in.Name
 		if len(in.Hosts) > 1 {
 			id = in.Name + "#" + strconv.Itoa(i+1)
 		}
-		out[i] = &route.Deployment{ID: id, Instance: in.Name, Model: model, Provider: h, Weight: weight, Priority: priority}
+		out[i] = &hostpick.Deployment{ID: id, Instance: in.Name, Model: model, Provider: h, Weight: weight, Priority: priority}
 	}
 	return out
 }
@@ -285,7 +285,7 @@ func (g *Gateway) instanceDeployments(in *Instance, model string, weight, priori
 // input and output prices or else the price table's, then the catalog's
 // cache prices over either, and the family's cache multipliers for what is
 // still unknown (relative to the catalog's input price when it set one).
-func (t *target) price(g *Gateway, d *route.Deployment) (pricing.Price, bool) {
+func (t *target) price(g *Gateway, d *hostpick.Deployment) (pricing.Price, bool) {
 	p, ok := t.basePrice(g, d)
 	if e := t.Entry; e != nil && (e.CacheReadPerMTok != nil || e.CacheWritePerMTok != nil) {
 		if e.CacheReadPerMTok != nil {
@@ -300,7 +300,7 @@ func (t *target) price(g *Gateway, d *route.Deployment) (pricing.Price, bool) {
 }
 
 // basePrice is the catalog's price of t, or the price table's for d.
-func (t *target) basePrice(g *Gateway, d *route.Deployment) (pricing.Price, bool) {
+func (t *target) basePrice(g *Gateway, d *hostpick.Deployment) (pricing.Price, bool) {
 	if t.Price != nil {
 		return *t.Price, true
 	}
@@ -310,7 +310,7 @@ func (t *target) basePrice(g *Gateway, d *route.Deployment) (pricing.Price, bool
 }
 
 // targetOf returns the target of the plan a deployment belongs to.
-func (p *Plan) targetOf(d *route.Deployment) *target {
+func (p *Plan) targetOf(d *hostpick.Deployment) *target {
 	for _, t := range p.Targets {
 		for _, x := range t.Deployments {
 			if x.ID == d.ID {

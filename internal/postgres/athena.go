@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.ConversationStore = (*DB)(nil)
@@ -19,7 +19,7 @@ const conversationMessageColumns = `conversation_id, seq, id, role, content, tok
 
 // CreateConversation inserts c; an empty ID gets a random one.
 func (db *DB) CreateConversation(ctx context.Context, c *llmservice.Conversation) error {
-	meta, err := storecodec.PrepareConversation(c, db.now())
+	meta, err := storesql.PrepareConversation(c, db.now())
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (db *DB) FindConversation(ctx context.Context, teamID, id string) (*llmserv
 // FindConversations returns a page of the team's conversations, newest
 // first, reading one row more than the page to tell whether another follows.
 func (db *DB) FindConversations(ctx context.Context, f llmservice.ConversationFilter) ([]*llmservice.Conversation, string, error) {
-	p, err := storecodec.CheckConversationFilter(f)
+	p, err := storesql.CheckConversationFilter(f)
 	if err != nil {
 		return nil, "", err
 	}
@@ -95,7 +95,7 @@ func (db *DB) AppendConversationMessages(ctx context.Context, teamID, id string,
 		return nil
 	}
 	// The conversation was updated when its last message was written.
-	updated := storecodec.PrepareConversationMessages(msgs, db.now())
+	updated := storesql.PrepareConversationMessages(msgs, db.now())
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		var count int
 		err := tx.QueryRow(ctx,

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var (
@@ -16,7 +16,7 @@ var (
 	_ llmservice.WebhookStore = (*DB)(nil)
 )
 
-const fileColumns = storecodec.FileColumns
+const fileColumns = storesql.FileColumns
 
 // CreateFile inserts f with its content.
 func (db *DB) CreateFile(ctx context.Context, f *llmservice.File) error {
@@ -71,7 +71,7 @@ func (db *DB) FindFiles(ctx context.Context, f llmservice.FileFilter) ([]*llmser
 	if f.TeamID == "" {
 		return nil, false, llmservice.Errorf(llmservice.Invalid, "find files: team is required")
 	}
-	limit := storecodec.PageLimit(f.Limit, storecodec.FilePageSize)
+	limit := storesql.PageLimit(f.Limit, storesql.FilePageSize)
 	var q sqlBuilder
 	q.sql = `SELECT ` + fileColumns + ` FROM batch_files WHERE team_id = ` + q.arg(f.TeamID)
 	if f.Purpose != "" {
@@ -91,7 +91,7 @@ func (db *DB) FindFiles(ctx context.Context, f llmservice.FileFilter) ([]*llmser
 	if err != nil {
 		return nil, false, fmt.Errorf("find files: %w", err)
 	}
-	out, more := storecodec.Page(out, limit)
+	out, more := storesql.Page(out, limit)
 	return out, more, nil
 }
 

@@ -8,12 +8,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.BatchStore = (*DB)(nil)
 
-const batchColumns = storecodec.BatchColumns
+const batchColumns = storesql.BatchColumns
 
 // openTasks is the SQL condition of a batch that still has a task to run.
 const openTasks = `EXISTS (SELECT 1 FROM jobs_queue WHERE grp = batches.id AND state IN ('queued', 'running'))`
@@ -24,7 +24,7 @@ func (db *DB) CreateBatch(ctx context.Context, b *llmservice.Batch, tasks []*llm
 	if b.CreatedAt.IsZero() {
 		b.CreatedAt = db.now()
 	}
-	meta, errs, err := storecodec.EncodeBatch(b)
+	meta, errs, err := storesql.EncodeBatch(b)
 	if err != nil {
 		return fmt.Errorf("create batch %s: %w", b.ID, err)
 	}
@@ -65,7 +65,7 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 	if f.TeamID == "" && !f.AllTeams {
 		return nil, false, llmservice.Errorf(llmservice.Invalid, "find batches: team is required")
 	}
-	limit := storecodec.PageLimit(f.Limit, storecodec.BatchPageSize)
+	limit := storesql.PageLimit(f.Limit, storesql.BatchPageSize)
 	var q sqlBuilder
 	q.sql = `SELECT ` + batchColumns + ` FROM batches WHERE true`
 	if f.TeamID != "" {
@@ -91,7 +91,7 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 	if err != nil {
 		return nil, false, fmt.Errorf("find batches: %w", err)
 	}
-	out, more := storecodec.Page(out, limit)
+	out, more := storesql.Page(out, limit)
 	return out, more, nil
 }
 
@@ -103,7 +103,7 @@ func (db *DB) afterCursor(ctx context.Context, q *sqlBuilder, table, what, teamI
 	var created time.Time
 	err := db.pool.QueryRow(ctx, `SELECT created_at FROM `+table+` WHERE id = $1 AND ($2 = '' OR team_id = $2)`, id, teamID).Scan(&created)
 	if isNoRows(err) {
-		return storecodec.NoCursor(what, id)
+		return storesql.NoCursor(what, id)
 	}
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ func (db *DB) CancelBatch(ctx context.Context, teamID, id string) (*llmservice.B
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		b, err = scanBatch(tx.QueryRow(ctx, `UPDATE batches SET status = 'cancelling', cancelling_at = $1
-			WHERE id = $2 AND team_id = $3 AND `+storecodec.OpenBatchSQL+` RETURNING `+batchColumns, now, id, teamID))
+			WHERE id = $2 AND team_id = $3 AND `+storesql.OpenBatchSQL+` RETURNING `+batchColumns, now, id, teamID))
 		if llmservice.ErrorKind(err) == llmservice.NotFound {
 			var status string
 			if e := tx.QueryRow(ctx, `SELECT status FROM batches WHERE id = $1 AND team_id = $2`, id, teamID).Scan(&status); e != nil {
@@ -130,7 +130,7 @@ func (db *DB) CancelBatch(ctx context.Context, teamID, id string) (*llmservice.B
 				}
 				return e
 			}
-			return storecodec.NotCancellable(id, status)
+			return storesql.NotCancellable(id, status)
 		}
 		if err != nil {
 			return err
@@ -149,7 +149,7 @@ func (db *DB) ExpireBatch(ctx context.Context, id string) error {
 	now := db.now()
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		var team string
-		err := tx.QueryRow(ctx, `UPDATE batches SET expired_at = $1 WHERE id = $2 AND expired_at IS NULL AND `+storecodec.OpenBatchSQL+`
+		err := tx.QueryRow(ctx, `UPDATE batches SET expired_at = $1 WHERE id = $2 AND expired_at IS NULL AND `+storesql.OpenBatchSQL+`
 			RETURNING team_id`, now, id).Scan(&team)
 		if isNoRows(err) {
 			return nil // already expired or ended: nothing to do
@@ -171,7 +171,7 @@ func (db *DB) ExpireBatch(ctx context.Context, id string) error {
 // replicas finishing one batch queue on its row; the second re-reads it
 // ended and gets the Conflict, so files and webhook are written once.
 func (db *DB) FinishBatch(ctx context.Context, id string, f llmservice.BatchFinish) (*llmservice.Batch, error) {
-	col, err := storecodec.FinishColumn(f.Status)
+	col, err := storesql.FinishColumn(f.Status)
 	if err != nil {
 		return nil, err
 	}
@@ -184,11 +184,11 @@ func (db *DB) FinishBatch(ctx context.Context, id string, f llmservice.BatchFini
 		b, err = scanBatch(tx.QueryRow(ctx, `UPDATE batches SET status = $1, `+col+` = coalesce(`+col+`, $2),
 				finalizing_at = coalesce(finalizing_at, $2),
 				output_file_id = $3, error_file_id = $4, input_tokens = $5, output_tokens = $6
-			WHERE id = $7 AND `+storecodec.OpenBatchSQL+` AND NOT `+openTasks+`
+			WHERE id = $7 AND `+storesql.OpenBatchSQL+` AND NOT `+openTasks+`
 			RETURNING `+batchColumns,
 			string(f.Status), now, f.OutputFileID, f.ErrorFileID, f.InputTokens, f.OutputTokens, id))
 		if llmservice.ErrorKind(err) == llmservice.NotFound {
-			return storecodec.NotFinishable(id)
+			return storesql.NotFinishable(id)
 		}
 		if err != nil {
 			return err
@@ -213,7 +213,7 @@ func (db *DB) FinishBatch(ctx context.Context, id string, f llmservice.BatchFini
 // or past their expiry.
 func (db *DB) FindBatchesToFinish(ctx context.Context, now time.Time) ([]*llmservice.Batch, error) {
 	out, err := queryAll(ctx, db, scanBatch, `SELECT `+batchColumns+` FROM batches
-		WHERE `+storecodec.OpenBatchSQL+` AND ((expires_at <= $1 AND expired_at IS NULL) OR NOT `+openTasks+`)
+		WHERE `+storesql.OpenBatchSQL+` AND ((expires_at <= $1 AND expired_at IS NULL) OR NOT `+openTasks+`)
 		ORDER BY created_at LIMIT 100`, ms(now))
 	if err != nil {
 		return nil, fmt.Errorf("find batches to finish: %w", err)
@@ -257,7 +257,7 @@ func scanBatch(s pgx.Row) (*llmservice.Batch, error) {
 		return nil, err
 	}
 	b.Status = llmservice.BatchStatus(status)
-	if err := storecodec.DecodeBatch(&b, meta, errs); err != nil {
+	if err := storesql.DecodeBatch(&b, meta, errs); err != nil {
 		return nil, err
 	}
 	b.CreatedAt = created.UTC()

@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.CatalogStore = (*DB)(nil)
 
-const modelColumns = storecodec.ModelColumns
+const modelColumns = storesql.ModelColumns
 
 // UpsertModel creates or replaces the entry named m.Name in one statement,
 // so replicas upserting at once cannot both insert. Replacing keeps the
@@ -39,7 +39,7 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 			cache_write_per_mtok = excluded.cache_write_per_mtok
 		RETURNING created_at`,
 		m.Name, m.Provider, m.UpstreamModel, m.InputPerMTok, m.OutputPerMTok,
-		m.RPM, m.TPM, m.ContextWindow, ms(created), storecodec.EncodeDeployments(m.Deployments), m.Strategy,
+		m.RPM, m.TPM, m.ContextWindow, ms(created), storesql.EncodeDeployments(m.Deployments), m.Strategy,
 		m.CacheReadPerMTok, m.CacheWritePerMTok).Scan(&created)
 	if err != nil {
 		return fmt.Errorf("upsert model %s: %w", m.Name, err)
@@ -66,7 +66,7 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 			&m.RPM, &m.TPM, &m.ContextWindow, &created, &deps, &m.Strategy, &m.CacheReadPerMTok, &m.CacheWritePerMTok); err != nil {
 			return nil, fmt.Errorf("find models: %w", err)
 		}
-		if err := storecodec.DecodeDeployments(deps, &m); err != nil {
+		if err := storesql.DecodeDeployments(deps, &m); err != nil {
 			return nil, fmt.Errorf("find models: %w", err)
 		}
 		m.CreatedAt = created.UTC()

@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.DjangoUserStore = (*DB)(nil)
@@ -21,14 +21,14 @@ const djangoUserColumns = `id, username, password_hash, team_id, key_id, created
 // up first, so that when both are taken the username is the one reported,
 // as SQLite does.
 func (db *DB) CreateDjangoUser(ctx context.Context, u *llmservice.DjangoUser, t *llmservice.Team, k *llmservice.Key) error {
-	storecodec.PrepareDjangoUser(u, t, k, db.now())
+	storesql.PrepareDjangoUser(u, t, k, db.now())
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		var taken bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM django_users WHERE username = $1)`, u.Username).Scan(&taken); err != nil {
 			return err
 		}
 		if taken {
-			return storecodec.DjangoUsernameTaken(nil)
+			return storesql.DjangoUsernameTaken(nil)
 		}
 		if err := insertTeam(ctx, tx, t); err != nil {
 			return err
@@ -42,7 +42,7 @@ func (db *DB) CreateDjangoUser(ctx context.Context, u *llmservice.DjangoUser, t 
 			u.Username, u.PasswordHash, u.TeamID, u.KeyID, u.CreatedAt).Scan(&u.ID)
 	})
 	if isUnique(err) {
-		err = djangoSignupConflict(err)
+		err = db.djangoSignupConflict(ctx, u.Username, err)
 	}
 	if err != nil {
 		return fmt.Errorf("create django user %q: %w", u.Username, err)
@@ -51,12 +51,20 @@ func (db *DB) CreateDjangoUser(ctx context.Context, u *llmservice.DjangoUser, t 
 }
 
 // djangoSignupConflict names what a signup's unique violation was about.
-func djangoSignupConflict(err error) error {
+// Two signups for one name race past the username check together; the
+// loser may then trip over any unique index the winner filled first (a
+// team ID or a key hash), so the username is looked up again once the
+// winner has committed, and reported when it is taken, as SQLite does.
+func (db *DB) djangoSignupConflict(ctx context.Context, username string, err error) error {
+	var taken bool
+	if qerr := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM django_users WHERE username = $1)`, username).Scan(&taken); qerr == nil && taken {
+		return storecodec.DjangoUsernameTaken(err)
+	}
 	switch constraint(err) {
 	case "django_users_username_key":
-		return storecodec.DjangoUsernameTaken(err)
+		return storesql.DjangoUsernameTaken(err)
 	case "teams_pkey":
-		return storecodec.DjangoTeamTaken(err)
+		return storesql.DjangoTeamTaken(err)
 	default: // the key's ID or one of its hashes
 		return conflict("key", err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.ModelGroupStore = (*DB)(nil)
@@ -22,7 +22,7 @@ func (db *DB) UpsertModelGroup(ctx context.Context, g *llmservice.ModelGroup) er
 	err := db.pool.QueryRow(ctx,
 		`INSERT INTO model_groups (name, models, strategy, created_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (name) DO UPDATE SET models = excluded.models, strategy = excluded.strategy
-		RETURNING created_at`, g.Name, storecodec.EncodeList(g.Models), g.Strategy, ms(created)).Scan(&created)
+		RETURNING created_at`, g.Name, storesql.EncodeList(g.Models), g.Strategy, ms(created)).Scan(&created)
 	if err != nil {
 		return fmt.Errorf("upsert model group %s: %w", g.Name, err)
 	}
@@ -70,7 +70,7 @@ func scanGroup(row pgx.Row) (*llmservice.ModelGroup, error) {
 		return nil, err
 	}
 	var err error
-	if g.Models, err = storecodec.DecodeList(models); err != nil {
+	if g.Models, err = storesql.DecodeList(models); err != nil {
 		return nil, err
 	}
 	g.CreatedAt = created.UTC()

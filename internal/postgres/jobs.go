@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.CreditJobStore = (*DB)(nil)
@@ -23,7 +23,7 @@ func (db *DB) CreateCreditJob(ctx context.Context, j *llmservice.CreditJob) erro
 		j.CreatedAt = db.now()
 	}
 	j.CreatedAt, j.StartedAt, j.CompletedAt = ms(j.CreatedAt), msOrNil(j.StartedAt), msOrNil(j.CompletedAt)
-	meta, err := storecodec.EncodeCreditJobMeta(j.Metadata)
+	meta, err := storesql.EncodeCreditJobMeta(j.Metadata)
 	if err != nil {
 		return fmt.Errorf("create job: %w", err)
 	}
@@ -63,7 +63,7 @@ func findCreditJob(ctx context.Context, q rowQueryer, teamID, id, lock string) (
 	if err != nil {
 		return nil, err
 	}
-	if err := storecodec.CheckCreditJobTeam(j, teamID); err != nil {
+	if err := storesql.CheckCreditJobTeam(j, teamID); err != nil {
 		return nil, err
 	}
 	return j, nil
@@ -138,7 +138,7 @@ func scanCreditJobCall(row pgx.CollectableRow) (*llmservice.CreditJobCall, error
 // the one AddCredits writes (reason "job", the job ID as ref), so the credit
 // ledger shows every job that was paid for.
 func (db *DB) CompleteCreditJob(ctx context.Context, teamID, id string, c llmservice.CreditJobCompletion) (*llmservice.CreditJob, int64, error) {
-	if err := storecodec.CheckCreditJobCompletion(c); err != nil {
+	if err := storesql.CheckCreditJobCompletion(c); err != nil {
 		return nil, 0, err
 	}
 	now := db.now()
@@ -154,7 +154,7 @@ func (db *DB) CompleteCreditJob(ctx context.Context, teamID, id string, c llmser
 		if j, err = findCreditJob(ctx, tx, teamID, id, "FOR UPDATE"); err != nil {
 			return err
 		}
-		meta, err := storecodec.CloseCreditJob(j, c, now)
+		meta, err := storesql.CloseCreditJob(j, c, now)
 		if err != nil {
 			return err
 		}
@@ -187,11 +187,11 @@ func scanCreditJob(row pgx.Row) (*llmservice.CreditJob, error) {
 	if err := row.Scan(&j.ID, &j.TeamID, &j.UserID, &j.JobType, &j.Status, &meta, &j.ErrorMessage,
 		&j.CreditApplied, &created, &j.StartedAt, &j.CompletedAt); err != nil {
 		if isNoRows(err) {
-			return nil, storecodec.CreditJobNotFound(err)
+			return nil, storesql.CreditJobNotFound(err)
 		}
 		return nil, err
 	}
-	j.Metadata = storecodec.DecodeCreditJobMeta(meta)
+	j.Metadata = storesql.DecodeCreditJobMeta(meta)
 	j.CreatedAt = created.UTC()
 	j.StartedAt, j.CompletedAt = utcOrNil(j.StartedAt), utcOrNil(j.CompletedAt)
 	return &j, nil

@@ -7,12 +7,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.KeyStore = (*DB)(nil)
 
-const keyColumns = storecodec.KeyColumns
+const keyColumns = storesql.KeyColumns
 
 // CreateKey inserts k, stamping CreatedAt with Now when it is zero and
 // rounding k's times to the stored millisecond. Conflict if the ID or a hash
@@ -43,8 +43,8 @@ func insertKey(ctx context.Context, q execer, k *llmservice.Key) error {
 	k.RevokedAt = msOrNil(k.RevokedAt)
 	_, err := q.Exec(ctx,
 		`INSERT INTO keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, storecodec.EncodeList(k.Models),
-		k.ExpiresAt, k.RevokedAt, k.CreatedAt, storecodec.EncodeKeyPolicy(k))
+		k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, storesql.EncodeList(k.Models),
+		k.ExpiresAt, k.RevokedAt, k.CreatedAt, storesql.EncodeKeyPolicy(k))
 	return err
 }
 
@@ -90,7 +90,7 @@ func (db *DB) UpdateKey(ctx context.Context, id string, fn func(*llmservice.Key)
 		func(tx pgx.Tx, k *llmservice.Key) error {
 			k.ExpiresAt = msOrNil(k.ExpiresAt)
 			_, err := tx.Exec(ctx, `UPDATE keys SET name = $1, models = $2, expires_at = $3, policy = $4 WHERE id = $5`,
-				k.Name, storecodec.EncodeList(k.Models), k.ExpiresAt, storecodec.EncodeKeyPolicy(k), id)
+				k.Name, storesql.EncodeList(k.Models), k.ExpiresAt, storesql.EncodeKeyPolicy(k), id)
 			return err
 		})
 	if err != nil {
@@ -125,10 +125,10 @@ func scanKey(row pgx.Row) (*llmservice.Key, error) {
 		}
 		return nil, err
 	}
-	if k.Models, err = storecodec.DecodeList(models); err != nil {
+	if k.Models, err = storesql.DecodeList(models); err != nil {
 		return nil, err
 	}
-	if err := storecodec.DecodeKeyPolicy(policy, &k); err != nil {
+	if err := storesql.DecodeKeyPolicy(policy, &k); err != nil {
 		return nil, err
 	}
 	k.ExpiresAt = utcOrNil(expires)

@@ -9,12 +9,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.TaskStore = (*DB)(nil)
 
-const taskColumns = storecodec.TaskColumns
+const taskColumns = storesql.TaskColumns
 
 // enqueueChunk bounds the rows of one INSERT: a batch of 50,000 items goes
 // in as a few statements rather than one message of its whole payload.
@@ -47,7 +47,7 @@ func (db *DB) EnqueueTasks(ctx context.Context, tasks []*llmservice.Task, charge
 func (db *DB) insertTasksTx(ctx context.Context, tx pgx.Tx, tasks []*llmservice.Task) error {
 	now := db.now()
 	for _, t := range tasks {
-		if err := storecodec.PrepareTask(t, now); err != nil {
+		if err := storesql.PrepareTask(t, now); err != nil {
 			return err
 		}
 		t.RunAfter = ms(t.RunAfter)
@@ -118,7 +118,7 @@ func (db *DB) ExtendTaskLease(ctx context.Context, id, lease string, d time.Dura
 	tag, err := db.pool.Exec(ctx, `UPDATE jobs_queue SET run_after = $1, updated_at = $2
 		WHERE id = $3 AND lease = $4 AND state = 'running'`, ms(now.Add(d)), now, id, lease)
 	if err == nil && tag.RowsAffected() == 0 {
-		err = storecodec.LeaseLost(id)
+		err = storesql.LeaseLost(id)
 	}
 	if err != nil {
 		return fmt.Errorf("extend lease of task %s: %w", id, err)
@@ -130,7 +130,7 @@ func (db *DB) ExtendTaskLease(ctx context.Context, id, lease string, d time.Dura
 // credit change, in one transaction conditional on the lease. The task's
 // row is locked before the team's, as everywhere.
 func (db *DB) CompleteTask(ctx context.Context, id, lease string, c llmservice.TaskCompletion) error {
-	if err := storecodec.CheckCompletion(c.State); err != nil {
+	if err := storesql.CheckCompletion(c.State); err != nil {
 		return err
 	}
 	now := db.now()
@@ -141,7 +141,7 @@ func (db *DB) CompleteTask(ctx context.Context, id, lease string, c llmservice.T
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return storecodec.LeaseLost(id)
+			return storesql.LeaseLost(id)
 		}
 		if c.Credit != nil {
 			_, err := addCredits(ctx, tx, *c.Credit, now)
@@ -172,7 +172,7 @@ func (db *DB) RetryTask(ctx context.Context, id, lease string, r llmservice.Task
 		WHERE id = $5 AND lease = $6 AND state = 'running'`,
 		r.Error, now, back, ms(r.RunAfter), id, lease)
 	if err == nil && tag.RowsAffected() == 0 {
-		err = storecodec.LeaseLost(id)
+		err = storesql.LeaseLost(id)
 	}
 	if err != nil {
 		return fmt.Errorf("retry task %s: %w", id, err)
@@ -227,7 +227,7 @@ func (db *DB) CountTasks(ctx context.Context, teamID, group string) (llmservice.
 		n     int
 	)
 	_, err = pgx.ForEachRow(rows, []any{&state, &n}, func() error {
-		storecodec.AddTaskCount(&c, state, n)
+		storesql.AddTaskCount(&c, state, n)
 		return nil
 	})
 	if err != nil {

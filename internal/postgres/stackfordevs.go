@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.ProviderCredentialStore = (*DB)(nil)
@@ -17,7 +17,7 @@ const credentialColumns = `team_id, provider_type, ciphertext, hint, created_at,
 // provider type in one statement, keeping the first CreatedAt. NotFound when
 // the team does not exist.
 func (db *DB) UpsertProviderCredential(ctx context.Context, c *llmservice.ProviderCredential) error {
-	storecodec.PrepareProviderCredential(c, db.now())
+	storesql.PrepareProviderCredential(c, db.now())
 	err := db.pool.QueryRow(ctx,
 		`INSERT INTO provider_credentials (`+credentialColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (team_id, provider_type) DO UPDATE SET

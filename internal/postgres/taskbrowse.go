@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.TaskBrowser = (*DB)(nil)
@@ -16,7 +16,7 @@ var _ llmservice.TaskBrowser = (*DB)(nil)
 // FindStandaloneTasks lists tasks without a group through the
 // jobs_queue_standalone indexes, newest first.
 func (db *DB) FindStandaloneTasks(ctx context.Context, f llmservice.StandaloneTaskFilter) ([]*llmservice.Task, bool, error) {
-	limit, err := storecodec.StandaloneLimit(f)
+	limit, err := storesql.StandaloneLimit(f)
 	if err != nil {
 		return nil, false, fmt.Errorf("find standalone tasks: %w", err)
 	}
@@ -29,7 +29,7 @@ func (db *DB) FindStandaloneTasks(ctx context.Context, f llmservice.StandaloneTa
 		var created time.Time
 		err := db.pool.QueryRow(ctx, `SELECT created_at FROM jobs_queue WHERE id = $1 AND grp = ''`, f.Before).Scan(&created)
 		if isNoRows(err) {
-			return nil, false, storecodec.NoCursor("task", f.Before)
+			return nil, false, storesql.NoCursor("task", f.Before)
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("find standalone tasks: %w", err)
@@ -41,7 +41,7 @@ func (db *DB) FindStandaloneTasks(ctx context.Context, f llmservice.StandaloneTa
 	if err != nil {
 		return nil, false, fmt.Errorf("find standalone tasks: %w", err)
 	}
-	out, more := storecodec.Page(out, limit)
+	out, more := storesql.Page(out, limit)
 	return out, more, nil
 }
 
@@ -61,7 +61,7 @@ func (db *DB) CancelTask(ctx context.Context, teamID, id, reason string, refund 
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return storecodec.TaskNotCancellable(t)
+			return storesql.TaskNotCancellable(t)
 		}
 		if refund != nil {
 			_, err = addCredits(ctx, tx, *refund, now)

@@ -8,12 +8,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.TeamStore = (*DB)(nil)
 
-const teamColumns = storecodec.TeamColumns
+const teamColumns = storesql.TeamColumns
 
 // CreateTeam inserts t, stamping CreatedAt with Now when it is zero and
 // rounding it to the stored millisecond. Conflict if the ID is taken.
@@ -39,7 +39,7 @@ func insertTeam(ctx context.Context, q execer, t *llmservice.Team) error {
 	t.Credits = 0
 	_, err := q.Exec(ctx,
 		`INSERT INTO teams (`+teamColumns+`) VALUES ($1, $2, $3, $4, 0, $5)`,
-		t.ID, t.Name, storecodec.EncodeList(t.Models), storecodec.EncodeTeamPolicy(t), t.CreatedAt)
+		t.ID, t.Name, storesql.EncodeList(t.Models), storesql.EncodeTeamPolicy(t), t.CreatedAt)
 	return err
 }
 
@@ -70,7 +70,7 @@ func (db *DB) UpdateTeam(ctx context.Context, id string, fn func(*llmservice.Tea
 			// Credits are AddCredits' alone: neither written here nor taken from fn.
 			return tx.QueryRow(ctx,
 				`UPDATE teams SET name = $1, models = $2, policy = $3 WHERE id = $4 RETURNING credits`,
-				t.Name, storecodec.EncodeList(t.Models), storecodec.EncodeTeamPolicy(t), id).Scan(&t.Credits)
+				t.Name, storesql.EncodeList(t.Models), storesql.EncodeTeamPolicy(t), id).Scan(&t.Credits)
 		})
 	if err != nil {
 		return nil, fmt.Errorf("update team %s: %w", id, err)
@@ -101,10 +101,10 @@ func scanTeam(row pgx.Row) (*llmservice.Team, error) {
 		return nil, err
 	}
 	var err error
-	if t.Models, err = storecodec.DecodeList(models); err != nil {
+	if t.Models, err = storesql.DecodeList(models); err != nil {
 		return nil, err
 	}
-	if err := storecodec.DecodeTeamPolicy(policy, &t); err != nil {
+	if err := storesql.DecodeTeamPolicy(policy, &t); err != nil {
 		return nil, err
 	}
 	t.CreatedAt = created.UTC()

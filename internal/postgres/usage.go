@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var (
@@ -112,11 +112,11 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 	if len(recs) == 0 {
 		return nil
 	}
-	if err := storecodec.CheckUsage(recs); err != nil {
+	if err := storesql.CheckUsage(recs); err != nil {
 		return fmt.Errorf("insert usage: %w", err)
 	}
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
-		return storecodec.WriteUsage(usageTx{ctx, tx}, recs)
+		return storesql.WriteUsage(usageTx{ctx, tx}, recs)
 	})
 	if err != nil {
 		return fmt.Errorf("insert usage: %w", refused(err))
@@ -170,7 +170,7 @@ func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]*llmservice.Usa
 		}
 		ids = append(ids, got...)
 	}
-	return storecodec.FreshUsage(recs, ids), nil
+	return storesql.FreshUsage(recs, ids), nil
 }
 
 // InsertBodies keeps the prompts and responses recs carry.
@@ -195,7 +195,7 @@ func (u usageTx) InsertBodies(recs []*llmservice.UsageRecord) error {
 // UpsertRollups adds us to table's rollups in one statement. unnest keeps
 // the order of us, sorted by key, so that replicas flushing at once lock the
 // rows they share in the same order and cannot deadlock.
-func (u usageTx) UpsertRollups(table string, us []storecodec.UsageRollup) error {
+func (u usageTx) UpsertRollups(table string, us []storesql.UsageRollup) error {
 	if len(us) == 0 {
 		return nil
 	}
@@ -210,9 +210,9 @@ func (u usageTx) UpsertRollups(table string, us []storecodec.UsageRollup) error 
 		projects, models = append(projects, r.Project), append(models, r.Model)
 		sums.add(&r.UsageSums)
 	}
-	_, err := u.tx.Exec(u.ctx, `INSERT INTO `+table+` AS r (`+storecodec.UsageRollupColumns+`)
+	_, err := u.tx.Exec(u.ctx, `INSERT INTO `+table+` AS r (`+storesql.UsageRollupColumns+`)
 		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], `+unnestSums(6)+`)`+
-		storecodec.UsageRollupUpsert, sums.args(teams, buckets, keys, projects, models)...)
+		storesql.UsageRollupUpsert, sums.args(teams, buckets, keys, projects, models)...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", table, err)
 	}
@@ -221,7 +221,7 @@ func (u usageTx) UpsertRollups(table string, us []storecodec.UsageRollup) error 
 
 // UpsertAllRollups adds us to table's all-teams rollups in one statement,
 // in the order of us.
-func (u usageTx) UpsertAllRollups(table string, us []storecodec.UsageAllRollup) error {
+func (u usageTx) UpsertAllRollups(table string, us []storesql.UsageAllRollup) error {
 	if len(us) == 0 {
 		return nil
 	}
@@ -235,9 +235,9 @@ func (u usageTx) UpsertAllRollups(table string, us []storecodec.UsageAllRollup) 
 		dims, buckets, values = append(dims, r.Dim), append(buckets, r.Bucket), append(values, r.Value)
 		sums.add(&r.UsageSums)
 	}
-	_, err := u.tx.Exec(u.ctx, `INSERT INTO `+table+` AS r (`+storecodec.UsageAllRollupColumns+`)
+	_, err := u.tx.Exec(u.ctx, `INSERT INTO `+table+` AS r (`+storesql.UsageAllRollupColumns+`)
 		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], `+unnestSums(4)+`)`+
-		storecodec.UsageAllRollupUpsert, sums.args(dims, buckets, values)...)
+		storesql.UsageAllRollupUpsert, sums.args(dims, buckets, values)...)
 	if err != nil {
 		return fmt.Errorf("%s: %w", table, err)
 	}
@@ -245,10 +245,10 @@ func (u usageTx) UpsertAllRollups(table string, us []storecodec.UsageAllRollup) 
 }
 
 // sumColumns are the summed columns of rollup rows, an array a column.
-type sumColumns [storecodec.UsageSumColumns][]int64
+type sumColumns [storesql.UsageSumColumns][]int64
 
-func (c *sumColumns) add(s *storecodec.UsageSums) {
-	for i, v := range s.AppendSums(make([]any, 0, storecodec.UsageSumColumns)) {
+func (c *sumColumns) add(s *storesql.UsageSums) {
+	for i, v := range s.AppendSums(make([]any, 0, storesql.UsageSumColumns)) {
 		c[i] = append(c[i], v.(int64))
 	}
 }
@@ -263,7 +263,7 @@ func (c *sumColumns) args(keys ...any) []any {
 
 // unnestSums lists the sums' array parameters from $first on.
 func unnestSums(first int) string {
-	ps := make([]string, storecodec.UsageSumColumns)
+	ps := make([]string, storesql.UsageSumColumns)
 	for i := range ps {
 		ps[i] = fmt.Sprintf("$%d::bigint[]", first+i)
 	}
@@ -272,7 +272,7 @@ func unnestSums(first int) string {
 
 // usageDialect spells the totals query for Postgres: timestamptz times, and
 // UTC day numbers as date differences.
-var usageDialect = storecodec.UsageDialect{
+var usageDialect = storesql.UsageDialect{
 	Param: func(n int) string { return fmt.Sprintf("$%d", n) },
 	Time:  func(t time.Time) any { return ms(t) },
 	Day: func(col string) string {
@@ -288,7 +288,7 @@ var usageDialect = storecodec.UsageDialect{
 // GroupBy "" always yields exactly one row, zero when nothing matched.
 // Invalid (param group_by) for an unknown grouping.
 func (db *DB) SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmservice.UsageTotal, error) {
-	totals, err := storecodec.SumUsage(db.usageQuery(ctx), usageDialect, f)
+	totals, err := storesql.SumUsage(db.usageQuery(ctx), usageDialect, f)
 	if err != nil {
 		return nil, fmt.Errorf("sum usage: %w", err)
 	}
@@ -298,7 +298,7 @@ func (db *DB) SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmserv
 // FindUsageRecords lists a team's records with their bodies, newest first,
 // a page at a time; the cursor is the last record's ID.
 func (db *DB) FindUsageRecords(ctx context.Context, f llmservice.RecordFilter) ([]llmservice.UsageRecord, string, error) {
-	out, next, err := storecodec.FindUsageRecords(db.usageQuery(ctx), usageDialect, f, time.Time.UTC)
+	out, next, err := storesql.FindUsageRecords(db.usageQuery(ctx), usageDialect, f, time.Time.UTC)
 	if err != nil {
 		return nil, "", fmt.Errorf("find usage records: %w", err)
 	}
@@ -306,8 +306,8 @@ func (db *DB) FindUsageRecords(ctx context.Context, f llmservice.RecordFilter) (
 }
 
 // usageQuery runs the usage queries on the pool.
-func (db *DB) usageQuery(ctx context.Context) storecodec.UsageQuery {
-	return func(q string, args []any) (storecodec.UsageRows, func(), error) {
+func (db *DB) usageQuery(ctx context.Context) storesql.UsageQuery {
+	return func(q string, args []any) (storesql.UsageRows, func(), error) {
 		rows, err := db.pool.Query(ctx, q, args...)
 		if err != nil {
 			return nil, nil, err
@@ -322,7 +322,7 @@ func (db *DB) usageQuery(ctx context.Context) storecodec.UsageQuery {
 // records through the (team_id, time) index, oldest first. Replicas purging
 // at once only skip each other's rows.
 func (db *DB) PurgeUsage(ctx context.Context, before time.Time, batch int) (int, error) {
-	rows, err := db.pool.Query(ctx, storecodec.UsageTeamsQuery)
+	rows, err := db.pool.Query(ctx, storesql.UsageTeamsQuery)
 	if err != nil {
 		return 0, fmt.Errorf("purge usage: %w", err)
 	}
@@ -330,7 +330,7 @@ func (db *DB) PurgeUsage(ctx context.Context, before time.Time, batch int) (int,
 	if err != nil {
 		return 0, fmt.Errorf("purge usage: %w", err)
 	}
-	deleted, err := storecodec.PurgeUsage(teams, batch, func(team string, batch int) (n int, err error) {
+	deleted, err := storesql.PurgeUsage(teams, batch, func(team string, batch int) (n int, err error) {
 		// The ctids of the batch, then a TID scan: no second index search
 		// for the rows the first one found.
 		err = db.pool.QueryRow(ctx, `WITH gone AS (

@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.UsageStatsStore = (*DB)(nil)
 
 // UsageSeries sums the rollups of f's range bucket by bucket.
 func (db *DB) UsageSeries(ctx context.Context, f llmservice.UsageSeriesFilter) ([]llmservice.UsagePoint, llmservice.UsagePoint, error) {
-	ps, total, err := storecodec.UsageSeries(db.usageQuery(ctx), usageDialect, f, time.Time.UTC)
+	ps, total, err := storesql.UsageSeries(db.usageQuery(ctx), usageDialect, f, time.Time.UTC)
 	if err != nil {
 		return nil, total, fmt.Errorf("usage series: %w", err)
 	}
@@ -22,7 +22,7 @@ func (db *DB) UsageSeries(ctx context.Context, f llmservice.UsageSeriesFilter) (
 
 // FindUsageLogs reads a page of the request log.
 func (db *DB) FindUsageLogs(ctx context.Context, f llmservice.LogFilter) (*llmservice.LogPage, error) {
-	p, err := storecodec.FindUsageLogs(db.usageQuery(ctx), usageDialect, f, time.Time.UTC)
+	p, err := storesql.FindUsageLogs(db.usageQuery(ctx), usageDialect, f, time.Time.UTC)
 	if err != nil {
 		return nil, fmt.Errorf("find usage logs: %w", err)
 	}

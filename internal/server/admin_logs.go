@@ -94,7 +94,7 @@ func statusRange(v string) (lo, hi int, err error) {
 // logs is GET /admin/logs and GET /v1/usage/logs: the request log, newest
 // first, filtered by team, key, project, model, status and time, with the
 // prompt and response where the team keeps them. One page is one query of
-// bounded cost (see storecodec.FindUsageLogs); next_cursor continues.
+// bounded cost (see storesql.FindUsageLogs); next_cursor continues.
 func (s *Server) logs(w http.ResponseWriter, r *http.Request, sc scope) error {
 	uf, err := usageFilter(r, sc)
 	if err != nil {

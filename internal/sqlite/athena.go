@@ -8,7 +8,7 @@ import (
 	"slices"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.ConversationStore = (*DB)(nil)
@@ -17,7 +17,7 @@ const conversationColumns = `id, team_id, key_id, model, system_message, metadat
 
 // CreateConversation inserts c; an empty ID gets a random one.
 func (db *DB) CreateConversation(ctx context.Context, c *llmservice.Conversation) error {
-	meta, err := storecodec.PrepareConversation(c, db.now())
+	meta, err := storesql.PrepareConversation(c, db.now())
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (db *DB) FindConversation(ctx context.Context, teamID, id string) (*llmserv
 
 // FindConversations returns a page of the team's conversations, newest first.
 func (db *DB) FindConversations(ctx context.Context, f llmservice.ConversationFilter) ([]*llmservice.Conversation, string, error) {
-	p, err := storecodec.CheckConversationFilter(f)
+	p, err := storesql.CheckConversationFilter(f)
 	if err != nil {
 		return nil, "", err
 	}
@@ -100,7 +100,7 @@ func (db *DB) AppendConversationMessages(ctx context.Context, teamID, id string,
 		return nil
 	}
 	// The conversation was updated when its last message was written.
-	updated := storecodec.PrepareConversationMessages(msgs, db.now())
+	updated := storesql.PrepareConversationMessages(msgs, db.now())
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		var count int
 		err := tx.QueryRowContext(ctx,

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var (
@@ -15,7 +15,7 @@ var (
 	_ llmservice.WebhookStore = (*DB)(nil)
 )
 
-const fileColumns = storecodec.FileColumns
+const fileColumns = storesql.FileColumns
 
 // CreateFile inserts f with its content.
 func (db *DB) CreateFile(ctx context.Context, f *llmservice.File) error {
@@ -70,7 +70,7 @@ func (db *DB) FindFiles(ctx context.Context, f llmservice.FileFilter) ([]*llmser
 	if f.TeamID == "" {
 		return nil, false, llmservice.Errorf(llmservice.Invalid, "find files: team is required")
 	}
-	limit := storecodec.PageLimit(f.Limit, storecodec.FilePageSize)
+	limit := storesql.PageLimit(f.Limit, storesql.FilePageSize)
 	where := []string{"team_id = ?"}
 	args := []any{f.TeamID}
 	if f.Purpose != "" {
@@ -85,7 +85,7 @@ func (db *DB) FindFiles(ctx context.Context, f llmservice.FileFilter) ([]*llmser
 		var created int64
 		err := db.reader.QueryRowContext(ctx, `SELECT created_at FROM batch_files WHERE id = ? AND team_id = ?`, f.After, f.TeamID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, false, storecodec.NoCursor("file", f.After)
+			return nil, false, storesql.NoCursor("file", f.After)
 		}
 		if err != nil {
 			return nil, false, errorf("find files: %w", err)
@@ -111,7 +111,7 @@ func (db *DB) FindFiles(ctx context.Context, f llmservice.FileFilter) ([]*llmser
 	if err := rows.Err(); err != nil {
 		return nil, false, errorf("find files: %w", err)
 	}
-	out, more := storecodec.Page(out, limit)
+	out, more := storesql.Page(out, limit)
 	return out, more, nil
 }
 

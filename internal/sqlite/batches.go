@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.BatchStore = (*DB)(nil)
 
-const batchColumns = storecodec.BatchColumns
+const batchColumns = storesql.BatchColumns
 
 // openBatch is the SQL condition of a batch that may still change.
-const openBatch = storecodec.OpenBatchSQL
+const openBatch = storesql.OpenBatchSQL
 
 // CreateBatch inserts b and its tasks in one transaction: a batch is never
 // visible without all of its items queued.
@@ -24,7 +24,7 @@ func (db *DB) CreateBatch(ctx context.Context, b *llmservice.Batch, tasks []*llm
 	if b.CreatedAt.IsZero() {
 		b.CreatedAt = db.now()
 	}
-	meta, errs, err := storecodec.EncodeBatch(b)
+	meta, errs, err := storesql.EncodeBatch(b)
 	if err != nil {
 		return errorf("create batch %s: %w", b.ID, err)
 	}
@@ -65,7 +65,7 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 	if f.TeamID == "" && !f.AllTeams {
 		return nil, false, llmservice.Errorf(llmservice.Invalid, "find batches: team is required")
 	}
-	limit := storecodec.PageLimit(f.Limit, storecodec.BatchPageSize)
+	limit := storesql.PageLimit(f.Limit, storesql.BatchPageSize)
 	where := []string{"(? = '' OR team_id = ?)"}
 	args := []any{f.TeamID, f.TeamID}
 	if f.API != "" {
@@ -83,7 +83,7 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 		err := db.reader.QueryRowContext(ctx, `SELECT created_at FROM batches WHERE id = ? AND (? = '' OR team_id = ?)`,
 			f.After, f.TeamID, f.TeamID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, false, storecodec.NoCursor("batch", f.After)
+			return nil, false, storesql.NoCursor("batch", f.After)
 		}
 		if err != nil {
 			return nil, false, errorf("find batches: %w", err)
@@ -109,7 +109,7 @@ func (db *DB) FindBatches(ctx context.Context, f llmservice.BatchFilter) ([]*llm
 	if err := rows.Err(); err != nil {
 		return nil, false, errorf("find batches: %w", err)
 	}
-	out, more := storecodec.Page(out, limit)
+	out, more := storesql.Page(out, limit)
 	return out, more, nil
 }
 
@@ -127,7 +127,7 @@ func (db *DB) CancelBatch(ctx context.Context, teamID, id string) (*llmservice.B
 			if e := tx.QueryRowContext(ctx, `SELECT status FROM batches WHERE id = ? AND team_id = ?`, id, teamID).Scan(&status); e != nil {
 				return notFound("batch", e)
 			}
-			return storecodec.NotCancellable(id, status)
+			return storesql.NotCancellable(id, status)
 		}
 		if err != nil {
 			return err
@@ -166,7 +166,7 @@ func (db *DB) ExpireBatch(ctx context.Context, id string) error {
 // FinishBatch ends an open batch with no open task: its files, its final
 // status and its webhook task are written together or not at all.
 func (db *DB) FinishBatch(ctx context.Context, id string, f llmservice.BatchFinish) (*llmservice.Batch, error) {
-	col, err := storecodec.FinishColumn(f.Status)
+	col, err := storesql.FinishColumn(f.Status)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (db *DB) FinishBatch(ctx context.Context, id string, f llmservice.BatchFini
 			RETURNING `+batchColumns,
 			string(f.Status), now, now, f.OutputFileID, f.ErrorFileID, f.InputTokens, f.OutputTokens, id))
 		if llmservice.ErrorKind(err) == llmservice.NotFound {
-			return storecodec.NotFinishable(id)
+			return storesql.NotFinishable(id)
 		}
 		if err != nil {
 			return err
@@ -262,7 +262,7 @@ func scanBatch(s scanner) (*llmservice.Batch, error) {
 		return nil, err
 	}
 	b.Status = llmservice.BatchStatus(status)
-	if err := storecodec.DecodeBatch(&b, meta, errs); err != nil {
+	if err := storesql.DecodeBatch(&b, meta, errs); err != nil {
 		return nil, err
 	}
 	b.CreatedAt = fromMS(created)

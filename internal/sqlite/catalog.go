@@ -5,12 +5,12 @@ import (
 	"database/sql"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.CatalogStore = (*DB)(nil)
 
-const modelColumns = storecodec.ModelColumns
+const modelColumns = storesql.ModelColumns
 
 // UpsertModel creates or replaces the entry named m.Name. Replacing keeps the
 // first CreatedAt and writes it back into m; a new entry is stamped with Now
@@ -37,7 +37,7 @@ func (db *DB) UpsertModel(ctx context.Context, m *llmservice.Model) error {
 			cache_write_per_mtok = excluded.cache_write_per_mtok
 		RETURNING created_at`,
 		m.Name, m.Provider, m.UpstreamModel, nullFloat(m.InputPerMTok), nullFloat(m.OutputPerMTok),
-		m.RPM, m.TPM, m.ContextWindow, toMS(created), storecodec.EncodeDeployments(m.Deployments), m.Strategy,
+		m.RPM, m.TPM, m.ContextWindow, toMS(created), storesql.EncodeDeployments(m.Deployments), m.Strategy,
 		nullFloat(m.CacheReadPerMTok), nullFloat(m.CacheWritePerMTok)).Scan(&ms)
 	if err != nil {
 		return errorf("upsert model %s: %w", m.Name, err)
@@ -67,7 +67,7 @@ func (db *DB) FindModels(ctx context.Context) ([]*llmservice.Model, error) {
 			&m.RPM, &m.TPM, &m.ContextWindow, &createdMS, &deps, &m.Strategy, &cr, &cw); err != nil {
 			return nil, errorf("find models: %w", err)
 		}
-		if err := storecodec.DecodeDeployments(deps, &m); err != nil {
+		if err := storesql.DecodeDeployments(deps, &m); err != nil {
 			return nil, errorf("find models: %w", err)
 		}
 		m.InputPerMTok = fromNullFloat(in)

@@ -6,7 +6,7 @@ import (
 	"errors"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.DjangoUserStore = (*DB)(nil)
@@ -19,32 +19,32 @@ const djangoUserColumns = `id, username, password_hash, team_id, key_id, created
 // the error say which of the two names is taken (both would otherwise be
 // the same SQLITE_CONSTRAINT_UNIQUE code).
 func (db *DB) CreateDjangoUser(ctx context.Context, u *llmservice.DjangoUser, t *llmservice.Team, k *llmservice.Key) error {
-	storecodec.PrepareDjangoUser(u, t, k, db.now())
+	storesql.PrepareDjangoUser(u, t, k, db.now())
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM django_users WHERE username = ?`, u.Username).Scan(&one)
 		if err == nil {
-			return storecodec.DjangoUsernameTaken(nil)
+			return storesql.DjangoUsernameTaken(nil)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		err = tx.QueryRowContext(ctx, `SELECT 1 FROM teams WHERE id = ?`, t.ID).Scan(&one)
 		if err == nil {
-			return storecodec.DjangoTeamTaken(nil)
+			return storesql.DjangoTeamTaken(nil)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO teams (`+teamColumns+`) VALUES (?, ?, ?, ?, 0, ?)`,
-			t.ID, t.Name, storecodec.EncodeList(t.Models), storecodec.EncodeTeamPolicy(t), toMS(t.CreatedAt)); err != nil {
+			t.ID, t.Name, storesql.EncodeList(t.Models), storesql.EncodeTeamPolicy(t), toMS(t.CreatedAt)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, storecodec.EncodeList(k.Models),
-			toNullMS(k.ExpiresAt), toNullMS(k.RevokedAt), toMS(k.CreatedAt), storecodec.EncodeKeyPolicy(k)); err != nil {
+			k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, storesql.EncodeList(k.Models),
+			toNullMS(k.ExpiresAt), toNullMS(k.RevokedAt), toMS(k.CreatedAt), storesql.EncodeKeyPolicy(k)); err != nil {
 			if isUnique(err) {
 				return conflict("key", err)
 			}

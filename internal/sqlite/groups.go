@@ -6,7 +6,7 @@ import (
 	"errors"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.ModelGroupStore = (*DB)(nil)
@@ -21,7 +21,7 @@ func (db *DB) UpsertModelGroup(ctx context.Context, g *llmservice.ModelGroup) er
 	err := db.writer.QueryRowContext(ctx,
 		`INSERT INTO model_groups (name, models, strategy, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET models = excluded.models, strategy = excluded.strategy
-		RETURNING created_at`, g.Name, storecodec.EncodeList(g.Models), g.Strategy, toMS(created)).Scan(&ms)
+		RETURNING created_at`, g.Name, storesql.EncodeList(g.Models), g.Strategy, toMS(created)).Scan(&ms)
 	if err != nil {
 		return errorf("upsert model group %s: %w", g.Name, err)
 	}
@@ -81,7 +81,7 @@ func scanGroup(s scanner) (*llmservice.ModelGroup, error) {
 		return nil, err
 	}
 	var err error
-	if g.Models, err = storecodec.DecodeList(models); err != nil {
+	if g.Models, err = storesql.DecodeList(models); err != nil {
 		return nil, err
 	}
 	g.CreatedAt = fromMS(created)

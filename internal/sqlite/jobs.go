@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.CreditJobStore = (*DB)(nil)
@@ -19,7 +19,7 @@ func (db *DB) CreateCreditJob(ctx context.Context, j *llmservice.CreditJob) erro
 	if j.CreatedAt.IsZero() {
 		j.CreatedAt = db.now()
 	}
-	meta, err := storecodec.EncodeCreditJobMeta(j.Metadata)
+	meta, err := storesql.EncodeCreditJobMeta(j.Metadata)
 	if err != nil {
 		return errorf("create job: %w", err)
 	}
@@ -57,7 +57,7 @@ func findCreditJob(ctx context.Context, q creditJobQueryer, teamID, id string) (
 	if err != nil {
 		return nil, err
 	}
-	if err := storecodec.CheckCreditJobTeam(j, teamID); err != nil {
+	if err := storesql.CheckCreditJobTeam(j, teamID); err != nil {
 		return nil, err
 	}
 	return j, nil
@@ -127,7 +127,7 @@ func (db *DB) FindCreditJobCalls(ctx context.Context, teamID, jobID string) ([]*
 // The credit movement is the same one AddCredits writes (reason "job", the
 // job ID as ref), so the credit ledger shows every job that was paid for.
 func (db *DB) CompleteCreditJob(ctx context.Context, teamID, id string, c llmservice.CreditJobCompletion) (*llmservice.CreditJob, int64, error) {
-	if err := storecodec.CheckCreditJobCompletion(c); err != nil {
+	if err := storesql.CheckCreditJobCompletion(c); err != nil {
 		return nil, 0, err
 	}
 	now := db.now()
@@ -143,7 +143,7 @@ func (db *DB) CompleteCreditJob(ctx context.Context, teamID, id string, c llmser
 		if j, err = findCreditJob(ctx, tx, teamID, id); err != nil {
 			return err
 		}
-		meta, err := storecodec.CloseCreditJob(j, c, now)
+		meta, err := storesql.CloseCreditJob(j, c, now)
 		if err != nil {
 			return err
 		}
@@ -200,11 +200,11 @@ func scanCreditJob(s scanner) (*llmservice.CreditJob, error) {
 	if err := s.Scan(&j.ID, &j.TeamID, &j.UserID, &j.JobType, &j.Status, &meta, &j.ErrorMessage,
 		&j.CreditApplied, &created, &started, &completed); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, storecodec.CreditJobNotFound(err)
+			return nil, storesql.CreditJobNotFound(err)
 		}
 		return nil, err
 	}
-	j.Metadata = storecodec.DecodeCreditJobMeta(meta)
+	j.Metadata = storesql.DecodeCreditJobMeta(meta)
 	j.CreatedAt = fromMS(created)
 	j.StartedAt = fromNullMS(started)
 	j.CompletedAt = fromNullMS(completed)

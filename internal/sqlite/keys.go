@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.KeyStore = (*DB)(nil)
 
-const keyColumns = storecodec.KeyColumns
+const keyColumns = storesql.KeyColumns
 
 // CreateKey inserts k, stamping CreatedAt with Now when it is zero and
 // rounding k's times to the stored millisecond. Conflict
@@ -26,8 +26,8 @@ func (db *DB) CreateKey(ctx context.Context, k *llmservice.Key) error {
 	k.RevokedAt = fromNullMS(toNullMS(k.RevokedAt))
 	_, err := db.writer.ExecContext(ctx,
 		`INSERT INTO keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, storecodec.EncodeList(k.Models),
-		toNullMS(k.ExpiresAt), toNullMS(k.RevokedAt), toMS(k.CreatedAt), storecodec.EncodeKeyPolicy(k))
+		k.ID, k.TeamID, k.Name, k.Prefix, k.KeyHash, k.SecretHash, storesql.EncodeList(k.Models),
+		toNullMS(k.ExpiresAt), toNullMS(k.RevokedAt), toMS(k.CreatedAt), storesql.EncodeKeyPolicy(k))
 	switch {
 	case isUnique(err):
 		err = conflict("key", err)
@@ -105,7 +105,7 @@ func (db *DB) UpdateKey(ctx context.Context, id string, fn func(*llmservice.Key)
 		}
 		k.ExpiresAt = fromNullMS(toNullMS(k.ExpiresAt))
 		_, err = tx.ExecContext(ctx, `UPDATE keys SET name = ?, models = ?, expires_at = ?, policy = ? WHERE id = ?`,
-			k.Name, storecodec.EncodeList(k.Models), toNullMS(k.ExpiresAt), storecodec.EncodeKeyPolicy(k), id)
+			k.Name, storesql.EncodeList(k.Models), toNullMS(k.ExpiresAt), storesql.EncodeKeyPolicy(k), id)
 		out = k
 		return err
 	})
@@ -146,10 +146,10 @@ func scanKey(s scanner) (*llmservice.Key, error) {
 		}
 		return nil, err
 	}
-	if k.Models, err = storecodec.DecodeList(models); err != nil {
+	if k.Models, err = storesql.DecodeList(models); err != nil {
 		return nil, err
 	}
-	if err := storecodec.DecodeKeyPolicy(policy, &k); err != nil {
+	if err := storesql.DecodeKeyPolicy(policy, &k); err != nil {
 		return nil, err
 	}
 	k.ExpiresAt = fromNullMS(expires)

@@ -8,12 +8,12 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.TaskStore = (*DB)(nil)
 
-const taskColumns = storecodec.TaskColumns
+const taskColumns = storesql.TaskColumns
 
 // EnqueueTasks inserts tasks (and applies charge) in one transaction.
 func (db *DB) EnqueueTasks(ctx context.Context, tasks []*llmservice.Task, charge *llmservice.CreditChange) error {
@@ -47,7 +47,7 @@ func (db *DB) insertTasksTx(ctx context.Context, tx *sql.Tx, tasks []*llmservice
 	defer stmt.Close()
 	now := db.now()
 	for _, t := range tasks {
-		if err := storecodec.PrepareTask(t, now); err != nil {
+		if err := storesql.PrepareTask(t, now); err != nil {
 			return err
 		}
 		if _, err := stmt.ExecContext(ctx, t.ID, t.Kind, t.TeamID, t.KeyID, t.Group, t.Key, t.Seq, t.Payload,
@@ -126,7 +126,7 @@ func leaseHeld(res sql.Result, id string) error {
 		return err
 	}
 	if n == 0 {
-		return storecodec.LeaseLost(id)
+		return storesql.LeaseLost(id)
 	}
 	return nil
 }
@@ -134,7 +134,7 @@ func leaseHeld(res sql.Result, id string) error {
 // CompleteTask writes the result and the final state, and applies the
 // credit change, in one transaction conditional on the lease.
 func (db *DB) CompleteTask(ctx context.Context, id, lease string, c llmservice.TaskCompletion) error {
-	if err := storecodec.CheckCompletion(c.State); err != nil {
+	if err := storesql.CheckCompletion(c.State); err != nil {
 		return err
 	}
 	now := toMS(db.now())
@@ -242,7 +242,7 @@ func (db *DB) CountTasks(ctx context.Context, teamID, group string) (llmservice.
 		if err := rows.Scan(&state, &n); err != nil {
 			return c, errorf("count tasks: %w", err)
 		}
-		storecodec.AddTaskCount(&c, state, n)
+		storesql.AddTaskCount(&c, state, n)
 	}
 	return c, rows.Err()
 }

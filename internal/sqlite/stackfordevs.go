@@ -6,7 +6,7 @@ import (
 	"errors"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.ProviderCredentialStore = (*DB)(nil)
@@ -17,7 +17,7 @@ const credentialColumns = `team_id, provider_type, ciphertext, hint, created_at,
 // provider type, keeping the first CreatedAt. NotFound when the team does
 // not exist.
 func (db *DB) UpsertProviderCredential(ctx context.Context, c *llmservice.ProviderCredential) error {
-	storecodec.PrepareProviderCredential(c, db.now())
+	storesql.PrepareProviderCredential(c, db.now())
 	var created int64
 	err := db.writer.QueryRowContext(ctx,
 		`INSERT INTO provider_credentials (`+credentialColumns+`) VALUES (?, ?, ?, ?, ?, ?)

@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.TaskBrowser = (*DB)(nil)
@@ -15,7 +15,7 @@ var _ llmservice.TaskBrowser = (*DB)(nil)
 // FindStandaloneTasks lists tasks without a group through the
 // jobs_queue_standalone indexes, newest first.
 func (db *DB) FindStandaloneTasks(ctx context.Context, f llmservice.StandaloneTaskFilter) ([]*llmservice.Task, bool, error) {
-	limit, err := storecodec.StandaloneLimit(f)
+	limit, err := storesql.StandaloneLimit(f)
 	if err != nil {
 		return nil, false, fmt.Errorf("find standalone tasks: %w", err)
 	}
@@ -29,7 +29,7 @@ func (db *DB) FindStandaloneTasks(ctx context.Context, f llmservice.StandaloneTa
 		var created int64
 		err := db.reader.QueryRowContext(ctx, `SELECT created_at FROM jobs_queue WHERE id = ? AND grp = ''`, f.Before).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, false, storecodec.NoCursor("task", f.Before)
+			return nil, false, storesql.NoCursor("task", f.Before)
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("find standalone tasks: %w", err)
@@ -53,7 +53,7 @@ func (db *DB) FindStandaloneTasks(ctx context.Context, f llmservice.StandaloneTa
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("find standalone tasks: %w", err)
 	}
-	out, more := storecodec.Page(out, limit)
+	out, more := storesql.Page(out, limit)
 	return out, more, nil
 }
 
@@ -77,7 +77,7 @@ func (db *DB) CancelTask(ctx context.Context, teamID, id, reason string, refund 
 			return err
 		}
 		if n == 0 {
-			return storecodec.TaskNotCancellable(t)
+			return storesql.TaskNotCancellable(t)
 		}
 		if refund != nil {
 			return db.addCreditsTx(ctx, tx, refund)

@@ -6,12 +6,12 @@ import (
 	"errors"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 var _ llmservice.TeamStore = (*DB)(nil)
 
-const teamColumns = storecodec.TeamColumns
+const teamColumns = storesql.TeamColumns
 
 // CreateTeam inserts t, stamping CreatedAt with Now when it is zero and
 // rounding it to the stored millisecond. Conflict if the ID is taken.
@@ -22,7 +22,7 @@ func (db *DB) CreateTeam(ctx context.Context, t *llmservice.Team) error {
 	t.CreatedAt = fromMS(toMS(t.CreatedAt))
 	_, err := db.writer.ExecContext(ctx,
 		`INSERT INTO teams (`+teamColumns+`) VALUES (?, ?, ?, ?, 0, ?)`,
-		t.ID, t.Name, storecodec.EncodeList(t.Models), storecodec.EncodeTeamPolicy(t), toMS(t.CreatedAt))
+		t.ID, t.Name, storesql.EncodeList(t.Models), storesql.EncodeTeamPolicy(t), toMS(t.CreatedAt))
 	t.Credits = 0
 	if isUnique(err) {
 		err = conflict("team", err)
@@ -80,7 +80,7 @@ func (db *DB) UpdateTeam(ctx context.Context, id string, fn func(*llmservice.Tea
 		}
 		t.ID = id
 		_, err = tx.ExecContext(ctx, `UPDATE teams SET name = ?, models = ?, policy = ? WHERE id = ?`,
-			t.Name, storecodec.EncodeList(t.Models), storecodec.EncodeTeamPolicy(t), id)
+			t.Name, storesql.EncodeList(t.Models), storesql.EncodeTeamPolicy(t), id)
 		out = t
 		return err
 	})
@@ -122,10 +122,10 @@ func scanTeam(s scanner) (*llmservice.Team, error) {
 		return nil, err
 	}
 	var err error
-	if t.Models, err = storecodec.DecodeList(models); err != nil {
+	if t.Models, err = storesql.DecodeList(models); err != nil {
 		return nil, err
 	}
-	if err := storecodec.DecodeTeamPolicy(policy, &t); err != nil {
+	if err := storesql.DecodeTeamPolicy(policy, &t); err != nil {
 		return nil, err
 	}
 	t.CreatedAt = fromMS(created)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -47,14 +47,14 @@ func usageInsertSQL(rows int) string {
 
 // rollupUpsertSQL adds rows increments to table's rollups.
 func rollupUpsertSQL(table string, rows int) string {
-	return "INSERT INTO " + table + " AS r (" + storecodec.UsageRollupColumns + ") VALUES " +
-		valueRows(rows, 5+storecodec.UsageSumColumns) + storecodec.UsageRollupUpsert
+	return "INSERT INTO " + table + " AS r (" + storesql.UsageRollupColumns + ") VALUES " +
+		valueRows(rows, 5+storesql.UsageSumColumns) + storesql.UsageRollupUpsert
 }
 
 // allRollupUpsertSQL adds rows increments to table's all-teams rollups.
 func allRollupUpsertSQL(table string, rows int) string {
-	return "INSERT INTO " + table + " AS r (" + storecodec.UsageAllRollupColumns + ") VALUES " +
-		valueRows(rows, 3+storecodec.UsageSumColumns) + storecodec.UsageAllRollupUpsert
+	return "INSERT INTO " + table + " AS r (" + storesql.UsageAllRollupColumns + ") VALUES " +
+		valueRows(rows, 3+storesql.UsageSumColumns) + storesql.UsageAllRollupUpsert
 }
 
 // valueRows returns rows parenthesised lists of cols placeholders.
@@ -70,7 +70,7 @@ func usageArgs(args []any, r *llmservice.UsageRecord) []any {
 		r.Attempts, r.AttemptLog, r.CacheReadTokens, r.CacheWriteTokens, r.CacheWrite1hTokens, r.ReasoningTokens, b2i(r.CacheHit), int64(r.SavedCost))
 }
 
-func rollupArgs(args []any, u *storecodec.UsageRollup) []any {
+func rollupArgs(args []any, u *storesql.UsageRollup) []any {
 	return u.AppendSums(append(args, u.TeamID, toMS(u.Bucket), u.KeyID, u.Project, u.Model))
 }
 
@@ -82,11 +82,11 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 	if len(recs) == 0 {
 		return nil
 	}
-	if err := storecodec.CheckUsage(recs); err != nil {
+	if err := storesql.CheckUsage(recs); err != nil {
 		return fmt.Errorf("insert usage: %w", err)
 	}
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		return storecodec.WriteUsage(usageTx{ctx, tx}, recs)
+		return storesql.WriteUsage(usageTx{ctx, tx}, recs)
 	})
 	if err != nil {
 		return fmt.Errorf("insert usage: %w", refused(err))
@@ -140,7 +140,7 @@ func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]*llmservice.Usa
 		return nil, fmt.Errorf("records %s..: %w", recs[0].ID, err)
 	}
 	if inserted == int64(len(recs)) {
-		return storecodec.AllUsage(recs), nil
+		return storesql.AllUsage(recs), nil
 	}
 	rows, err := u.tx.QueryContext(u.ctx, `SELECT id FROM usage WHERE rowid > ?`, last)
 	if err != nil {
@@ -150,12 +150,12 @@ func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]*llmservice.Usa
 	if err != nil {
 		return nil, err
 	}
-	return storecodec.FreshUsage(recs, ids), nil
+	return storesql.FreshUsage(recs, ids), nil
 }
 
 // UpsertRollups adds us to table's rollups, 64 rows per statement in the
 // order of us.
-func (u usageTx) UpsertRollups(table string, us []storecodec.UsageRollup) error {
+func (u usageTx) UpsertRollups(table string, us []storesql.UsageRollup) error {
 	err := chunked(u, len(us), rollupRowsPerUpsert, func(rows int) string { return rollupUpsertSQL(table, rows) },
 		func(args []any, i int) []any { return rollupArgs(args, &us[i]) }, nil)
 	if err != nil {
@@ -166,7 +166,7 @@ func (u usageTx) UpsertRollups(table string, us []storecodec.UsageRollup) error 
 
 // UpsertAllRollups adds us to table's all-teams rollups, 64 rows per
 // statement in the order of us.
-func (u usageTx) UpsertAllRollups(table string, us []storecodec.UsageAllRollup) error {
+func (u usageTx) UpsertAllRollups(table string, us []storesql.UsageAllRollup) error {
 	err := chunked(u, len(us), rollupRowsPerUpsert, func(rows int) string { return allRollupUpsertSQL(table, rows) },
 		func(args []any, i int) []any {
 			return us[i].AppendSums(append(args, us[i].Dim, toMS(us[i].Bucket), us[i].Value))
@@ -254,7 +254,7 @@ func (u usageTx) InsertBodies(recs []*llmservice.UsageRecord) error {
 
 // usageDialect spells the usage queries for SQLite: unix ms times, and day
 // numbers floored by integer arithmetic (% keeps the dividend's sign).
-var usageDialect = storecodec.UsageDialect{
+var usageDialect = storesql.UsageDialect{
 	Param: func(int) string { return "?" },
 	Time:  func(t time.Time) any { return toMS(t) },
 	Day: func(col string) string {
@@ -268,7 +268,7 @@ var usageDialect = storecodec.UsageDialect{
 // GroupBy "" always yields exactly one row, zero when nothing matched.
 // Invalid (param group_by) for an unknown grouping.
 func (db *DB) SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmservice.UsageTotal, error) {
-	totals, err := storecodec.SumUsage(db.usageQuery(ctx), usageDialect, f)
+	totals, err := storesql.SumUsage(db.usageQuery(ctx), usageDialect, f)
 	if err != nil {
 		return nil, errorf("sum usage: %w", err)
 	}
@@ -278,7 +278,7 @@ func (db *DB) SumUsage(ctx context.Context, f llmservice.UsageFilter) ([]llmserv
 // FindUsageRecords lists a team's records with their bodies, newest first,
 // a page at a time; the cursor is the last record's ID.
 func (db *DB) FindUsageRecords(ctx context.Context, f llmservice.RecordFilter) ([]llmservice.UsageRecord, string, error) {
-	out, next, err := storecodec.FindUsageRecords(db.usageQuery(ctx), usageDialect, f, fromMS)
+	out, next, err := storesql.FindUsageRecords(db.usageQuery(ctx), usageDialect, f, fromMS)
 	if err != nil {
 		return nil, "", errorf("find usage records: %w", err)
 	}
@@ -286,8 +286,8 @@ func (db *DB) FindUsageRecords(ctx context.Context, f llmservice.RecordFilter) (
 }
 
 // usageQuery runs the usage queries on the read pool.
-func (db *DB) usageQuery(ctx context.Context) storecodec.UsageQuery {
-	return func(q string, args []any) (storecodec.UsageRows, func(), error) {
+func (db *DB) usageQuery(ctx context.Context) storesql.UsageQuery {
+	return func(q string, args []any) (storesql.UsageRows, func(), error) {
 		rows, err := db.reader.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, nil, err
@@ -301,7 +301,7 @@ func (db *DB) usageQuery(ctx context.Context) storecodec.UsageQuery {
 // stay. It walks the teams of the rollups and deletes each one's records
 // through the (team_id, time) index, oldest first.
 func (db *DB) PurgeUsage(ctx context.Context, before time.Time, batch int) (int, error) {
-	rows, err := db.reader.QueryContext(ctx, storecodec.UsageTeamsQuery)
+	rows, err := db.reader.QueryContext(ctx, storesql.UsageTeamsQuery)
 	if err != nil {
 		return 0, fmt.Errorf("purge usage: %w", err)
 	}
@@ -309,7 +309,7 @@ func (db *DB) PurgeUsage(ctx context.Context, before time.Time, batch int) (int,
 	if err != nil {
 		return 0, fmt.Errorf("purge usage: %w", err)
 	}
-	deleted, err := storecodec.PurgeUsage(teams, batch, func(team string, batch int) (int, error) {
+	deleted, err := storesql.PurgeUsage(teams, batch, func(team string, batch int) (int, error) {
 		return db.purgeBatch(ctx, team, toMS(before), batch)
 	})
 	if err != nil {

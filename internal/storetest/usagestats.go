@@ -12,7 +12,7 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/storecodec"
+	"github.com/llmservice/llmservice/internal/storesql"
 )
 
 // The dashboard's queries: series from the rollups with latency
@@ -139,7 +139,7 @@ func scanSeries(recs []llmservice.UsageRecord, f llmservice.UsageSeriesFilter) (
 
 func pointOf(at time.Time, recs []llmservice.UsageRecord) llmservice.UsagePoint {
 	var (
-		h       storecodec.LatencyHistogram
+		h       storesql.LatencyHistogram
 		latency int64
 		errors  int64
 		p, c    int64
@@ -225,7 +225,7 @@ func testUsageLogs(t *testing.T, open func(t *testing.T) Stores) {
 		}
 	})
 	t.Run("BadLimit", func(t *testing.T) {
-		_, err := st.FindUsageLogs(ctx, llmservice.LogFilter{Limit: storecodec.MaxLogLimit + 1})
+		_, err := st.FindUsageLogs(ctx, llmservice.LogFilter{Limit: storesql.MaxLogLimit + 1})
 		wantKind(t, err, llmservice.Invalid)
 	})
 	t.Run("Empty", func(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
-	"github.com/llmservice/llmservice/internal/route"
 )
 
 // Token kinds of llmservice_tokens_total. prompt includes cache_read and
@@ -156,7 +156,7 @@ func (m *Metrics) Settled(rec *llmservice.UsageRecord, u llm.Usage, model string
 }
 
 // Attempt counts one upstream attempt of d; err nil is a success.
-func (m *Metrics) Attempt(d *route.Deployment, err error) {
+func (m *Metrics) Attempt(d *hostpick.Deployment, err error) {
 	k := attemptKey{id: d.ID}
 	if err != nil {
 		k.failed, k.outcome = true, llmservice.ErrorKind(err)
@@ -211,8 +211,8 @@ func (s *series) status(m *Metrics, status int) prometheus.Counter {
 // for the current state (healthy, cooling_down, half_open) and 0 for the
 // others; llmservice_deployment_in_flight counts calls in progress.
 type DeploymentStates struct {
-	Router *route.Router
-	Hosts  func() []*route.Deployment
+	Router *hostpick.Router
+	Hosts  func() []*hostpick.Deployment
 }
 
 var (
@@ -220,7 +220,7 @@ var (
 		"1 for the deployment's current routing state, 0 for the others.", []string{"provider", "deployment", "state"}, nil)
 	deplInFlightDesc = prometheus.NewDesc("llmservice_deployment_in_flight",
 		"Calls in progress on the deployment.", []string{"provider", "deployment"}, nil)
-	routeStates = []string{route.StatusHealthy, route.StatusCoolingDown, route.StatusHalfOpen}
+	routeStates = []string{hostpick.StatusHealthy, hostpick.StatusCoolingDown, hostpick.StatusHalfOpen}
 )
 
 // Describe implements prometheus.Collector.

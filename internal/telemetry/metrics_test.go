@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
-	"github.com/llmservice/llmservice/internal/route"
 )
 
 var okRec = llmservice.UsageRecord{Endpoint: "chat", Provider: "openai", TeamID: "t1", KeyID: "k1", Status: 200,
@@ -102,9 +102,9 @@ func TestSettled(t *testing.T) {
 
 func TestAttempt(t *testing.T) {
 	m := NewMetrics(nil, false)
-	d := &route.Deployment{ID: "openai#2", Instance: "openai"}
+	d := &hostpick.Deployment{ID: "openai#2", Instance: "openai"}
 	m.Attempt(d, nil)
-	m.Attempt(&route.Deployment{ID: "openai#2", Instance: "openai"}, nil) // a reload's copy
+	m.Attempt(&hostpick.Deployment{ID: "openai#2", Instance: "openai"}, nil) // a reload's copy
 	m.Attempt(d, &llmservice.Error{Kind: llmservice.UpstreamTimeout})
 	m.Attempt(d, errors.New("plain"))
 	for _, tt := range []struct {
@@ -167,7 +167,7 @@ func BenchmarkSettledWithLabelValues(b *testing.B) {
 // BenchmarkAttempt is the cost of counting one upstream attempt.
 func BenchmarkAttempt(b *testing.B) {
 	m := NewMetrics(prometheus.NewRegistry(), false)
-	d := &route.Deployment{ID: "openai", Instance: "openai"}
+	d := &hostpick.Deployment{ID: "openai", Instance: "openai"}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
-	"github.com/llmservice/llmservice/internal/route"
 )
 
 // Config wires a Telemetry.
@@ -95,7 +95,7 @@ func (t *Telemetry) Settled(rec *llmservice.UsageRecord, u llm.Usage, model stri
 }
 
 // StartAttempt starts the span of upstream attempt n (from 1) of d.
-func (t *Telemetry) StartAttempt(ctx context.Context, d *route.Deployment, n int) context.Context {
+func (t *Telemetry) StartAttempt(ctx context.Context, d *hostpick.Deployment, n int) context.Context {
 	if t.tracer == nil {
 		return ctx
 	}
@@ -103,7 +103,7 @@ func (t *Telemetry) StartAttempt(ctx context.Context, d *route.Deployment, n int
 }
 
 // EndAttempt counts the attempt and ends its span.
-func (t *Telemetry) EndAttempt(ctx context.Context, d *route.Deployment, err error) {
+func (t *Telemetry) EndAttempt(ctx context.Context, d *hostpick.Deployment, err error) {
 	t.Metrics.Attempt(d, err)
 	if t.tracer != nil {
 		endAttempt(ctx, err)

@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/route"
+	"github.com/llmservice/llmservice/internal/hostpick"
 )
 
 // TraceConfig is the OpenTelemetry setup, read by internal/config from the
@@ -85,7 +85,7 @@ func operation(endpoint string) string {
 }
 
 // startAttempt starts the client span of one upstream attempt.
-func (t *tracer) startAttempt(ctx context.Context, d *route.Deployment, n int, family string) context.Context {
+func (t *tracer) startAttempt(ctx context.Context, d *hostpick.Deployment, n int, family string) context.Context {
 	ctx, _ = t.tr.Start(ctx, "chat "+d.Model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
 		attribute.String("gen_ai.provider.name", genAIProvider[family]),
 		attribute.String("gen_ai.request.model", d.Model),

@@ -16,9 +16,9 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
+	"github.com/llmservice/llmservice/internal/hostpick"
 	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/provider/mock"
-	"github.com/llmservice/llmservice/internal/route"
 	"github.com/llmservice/llmservice/internal/sqlite"
 )
 
@@ -106,7 +106,7 @@ func newHarness(t *testing.T) *harness {
 		},
 		Stores: gateway.Stores{Keys: db, Teams: db, Catalog: db, Groups: db},
 		Meter:  m,
-		Router: route.New(route.Policy{MaxAttempts: 1, RetriesPerDeployment: -1}),
+		Router: hostpick.New(hostpick.Policy{MaxAttempts: 1, RetriesPerDeployment: -1}),
 	})
 	must(err)
 	mux := http.NewServeMux()

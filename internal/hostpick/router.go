@@ -1,4 +1,4 @@
-// Package route is the routing engine: given the deployments that can serve
+// Package hostpick is the routing engine: given the deployments that can serve
 // one logical model (and those of its fallbacks), it picks one, retries
 // failures worth retrying with backoff, moves on to the next deployment and
 // the next tier, and keeps a circuit breaker per deployment so that a host
@@ -14,7 +14,7 @@
 // SSE error event); the engine has already counted the attempt a success.
 // Callers that want least-outstanding balancing to see a stream for its whole
 // life call Hold on success inside fn and Release when the stream closes.
-package route
+package hostpick
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package storecodec
+package storesql
 
 import (
 	"cmp"
