@@ -58,7 +58,7 @@ func (db *DB) CreateDjangoUser(ctx context.Context, u *llmservice.DjangoUser, t 
 func (db *DB) djangoSignupConflict(ctx context.Context, username string, err error) error {
 	var taken bool
 	if qerr := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM django_users WHERE username = $1)`, username).Scan(&taken); qerr == nil && taken {
-		return storecodec.DjangoUsernameTaken(err)
+		return storesql.DjangoUsernameTaken(err)
 	}
 	switch constraint(err) {
 	case "django_users_username_key":
