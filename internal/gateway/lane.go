@@ -111,9 +111,14 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		x.Raw.MaxTokens = *maxTokens // a budget capped the answer
 	}
 	// The wait for the answer's first frame is bounded; a stream's rest is
-	// bounded by the client's connection, a whole answer's by the timeout.
+	// bounded by the client's connection, a whole answer's by the timeout,
+	// as a deadline, so that it fails as Chat's does.
 	sctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(g.timeout, cancel)
+	if !stream {
+		timer.Stop()
+		sctx, cancel = context.WithTimeout(ctx, g.timeout)
+	}
 	var (
 		raw    *llm.RawResponse
 		resp   *llm.ChatResponse
@@ -179,7 +184,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		if stream {
 			timer.Stop()
 		}
-		mr := &meteredRaw{g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, x: x, body: raw.Body,
+		mr := &meteredRaw{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, x: x, body: raw.Body,
 			timer: timer, cancel: cancel, ttft: ttft}
 		if !stream {
 			mr.ttft = 0
@@ -320,6 +325,9 @@ func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.Usage
 // the end or closed, with the usage the provider's scanner saw pass, or a
 // local count when the upstream reported none (an aborted stream).
 type meteredRaw struct {
+	// ctx is the caller's: when it ends, the client left, and the answer
+	// settles as a 499, as meteredStream's does.
+	ctx    context.Context
 	g      *Gateway
 	bodies string // the body logging mode
 	rec    *llmservice.UsageRecord
@@ -364,6 +372,9 @@ func (m *meteredRaw) finish(err error) {
 		return
 	}
 	m.settled = true
+	if err != nil {
+		err = clientClosed(m.ctx, err)
+	}
 	u := m.Usage()
 	cost := m.g.cost(m.plan, m.d, u)
 	m.adm.finish(context.Background(), u, cost, true)

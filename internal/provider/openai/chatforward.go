@@ -54,7 +54,7 @@ func (c *Client) forwardChat(ctx context.Context, req *llm.RawRequest, model str
 		if err != nil {
 			return nil, err
 		}
-		jb, err := newChatJSON(b, req.ReplyModel)
+		jb, err := newChatJSON(ctx, b, req.ReplyModel)
 		if err != nil {
 			return nil, err
 		}
@@ -329,17 +329,21 @@ type chatJSON struct {
 	seen bool
 }
 
-func newChatJSON(b []byte, reply string) (*chatJSON, error) {
+func newChatJSON(ctx context.Context, b []byte, reply string) (*chatJSON, error) {
+	if !json.Valid(b) {
+		// The error the translation lane's decoder reports.
+		return nil, upstream.DecodeError(ctx, json.NewDecoder(bytes.NewReader(b)).Decode(new(json.RawMessage)))
+	}
 	sp, err := topLevel(b)
 	if err != nil {
-		return nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable response", Err: err}
+		return nil, upstream.Unreadable("response", err)
 	}
 	j := &chatJSON{raw: b}
 	if len(sp.usage) > 0 && !sp.usageNull {
 		var u wire.Usage
 		s := sp.usage[len(sp.usage)-1]
 		if err := json.Unmarshal(b[s[0]:s[1]], &u); err != nil {
-			return nil, &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream sent an unreadable response", Err: err}
+			return nil, upstream.Unreadable("response", err)
 		}
 		j.u, j.seen = wire.UsageToLLM(&u), true
 	}
@@ -449,6 +453,9 @@ func (s *chatSSE) frame(data []byte) error {
 		s.done = true
 		s.out = append(s.buf[:0], "data: [DONE]\n\n"...)
 		return nil
+	}
+	if !json.Valid(data) {
+		return upstream.Unreadable("stream chunk", json.Unmarshal(data, new(json.RawMessage)))
 	}
 	sp, err := topLevel(data)
 	if err != nil {
