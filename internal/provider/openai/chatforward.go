@@ -180,6 +180,13 @@ func topLevel(doc []byte) (*spans, error) {
 			return nil, errNotJSONObject
 		}
 		s := [2]int{vs, ve}
+		// An answer's keys match as encoding/json matches them into the
+		// translation lane's structs: without regard to case.
+		for _, k := range answerKeys {
+			if bytes.EqualFold(key, []byte(k)) {
+				key = []byte(k)
+			}
+		}
 		switch string(key) {
 		case "model":
 			if doc[vs] == '"' {
@@ -214,6 +221,8 @@ func topLevel(doc []byte) (*spans, error) {
 }
 
 var errNotJSONObject = errors.New("not a JSON object")
+
+var answerKeys = []string{"usage", "choices", "error"}
 
 func skipWS(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
