@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/httpx"
 )
 
 // Principal is an authenticated caller: a key and the team that owns it.
@@ -21,8 +22,24 @@ type Principal struct {
 // steady state reads no database; InvalidateKey and InvalidateTeam drop
 // entries when admins change them, and while the database is unavailable a
 // known key is served from its last good copy (see stale.go). Expiry is
-// checked on every call.
+// checked on every call, and so is the key's IP allowlist against the
+// client address in ctx (httpx.WithClientIP): every API authenticates
+// here, so none can forget it.
 func (g *Gateway) Authenticate(ctx context.Context, key string) (*Principal, error) {
+	p, err := g.authenticate(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.CheckIP(httpx.ClientIP(ctx)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// authenticate is Authenticate without the IP allowlist, which
+// AuthenticateSecret checks only once the secret is right (a wrong secret
+// must not learn that the key is real).
+func (g *Gateway) authenticate(ctx context.Context, key string) (*Principal, error) {
 	if key == "" {
 		return nil, llmservice.Errorf(llmservice.Unauthenticated, "missing API key")
 	}
@@ -116,12 +133,15 @@ func (p *Principal) CheckIP(ip netip.Addr) error {
 // AuthenticateSecret checks a key and its secret together (StackForDevs
 // style credentials).
 func (g *Gateway) AuthenticateSecret(ctx context.Context, key, secret string) (*Principal, error) {
-	p, err := g.Authenticate(ctx, key)
+	p, err := g.authenticate(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	if p.Key.SecretHash == "" || subtle.ConstantTimeCompare([]byte(llmservice.HashSecret(secret)), []byte(p.Key.SecretHash)) != 1 {
 		return nil, &llmservice.Error{Kind: llmservice.Unauthenticated, Message: "invalid API key or secret", Code: "invalid_api_key"}
+	}
+	if err := p.CheckIP(httpx.ClientIP(ctx)); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

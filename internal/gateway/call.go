@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"io"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -370,7 +369,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 	if ttft <= 0 {
 		ttft = time.Nanosecond
 	}
-	ms := &meteredStream{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: out.Deployment, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+	ms := g.newMeteredStream(ctx, c, rec, plan, out.Deployment, adm, req, cancel, ttft, s, first)
 	if cc != nil && cc.write {
 		ms.tee = &assembler{cc: cc}
 	}
@@ -383,27 +382,21 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 // meteredStream watches a stream go by: usage, and the text needed to count
 // tokens when upstream reports none.
 type meteredStream struct {
-	// ctx is the caller's: when it ends, the client left, and the stream
-	// settles as a 499 with what was relayed until then.
-	ctx    context.Context
-	g      *Gateway
-	bodies string // the body logging mode
-	rec    *llmservice.UsageRecord
-	plan   *Plan
-	d      *hostpick.Deployment
-	adm    *admission
-	req    *llm.ChatRequest
-	s      llm.Stream
-	cancel context.CancelFunc
+	settlement
+	s llm.Stream
 
 	first   *llm.Chunk // read during routing, handed out first
-	ttft    time.Duration
 	usage   *llm.Usage
 	text    strings.Builder // the first maxStreamText bytes of the answer
 	dropped int             // bytes of the answer past maxStreamText
-	settled bool
-	closed  bool
-	tee     *assembler // rebuilds the answer for the response cache
+	tee     *assembler      // rebuilds the answer for the response cache
+}
+
+func (g *Gateway) newMeteredStream(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *hostpick.Deployment,
+	adm *admission, req *llm.ChatRequest, cancel context.CancelFunc, ttft time.Duration, s llm.Stream, first llm.Chunk) *meteredStream {
+	m := &meteredStream{settlement: g.newSettlement(ctx, c, rec, plan, d, adm, req, cancel, ttft), s: s, first: &first}
+	m.tally = m
+	return m
 }
 
 func (m *meteredStream) observe(ch llm.Chunk) {
@@ -445,10 +438,8 @@ func (m *meteredStream) Recv() (llm.Chunk, error) {
 	}
 	ch, err := m.s.Recv()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			m.finish(nil)
-		} else {
-			m.finish(err)
+		if u, cost, ok := m.settle(err); ok && m.tee != nil {
+			m.tee.keep(m, u, cost)
 		}
 		return ch, err
 	}
@@ -456,57 +447,23 @@ func (m *meteredStream) Recv() (llm.Chunk, error) {
 	return ch, nil
 }
 
-// Usage returns what the stream cost in tokens so far (counted locally when
-// upstream has not reported usage).
-func (m *meteredStream) Usage() llm.Usage {
+func (m *meteredStream) reported() (llm.Usage, bool) {
 	if m.usage != nil {
-		return *m.usage
+		return *m.usage, true
 	}
-	return llm.Usage{
-		PromptTokens: tokens.CountMessages(m.d.Model, m.req.Messages),
-		// Past the kept text, tokens are estimated from the length.
-		CompletionTokens: tokens.Count(m.d.Model, m.text.String()) + (m.dropped+3)/4,
-		Estimated:        true,
-	}
+	return llm.Usage{}, false
 }
 
-func (m *meteredStream) finish(err error) {
-	if m.settled {
-		return
-	}
-	m.settled = true
-	if err != nil {
-		err = clientClosed(m.ctx, err)
-	}
-	u := m.Usage()
-	cost := m.g.cost(m.plan, m.d, u)
-	m.adm.finish(context.Background(), u, cost, true)
-	m.g.keepBodies(m.rec, m.bodies, m.req.Messages, m.text.String())
-	m.g.record(m.rec, u, cost, m.ttft, err)
-	if m.tee != nil && err == nil {
-		m.tee.keep(m, u, cost)
-	}
-}
+func (m *meteredStream) answer() (string, int) { return m.text.String(), m.dropped }
 
 // Close settles a stream the client abandoned before its end.
-func (m *meteredStream) Close() error {
-	if m.closed {
-		return nil
-	}
-	m.closed = true
-	if !m.settled {
-		m.finish(&llmservice.Error{Kind: llmservice.ClientClosed, Code: "client_closed", Message: "The client closed the stream before its end"})
-	}
-	m.cancel()
-	m.g.router.Release(m.d)
-	return m.s.Close()
-}
+func (m *meteredStream) Close() error { return m.close(m.s) }
 
 // StreamCost returns what a stream started by ChatStream costs so far, as
 // the ledger prices it.
 func StreamCost(s *StreamResult) llmservice.Nanos {
 	if m, ok := s.Stream.(*meteredStream); ok {
-		return m.g.cost(m.plan, m.d, m.Usage())
+		return m.Cost()
 	}
 	return 0
 }

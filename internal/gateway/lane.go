@@ -184,10 +184,10 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		if stream {
 			timer.Stop()
 		}
-		mr := &meteredRaw{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, x: x, body: raw.Body,
-			timer: timer, cancel: cancel, ttft: ttft}
+		mr := g.newMeteredRaw(ctx, c, rec, plan, d, adm, req, cancel, ttft, raw.Body)
+		mr.x = x // the request, decoded only for a local count or the body log
 		if !stream {
-			mr.ttft = 0
+			mr.ttft, mr.timer = 0, timer
 		}
 		ans.Raw = &RawAnswer{Status: raw.Status, Header: raw.Header, Body: mr}
 	case resp != nil:
@@ -198,7 +198,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		ans.Result = &Result{Served: ans.Served, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}
 	default:
 		timer.Stop()
-		ms := &meteredStream{ctx: ctx, g: g, bodies: g.logMode(c), rec: rec, plan: plan, d: d, adm: adm, req: req, s: s, cancel: cancel, ttft: ttft, first: &first}
+		ms := g.newMeteredStream(ctx, c, rec, plan, d, adm, req, cancel, ttft, s, first)
 		ms.observe(first)
 		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
 	}
@@ -325,79 +325,30 @@ func (g *Gateway) settleChat(ctx context.Context, c *Call, rec *llmservice.Usage
 // the end or closed, with the usage the provider's scanner saw pass, or a
 // local count when the upstream reported none (an aborted stream).
 type meteredRaw struct {
-	// ctx is the caller's: when it ends, the client left, and the answer
-	// settles as a 499, as meteredStream's does.
-	ctx    context.Context
-	g      *Gateway
-	bodies string // the body logging mode
-	rec    *llmservice.UsageRecord
-	plan   *Plan
-	d      *hostpick.Deployment
-	adm    *admission
-	x      *Exchange // the request, decoded only for a local count or the body log
-	body   llm.RawBody
-	timer  *time.Timer
-	cancel context.CancelFunc
-	ttft   time.Duration
+	settlement
+	body llm.RawBody
+}
 
-	settled, closed bool
+func (g *Gateway) newMeteredRaw(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *hostpick.Deployment,
+	adm *admission, req *llm.ChatRequest, cancel context.CancelFunc, ttft time.Duration, body llm.RawBody) *meteredRaw {
+	m := &meteredRaw{settlement: g.newSettlement(ctx, c, rec, plan, d, adm, req, cancel, ttft), body: body}
+	m.tally = m
+	return m
 }
 
 func (m *meteredRaw) Read(p []byte) (int, error) {
 	n, err := m.body.Read(p)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			m.finish(nil)
-		} else {
-			m.finish(err)
-		}
+		m.settle(err)
 	}
 	return n, err
 }
 
-// Usage returns what the answer cost in tokens so far.
-func (m *meteredRaw) Usage() llm.Usage {
-	if u, ok := m.body.Usage(); ok {
-		return u
-	}
-	return llm.Usage{
-		PromptTokens:     tokens.CountMessages(m.d.Model, m.x.messages()),
-		CompletionTokens: tokens.Count(m.d.Model, m.body.Text()),
-		Estimated:        true,
-	}
-}
-
-func (m *meteredRaw) finish(err error) {
-	if m.settled {
-		return
-	}
-	m.settled = true
-	if err != nil {
-		err = clientClosed(m.ctx, err)
-	}
-	u := m.Usage()
-	cost := m.g.cost(m.plan, m.d, u)
-	m.adm.finish(context.Background(), u, cost, true)
-	if m.bodies != llmservice.LogBodiesOff {
-		m.g.keepBodies(m.rec, m.bodies, m.x.messages(), m.body.Text())
-	}
-	m.g.record(m.rec, u, cost, m.ttft, err)
-}
+func (m *meteredRaw) reported() (llm.Usage, bool) { return m.body.Usage() }
+func (m *meteredRaw) answer() (string, int)       { return m.body.Text(), 0 }
 
 // Close settles an answer the client abandoned before its end.
-func (m *meteredRaw) Close() error {
-	if m.closed {
-		return nil
-	}
-	m.closed = true
-	if !m.settled {
-		m.finish(&llmservice.Error{Kind: llmservice.ClientClosed, Code: "client_closed", Message: "The client closed the stream before its end"})
-	}
-	m.timer.Stop()
-	m.cancel()
-	m.g.router.Release(m.d)
-	return m.body.Close()
-}
+func (m *meteredRaw) Close() error { return m.close(m.body) }
 
 // CountTokens counts the input tokens of a request without generating
 // anything: a provider that forwards the client's protocol is asked (its

@@ -8,8 +8,8 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/authguard"
-	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
 	"github.com/llmservice/llmservice/internal/httpx"
+	"github.com/llmservice/llmservice/internal/openaihttp"
 )
 
 // guardAuth serves r, counting a 401 (a wrong key, secret, admin key,
@@ -55,7 +55,7 @@ func writeThrottled(w http.ResponseWriter, r *http.Request, d time.Duration) {
 			"detail": "Request was throttled. Expected available in " + strconv.Itoa(secs) + " seconds."})
 		return
 	}
-	dopenai.WriteError(w, r, http.StatusTooManyRequests, &llmservice.Error{Kind: llmservice.RateLimited, Code: "auth_throttled",
+	openaihttp.WriteError(w, r, http.StatusTooManyRequests, &llmservice.Error{Kind: llmservice.RateLimited, Code: "auth_throttled",
 		Message: "Too many failed authentication attempts from this address; try again in " + strconv.Itoa(secs) + "s."})
 }
 

@@ -19,6 +19,7 @@ import (
 	dresponses "github.com/llmservice/llmservice/internal/dialect/responses"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
+	"github.com/llmservice/llmservice/internal/openaihttp"
 )
 
 // Stores are the stores the admin API manages.
@@ -142,7 +143,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			s.log.Error("panic serving request", "path", r.URL.Path, "request_id", id, "panic", v)
-			dopenai.WriteError(w, r, http.StatusInternalServerError, &llmservice.Error{Kind: llmservice.Internal, Message: "internal error"})
+			openaihttp.WriteError(w, r, http.StatusInternalServerError, &llmservice.Error{Kind: llmservice.Internal, Message: "internal error"})
 		}
 	}()
 	s.guardAuth(w, r)
@@ -150,7 +151,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // handle wraps an OpenAI-shaped JSON handler.
 func (s *Server) handle(fn httpx.HandlerFunc) http.Handler {
-	return httpx.Handle(s.log, dopenai.WriteError, fn)
+	return httpx.Handle(s.log, openaihttp.WriteError, fn)
 }
 
 // admin wraps an admin handler with the admin key check.

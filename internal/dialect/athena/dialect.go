@@ -21,10 +21,10 @@ import (
 	graphql "github.com/graph-gophers/graphql-go"
 
 	"github.com/llmservice/llmservice"
-	openaidialect "github.com/llmservice/llmservice/internal/dialect/openai"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/openaihttp"
 )
 
 // Gateway is what this dialect needs from the core.
@@ -78,11 +78,11 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 func (h *Handler) handle(fn httpx.HandlerFunc) http.Handler {
-	return httpx.Handle(h.Log, openaidialect.WriteError, func(w http.ResponseWriter, r *http.Request) error {
+	return httpx.Handle(h.Log, openaihttp.WriteError, func(w http.ResponseWriter, r *http.Request) error {
 		err := fn(w, r)
 		var re *gateway.RateError
 		if errors.As(err, &re) {
-			openaidialect.SetRateHeaders(w, re.Rate)
+			openaihttp.SetRateHeaders(w, re.Rate)
 		}
 		return err
 	})
@@ -145,5 +145,5 @@ func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	h.Set("X-Llmservice-Provider", s.Instance)
 	h.Set("X-Llmservice-Model", s.HeaderModel())
 	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
-	openaidialect.SetRateHeaders(w, s.Rate)
+	openaihttp.SetRateHeaders(w, s.Rate)
 }

@@ -13,9 +13,9 @@ import (
 	gqlerrors "github.com/graph-gophers/graphql-go/errors"
 
 	"github.com/llmservice/llmservice"
-	openaidialect "github.com/llmservice/llmservice/internal/dialect/openai"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
+	"github.com/llmservice/llmservice/internal/openaihttp"
 )
 
 //go:embed schema.graphql
@@ -63,7 +63,7 @@ func (h *Handler) gqlFail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var re *gateway.RateError
 	if errors.As(err, &re) {
-		openaidialect.SetRateHeaders(w, re.Rate)
+		openaihttp.SetRateHeaders(w, re.Rate)
 	}
 	if e.RetryAfter > 0 && w.Header().Get("Retry-After") == "" {
 		// A refusal for want of capacity says when to come back.
@@ -102,7 +102,7 @@ func (h *Handler) graphQL(w http.ResponseWriter, r *http.Request) {
 	for _, qe := range resp.Errors {
 		var re *gateway.RateError
 		if errors.As(qe.ResolverError, &re) {
-			openaidialect.SetRateHeaders(w, re.Rate)
+			openaihttp.SetRateHeaders(w, re.Rate)
 			if e := llmservice.AsError(re); e.RetryAfter > 0 {
 				w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 			}
@@ -132,7 +132,7 @@ func extensions(e *llmservice.Error) map[string]any {
 	x := map[string]any{
 		"code":   strings.ToUpper(e.Kind.String()),
 		"status": e.Kind.HTTPStatus(),
-		"type":   openaidialect.ErrorBody(e).Error.Type,
+		"type":   openaihttp.ErrorBody(e).Error.Type,
 	}
 	if e.Param != "" {
 		x["param"] = e.Param

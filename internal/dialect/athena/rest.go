@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	openaidialect "github.com/llmservice/llmservice/internal/dialect/openai"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/openaihttp"
 	wire "github.com/llmservice/llmservice/internal/wire/openai"
 )
 
@@ -43,7 +43,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, lr, err := openaidialect.DecodeChat(w, r, h.bodyLimit())
+	_, lr, err := openaihttp.DecodeChat(w, r, h.bodyLimit())
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		setServedHeaders(w, s.Served)
-		return openaidialect.StreamChat(w, s, lr.Model, h.now().Unix(), lr.IncludeUsage)
+		return openaihttp.StreamChat(w, s, lr.Model, h.now().Unix(), lr.IncludeUsage)
 	}
 	cc, served, err := h.runChat(r.Context(), c, lr)
 	if err != nil {
@@ -192,7 +192,7 @@ func (h *Handler) streamTurn(w http.ResponseWriter, r *http.Request, c *caller, 
 		seen *llm.Usage // the last usage upstream reported
 	)
 	fail := func(err error) error {
-		b, _ := json.Marshal(openaidialect.ErrorBody(llmservice.AsError(err)))
+		b, _ := json.Marshal(openaihttp.ErrorBody(llmservice.AsError(err)))
 		_ = httpx.SSEData(w, b)
 		return nil
 	}

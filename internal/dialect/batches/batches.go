@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
-	"github.com/llmservice/llmservice/internal/dialect/stackfordevs"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/openaihttp"
 	"github.com/llmservice/llmservice/internal/outage"
 	"github.com/llmservice/llmservice/internal/queue"
+	"github.com/llmservice/llmservice/internal/sfdhttp"
 )
 
 // Task kinds this package runs.
@@ -86,7 +86,7 @@ type Handler struct {
 
 // Register mounts both APIs.
 func (h *Handler) Register(mux *http.ServeMux) {
-	oa := func(fn httpx.HandlerFunc) http.Handler { return httpx.Handle(h.Log, dopenai.WriteError, fn) }
+	oa := func(fn httpx.HandlerFunc) http.Handler { return httpx.Handle(h.Log, openaihttp.WriteError, fn) }
 	mux.Handle("POST /v1/files", oa(h.createFile))
 	mux.Handle("GET /v1/files", oa(h.listFiles))
 	mux.Handle("GET /v1/files/{id}", oa(h.getFile))
@@ -97,7 +97,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v1/batches/{id}", oa(h.getBatch))
 	mux.Handle("POST /v1/batches/{id}/cancel", oa(h.cancelBatch))
 
-	sfd := func(fn httpx.HandlerFunc) http.Handler { return httpx.Handle(h.Log, stackfordevs.WriteError, fn) }
+	sfd := func(fn httpx.HandlerFunc) http.Handler { return httpx.Handle(h.Log, sfdhttp.WriteError, fn) }
 	mux.Handle("POST /v1/batch", sfd(h.sfdCreate))
 	mux.Handle("GET /v1/batch", sfd(h.sfdList))
 	mux.Handle("GET /v1/batch/{id}", sfd(h.sfdGet))

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	dopenai "github.com/llmservice/llmservice/internal/dialect/openai"
 	"github.com/llmservice/llmservice/internal/gateway"
+	"github.com/llmservice/llmservice/internal/openaihttp"
 	"github.com/llmservice/llmservice/internal/queue"
 	wire "github.com/llmservice/llmservice/internal/wire/openai"
 )
@@ -156,7 +156,7 @@ func (h *Handler) giveUpItem(t *llmservice.Task, err error) queue.Outcome {
 // failedItem renders err as an HTTP answer in OpenAI's error shape.
 func failedItem(t *llmservice.Task, err error) queue.Outcome {
 	e := llmservice.AsError(err)
-	body, _ := json.Marshal(dopenai.ErrorBody(e))
+	body, _ := json.Marshal(openaihttp.ErrorBody(e))
 	res := itemResult{StatusCode: e.Kind.HTTPStatus(), RequestID: requestID(t), Body: body}
 	b, _ := json.Marshal(res)
 	return queue.Outcome{Failed: true, Result: b, Error: e.Message}

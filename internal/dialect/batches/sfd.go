@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/dialect/stackfordevs"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
+	"github.com/llmservice/llmservice/internal/sfdhttp"
 	wire "github.com/llmservice/llmservice/internal/wire/openai"
 )
 
@@ -143,8 +143,8 @@ func logBodiesOf(api string) string {
 	return ""
 }
 
-func (h *Handler) sfdAuth(r *http.Request) (*stackfordevs.Caller, error) {
-	return stackfordevs.Authenticate(r.Context(), h.GW, r)
+func (h *Handler) sfdAuth(r *http.Request) (*sfdhttp.Caller, error) {
+	return sfdhttp.Authenticate(r.Context(), h.GW, r)
 }
 
 // sfdCreate is POST /v1/batch: 201 with the batch, pending.

@@ -9,6 +9,7 @@ import (
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
+	"github.com/llmservice/llmservice/internal/openaihttp"
 	wire "github.com/llmservice/llmservice/internal/wire/openai"
 )
 
@@ -64,7 +65,7 @@ func streamCompletion(w http.ResponseWriter, s *gateway.StreamResult, id, model 
 			break
 		}
 		if err != nil {
-			b, _ := json.Marshal(ErrorBody(llmservice.AsError(err)))
+			b, _ := json.Marshal(openaihttp.ErrorBody(llmservice.AsError(err)))
 			_ = httpx.SSEData(w, b)
 			return nil
 		}

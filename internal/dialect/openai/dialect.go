@@ -12,11 +12,11 @@ import (
 	"strconv"
 
 	"github.com/llmservice/llmservice"
-	"github.com/llmservice/llmservice/internal/dialect/stackfordevs"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
-	wire "github.com/llmservice/llmservice/internal/wire/openai"
+	"github.com/llmservice/llmservice/internal/openaihttp"
+	"github.com/llmservice/llmservice/internal/sfdhttp"
 )
 
 // Gateway is what this dialect needs from the core.
@@ -67,22 +67,12 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 func (h *Handler) handle(fn httpx.HandlerFunc) http.Handler {
-	return httpx.Handle(h.Log, WriteError, fn)
-}
-
-// ErrorBody renders e in OpenAI's error shape.
-func ErrorBody(e *llmservice.Error) wire.ErrorBody { return wire.NewErrorBody(e) }
-
-// WriteError writes e as {"error":{message,type,param,code}}.
-func WriteError(w http.ResponseWriter, r *http.Request, status int, e *llmservice.Error) {
-	_ = httpx.WriteJSON(w, status, ErrorBody(e))
+	return httpx.Handle(h.Log, openaihttp.WriteError, fn)
 }
 
 // secretAuthenticator is the gateway ability StackForDevs credentials need;
 // it is optional so that test fakes of Gateway need not have it.
-type secretAuthenticator interface {
-	AuthenticateSecret(ctx context.Context, key, secret string) (*gateway.Principal, error)
-}
+type secretAuthenticator = sfdhttp.SecretAuthenticator
 
 // authenticate reads the bearer key or, when there is no Authorization
 // header but an x-api-key one, either StackForDevs' four headers (key,
@@ -90,12 +80,12 @@ type secretAuthenticator interface {
 // here) when a secret or tenant comes with it, or else the virtual key
 // alone, as Anthropic's clients send it.
 func (h *Handler) authenticate(r *http.Request) (*gateway.Principal, error) {
-	if r.Header.Get("Authorization") == "" && r.Header.Get(stackfordevs.HeaderAPIKey) != "" {
-		if !stackForDevsAuth(r) {
-			return h.GW.Authenticate(r.Context(), r.Header.Get(stackfordevs.HeaderAPIKey))
+	if sfdhttp.Keyed(r) {
+		if !sfdhttp.Present(r) {
+			return h.GW.Authenticate(r.Context(), r.Header.Get(sfdhttp.HeaderAPIKey))
 		}
 		if sa, ok := h.GW.(secretAuthenticator); ok {
-			c, err := stackfordevs.Authenticate(r.Context(), sa, r)
+			c, err := sfdhttp.Authenticate(r.Context(), sa, r)
 			if err != nil {
 				return nil, err
 			}
@@ -110,12 +100,6 @@ func (h *Handler) authenticate(r *http.Request) (*gateway.Principal, error) {
 	return h.GW.Authenticate(r.Context(), tok)
 }
 
-// stackForDevsAuth reports whether an x-api-key comes with the other
-// StackForDevs credentials; an x-api-key alone is a plain virtual key.
-func stackForDevsAuth(r *http.Request) bool {
-	return r.Header.Get(stackfordevs.HeaderSecretKey) != "" || r.Header.Get(stackfordevs.HeaderTenantID) != ""
-}
-
 // setServedHeaders says which provider and model served the call, and the
 // rate limits that applied.
 func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
@@ -123,17 +107,9 @@ func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	h.Set("X-Llmservice-Provider", s.Instance)
 	h.Set("X-Llmservice-Model", s.HeaderModel())
 	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
-	SetRateHeaders(w, s.Rate)
+	openaihttp.SetRateHeaders(w, s.Rate)
 	if s.Cache != "" {
 		h.Set("X-Llmservice-Cache", s.Cache)
-	}
-}
-
-// SetRateHeaders writes OpenAI's x-ratelimit-* headers for the tightest
-// request and token limits.
-func SetRateHeaders(w http.ResponseWriter, ri gateway.RateInfo) {
-	for _, h := range ri.Headers() {
-		w.Header().Set(h[0], h[1])
 	}
 }
 
@@ -144,7 +120,7 @@ func SetRateHeaders(w http.ResponseWriter, ri gateway.RateInfo) {
 // (choices[0].message.content); with a bearer key they keep the
 // text_completion that clients of this path have had so far.
 func (h *Handler) completionsOrChat(w http.ResponseWriter, r *http.Request) error {
-	if r.Header.Get("Authorization") != "" || r.Header.Get(stackfordevs.HeaderAPIKey) == "" || !stackForDevsAuth(r) {
+	if !sfdhttp.Present(r) {
 		return h.completions(w, r)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.BodyLimit))
@@ -179,19 +155,13 @@ func (e errReader) Read([]byte) (int, error) {
 func newCall(r *http.Request, p *gateway.Principal, endpoint, model string) *gateway.Call {
 	c := &gateway.Call{Principal: p, Endpoint: endpoint, Model: model, Project: r.Header.Get("X-Project-Id"),
 		Purpose: r.Header.Get("X-Purpose"), ClientIP: httpx.ClientIP(r.Context())}
-	if viaStackForDevs(r) {
+	if sfdhttp.Keyed(r) {
 		// StackForDevs' logs carry the prompt and the response ("Logs
 		// include the prompt, response, ..."): on unless the team or the
 		// server's configuration says otherwise.
 		c.LogBodies = llmservice.LogBodiesFull
 	}
 	return c
-}
-
-// viaStackForDevs reports whether r carries StackForDevs' credentials
-// rather than a bearer key (the way authenticate chose).
-func viaStackForDevs(r *http.Request) bool {
-	return r.Header.Get("Authorization") == "" && r.Header.Get(stackfordevs.HeaderAPIKey) != ""
 }
 
 // cacheableCall is newCall for the calls the response cache may answer

@@ -21,6 +21,7 @@ import (
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/sfdhttp"
 )
 
 // Gateway is what this dialect needs from the core.
@@ -81,7 +82,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 func (h *Handler) handle(fn httpx.HandlerFunc) http.Handler {
-	return httpx.Handle(h.Log, WriteError, fn)
+	return httpx.Handle(h.Log, sfdhttp.WriteError, fn)
 }
 
 func (h *Handler) now() time.Time {
@@ -91,55 +92,6 @@ func (h *Handler) now() time.Time {
 	return time.Now()
 }
 
-// Caller is an authenticated StackForDevs request.
-type Caller struct {
-	Principal *gateway.Principal
-	Tenant    string
-	Project   string
-}
-
-// Headers StackForDevs clients send on every request.
-const (
-	HeaderAPIKey    = "X-Api-Key"
-	HeaderSecretKey = "X-Secret-Key"
-	HeaderTenantID  = "X-Tenant-Id"
-	HeaderProjectID = "X-Project-Id"
-)
-
-// Authenticate checks the four StackForDevs headers: the key and its
-// secret, the tenant (which must be the key's team: anything else is 401,
-// as for a wrong secret) and the project, and the key's IP allowlist.
-func Authenticate(ctx context.Context, gw Gateway, r *http.Request) (*Caller, error) {
-	key, secret := r.Header.Get(HeaderAPIKey), r.Header.Get(HeaderSecretKey)
-	tenant, project := r.Header.Get(HeaderTenantID), r.Header.Get(HeaderProjectID)
-	switch {
-	case key == "":
-		return nil, unauthenticated("missing_api_key", "x-api-key header is required")
-	case secret == "":
-		return nil, unauthenticated("missing_secret_key", "x-secret-key header is required")
-	case tenant == "":
-		return nil, unauthenticated("missing_tenant_id", "x-tenant-id header is required")
-	}
-	p, err := gw.AuthenticateSecret(ctx, key, secret)
-	if err != nil {
-		return nil, err
-	}
-	if tenant != p.Team.ID {
-		return nil, unauthenticated("tenant_mismatch", "x-tenant-id does not match the tenant of this API key")
-	}
-	if err := p.CheckIP(httpx.ClientIP(ctx)); err != nil {
-		return nil, err
-	}
-	if project == "" {
-		return nil, &llmservice.Error{Kind: llmservice.Invalid, Param: "x-project-id", Code: "missing_project_id", Message: "x-project-id header is required"}
-	}
-	return &Caller{Principal: p, Tenant: tenant, Project: project}, nil
-}
-
-func unauthenticated(code, msg string) error {
-	return &llmservice.Error{Kind: llmservice.Unauthenticated, Code: code, Message: msg}
-}
-
-func (h *Handler) authenticate(r *http.Request) (*Caller, error) {
-	return Authenticate(r.Context(), h.GW, r)
+func (h *Handler) authenticate(r *http.Request) (*sfdhttp.Caller, error) {
+	return sfdhttp.Authenticate(r.Context(), h.GW, r)
 }

@@ -12,12 +12,13 @@ import (
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/dialect/stackfordevs"
+	"github.com/llmservice/llmservice/internal/sfdhttp"
 )
 
 // errorOf decodes a StackForDevs error body, failing on any other shape.
-func errorOf(t *testing.T, w *httptest.ResponseRecorder) stackfordevs.ErrorDetail {
+func errorOf(t *testing.T, w *httptest.ResponseRecorder) sfdhttp.ErrorDetail {
 	t.Helper()
-	var b stackfordevs.ErrorBody
+	var b sfdhttp.ErrorBody
 	if err := json.Unmarshal(w.Body.Bytes(), &b); err != nil || b.Error.Message == "" || b.Error.Code == "" || b.Error.Type == "" {
 		t.Fatalf("status %d: not a StackForDevs error body (%v): %s", w.Code, err, w.Body)
 	}
@@ -260,32 +261,5 @@ func TestStats(t *testing.T) {
 	}
 	if f.usage.sums[len(f.usage.sums)-1].Project != "" {
 		t.Error("project * still filtered by project")
-	}
-}
-
-func TestErrorBody(t *testing.T) {
-	for _, tc := range []struct {
-		err        *llmservice.Error
-		status     int
-		code, typ  string
-		paramNamed bool
-	}{
-		{llmservice.InvalidParam("limit", "bad"), 400, "invalid_request", "invalid_request_error", true},
-		{llmservice.Errorf(llmservice.Unauthenticated, "x"), 401, "unauthorized", "authentication_error", false},
-		{llmservice.Errorf(llmservice.NotFound, "x"), 404, "not_found", "invalid_request_error", false},
-		{llmservice.Errorf(llmservice.Conflict, "x"), 409, "conflict", "invalid_request_error", false},
-		{llmservice.Errorf(llmservice.TooEarly, "x"), 425, "too_early", "invalid_request_error", false},
-		{&llmservice.Error{Kind: llmservice.PaymentRequired, Code: "insufficient_credits", Message: "Insufficient credits"}, 402, "insufficient_credits", "insufficient_quota", false},
-		{llmservice.Errorf(llmservice.Internal, "internal error"), 500, "internal_error", "server_error", false},
-	} {
-		w := httptest.NewRecorder()
-		stackfordevs.WriteError(w, nil, tc.err.Kind.HTTPStatus(), tc.err)
-		var b stackfordevs.ErrorBody
-		if err := json.Unmarshal(w.Body.Bytes(), &b); err != nil {
-			t.Fatal(err)
-		}
-		if w.Code != tc.status || b.Error.Code != tc.code || b.Error.Type != tc.typ || (b.Error.Param != nil) != tc.paramNamed {
-			t.Errorf("%v: %d %s; want %d code %s type %s", tc.err, w.Code, w.Body, tc.status, tc.code, tc.typ)
-		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
+	"github.com/llmservice/llmservice/internal/sfdhttp"
 )
 
 // AllProjects in a logs or stats path selects every project of the tenant.
@@ -20,7 +21,7 @@ const AllProjects = "*"
 // answer tells nothing about other tenants. It writes the meter's buffered
 // records first, waiting a bounded time; partial reports that some may not
 // be written yet (the answer then says so).
-func (h *Handler) scope(r *http.Request) (c *Caller, project string, partial bool, err error) {
+func (h *Handler) scope(r *http.Request) (c *sfdhttp.Caller, project string, partial bool, err error) {
 	c, err = h.authenticate(r)
 	if err != nil {
 		return nil, "", false, err

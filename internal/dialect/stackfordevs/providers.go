@@ -9,6 +9,7 @@ import (
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/httpx"
 	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/sfdhttp"
 )
 
 // ProviderRequest is the body of POST /v1/providers and /v1/providers/test.
@@ -219,9 +220,6 @@ func (h *Handler) testProvider(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res.Message = "the provider refused the test request"
-	res.Error = &TestError{Status: e.Status, Code: e.Code, Message: e.Message}
-	if res.Error.Code == "" {
-		res.Error.Code = codes[e.Kind]
-	}
+	res.Error = &TestError{Status: e.Status, Code: sfdhttp.Code(e), Message: e.Message}
 	return httpx.WriteJSON(w, http.StatusOK, res)
 }

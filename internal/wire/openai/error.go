@@ -2,27 +2,32 @@ package openai
 
 import "github.com/llmservice/llmservice"
 
-// errorType names OpenAI's error.type for each kind.
-func errorType(k llmservice.Kind) string {
-	switch k {
-	case llmservice.Invalid, llmservice.NotFound, llmservice.TooLarge, llmservice.Conflict, llmservice.TooEarly:
-		return "invalid_request_error"
-	case llmservice.Unauthenticated:
-		return "authentication_error"
-	case llmservice.Forbidden:
-		return "permission_error"
-	case llmservice.RateLimited:
-		return "rate_limit_error"
-	case llmservice.BudgetExceeded:
-		return "budget_exceeded"
-	case llmservice.PaymentRequired:
-		return "insufficient_quota"
-	case llmservice.Upstream:
-		return "upstream_error"
-	case llmservice.UpstreamTimeout:
-		return "timeout_error"
-	case llmservice.Unavailable:
-		return "service_unavailable"
+// errorTypes is OpenAI's error.type for each kind: the one table every
+// OpenAI-shaped error body (Chat Completions, Responses, Athena,
+// StackForDevs, batches) uses. OpenAI's own types are kept where it has
+// one; the gateway's own failures (budget, upstream) get a word of their
+// own.
+var errorTypes = map[llmservice.Kind]string{
+	llmservice.Invalid:         "invalid_request_error",
+	llmservice.NotFound:        "invalid_request_error",
+	llmservice.TooLarge:        "invalid_request_error",
+	llmservice.Conflict:        "invalid_request_error",
+	llmservice.TooEarly:        "invalid_request_error",
+	llmservice.Unauthenticated: "authentication_error",
+	llmservice.Forbidden:       "permission_error",
+	llmservice.RateLimited:     "rate_limit_error",
+	llmservice.BudgetExceeded:  "budget_exceeded",
+	llmservice.PaymentRequired: "insufficient_quota",
+	llmservice.Upstream:        "upstream_error",
+	llmservice.UpstreamTimeout: "timeout_error",
+	llmservice.Unavailable:     "service_unavailable",
+}
+
+// ErrorType names OpenAI's error.type for k ("server_error" for Internal
+// and any kind the table does not name).
+func ErrorType(k llmservice.Kind) string {
+	if t, ok := errorTypes[k]; ok {
+		return t
 	}
 	return "server_error"
 }
@@ -30,7 +35,7 @@ func errorType(k llmservice.Kind) string {
 // NewErrorBody renders e in OpenAI's error shape, which the Chat
 // Completions and the Responses dialects share.
 func NewErrorBody(e *llmservice.Error) ErrorBody {
-	b := ErrorBody{Error: ErrorDetail{Message: e.Message, Type: errorType(e.Kind)}}
+	b := ErrorBody{Error: ErrorDetail{Message: e.Message, Type: ErrorType(e.Kind)}}
 	if e.Param != "" {
 		p := e.Param
 		b.Error.Param = &p

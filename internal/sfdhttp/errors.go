@@ -1,10 +1,11 @@
-package stackfordevs
+package sfdhttp
 
 import (
 	"net/http"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/httpx"
+	wire "github.com/llmservice/llmservice/internal/wire/openai"
 )
 
 // ErrorBody is StackForDevs' error answer. The seed documents statuses but
@@ -42,32 +43,17 @@ var codes = map[llmservice.Kind]string{
 	llmservice.Internal:        "internal_error",
 }
 
-// types are OpenAI's error.type words for each kind.
-var types = map[llmservice.Kind]string{
-	llmservice.Invalid:         "invalid_request_error",
-	llmservice.Unauthenticated: "authentication_error",
-	llmservice.Forbidden:       "permission_error",
-	llmservice.NotFound:        "invalid_request_error",
-	llmservice.Conflict:        "invalid_request_error",
-	llmservice.TooLarge:        "invalid_request_error",
-	llmservice.TooEarly:        "invalid_request_error",
-	llmservice.RateLimited:     "rate_limit_error",
-	llmservice.BudgetExceeded:  "budget_exceeded",
-	llmservice.PaymentRequired: "insufficient_quota",
-	llmservice.Upstream:        "provider_error",
-	llmservice.UpstreamTimeout: "timeout_error",
-	llmservice.Unavailable:     "service_unavailable",
+// Code is e's code, or its kind's default code when it names none.
+func Code(e *llmservice.Error) string {
+	if e.Code != "" {
+		return e.Code
+	}
+	return codes[e.Kind]
 }
 
 // NewErrorBody renders e.
 func NewErrorBody(e *llmservice.Error) ErrorBody {
-	d := ErrorDetail{Message: e.Message, Type: types[e.Kind], Code: e.Code}
-	if d.Type == "" {
-		d.Type = "server_error"
-	}
-	if d.Code == "" {
-		d.Code = codes[e.Kind]
-	}
+	d := ErrorDetail{Message: e.Message, Type: wire.ErrorType(e.Kind), Code: Code(e)}
 	if e.Param != "" {
 		p := e.Param
 		d.Param = &p
