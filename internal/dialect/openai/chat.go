@@ -32,7 +32,12 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	call, err := cacheableCall(r, p, "chat", req.Model)
+	return h.translate(w, r, p, req.Model, lr)
+}
+
+// translate serves a decoded chat completion in the translation lane.
+func (h *Handler) translate(w http.ResponseWriter, r *http.Request, p *gateway.Principal, model string, lr *llm.ChatRequest) error {
+	call, err := cacheableCall(r, p, "chat", model)
 	if err != nil {
 		return err
 	}
@@ -46,7 +51,7 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) error {
 	setServedHeaders(w, res.Served)
 	resp := *res.Response
 	resp.Usage = res.Usage
-	return httpx.WriteJSON(w, http.StatusOK, wire.CompletionFromLLM(&resp, gateway.NewID("chatcmpl-"), req.Model))
+	return httpx.WriteJSON(w, http.StatusOK, wire.CompletionFromLLM(&resp, gateway.NewID("chatcmpl-"), model))
 }
 
 func (h *Handler) chatStream(w http.ResponseWriter, r *http.Request, call *gateway.Call, lr *llm.ChatRequest) error {
@@ -61,8 +66,8 @@ func (h *Handler) chatStream(w http.ResponseWriter, r *http.Request, call *gatew
 // exchange serves a chat completion in the lane each attempt allows. The
 // body is read once by scanChat, which takes what admission and the
 // pass-through lane need without decoding it; a body scanChat declines is
-// decoded here as before, and so is one whose deployments all translate
-// (the gateway asks for Decode then).
+// decoded and translated as before, and so is one whose deployments all
+// translate (the gateway asks for Decode then).
 func (h *Handler) exchange(w http.ResponseWriter, r *http.Request, p *gateway.Principal, ex exchanger) error {
 	body, err := httpx.ReadBody(w, r, h.BodyLimit)
 	if err != nil {
@@ -76,26 +81,25 @@ func (h *Handler) exchange(w http.ResponseWriter, r *http.Request, p *gateway.Pr
 		lr, err := req.ToLLM()
 		return &req, lr, err
 	}
-	x := &gateway.Exchange{Decode: func() (*llm.ChatRequest, error) {
-		_, lr, err := decode()
-		return lr, err
-	}}
 	f, ok := scanChat(body)
 	if !ok {
 		req, lr, err := decode()
 		if err != nil {
 			return err
 		}
-		f = chatFields{Model: req.Model, Stream: lr.Stream, IncludeUsage: lr.IncludeUsage}
-		x.Chat = lr
+		return h.translate(w, r, p, req.Model, lr)
 	}
 	call, err := cacheableCall(r, p, "chat", f.Model)
 	if err != nil {
 		return err
 	}
-	if x.Chat == nil {
-		x.Raw = &llm.RawRequest{Protocol: llm.OpenAIChat, Op: "chat", Body: body, Stream: f.Stream, ReplyModel: f.Model}
-		x.Prompt, x.MaxTokens = f.Prompt, f.MaxTokens
+	x := &gateway.Exchange{
+		Raw: &llm.RawRequest{Protocol: llm.OpenAIChat, Op: "chat", Body: body, Stream: f.Stream, ReplyModel: f.Model},
+		Decode: func() (*llm.ChatRequest, error) {
+			_, lr, err := decode()
+			return lr, err
+		},
+		Prompt: f.Prompt, MaxTokens: f.MaxTokens,
 	}
 	ans, err := ex.Exchange(r.Context(), call, x)
 	if err != nil {
