@@ -63,6 +63,11 @@ func startAll(ctx context.Context, c config, dir string) (*environment, error) {
 		"LLMSERVICE_DATABASE_URL=" + filepath.Join(dir, "bench.db"),
 		"LLMSERVICE_ADMIN_KEY=" + adminKey,
 		"LLMSERVICE_LOG_LEVEL=warn",
+		// The access log (on by default) writes a JSON line per request:
+		// a cost of its own, which the proxy does not pay and issue 17's
+		// scenario does not include. -llmservice-env
+		// LLMSERVICE_ACCESS_LOG=on measures it (the last value wins).
+		"LLMSERVICE_ACCESS_LOG=off",
 		"OPENAI_API_KEY=x",
 		"OPENAI_BASE_URL=" + up + "/v1",
 	}, c.llmEnv...)

@@ -46,11 +46,11 @@ type config struct {
 	keyJSON    string
 	// limitsTeamJSON and limitsKeyJSON create the llmservice+limits
 	// target's team and key; an empty team body leaves that target out.
-	// The limits stay under one unit per nanosecond (6e10 a minute), the
-	// most the limiter accepts: above it the limiter refuses the rule on
-	// every call, logs, and admits the call unchecked.
+	// The limits are 1e9 a minute, the most the admin API accepts.
 	limitsTeamJSON string
 	limitsKeyJSON  string
+	soak           time.Duration // a long run at soakRate reporting RSS growth; 0 skips it
+	soakRate       float64
 	args           []string // the command line, for RESULTS.md
 }
 
@@ -66,7 +66,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.repo, "repo", "", "repository root (default: found from the working directory)")
 	flag.StringVar(&c.out, "out", "bench/RESULTS.md", "results file, relative to the repository root; empty to skip")
 	flag.DurationVar(&c.dur, "d", 12*time.Second, "length of each fixed-rate run")
-	flag.StringVar(&rates, "rates", "500,1000,2000", "fixed rates to run, requests per second")
+	flag.StringVar(&rates, "rates", "100,500,1000", "fixed rates to run, requests per second")
 	flag.DurationVar(&c.maxDur, "max-d", 10*time.Second, "length of the max-throughput run")
 	flag.IntVar(&c.maxWorkers, "max-c", 64, "concurrent workers in the max-throughput run")
 	flag.Float64Var(&c.streamRate, "stream-rate", 200, "rate of the streaming run (0 skips it)")
@@ -83,14 +83,20 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.rev, "rev", "", "build llmservice from this git revision (e.g. HEAD) instead of the working tree")
 	flag.StringVar(&c.llmBin, "llmservice-bin", "", "use this llmservice binary instead of building one")
 	flag.Var(&env, "llmservice-env", "extra KEY=VALUE for llmservice (repeatable), e.g. LLMSERVICE_CONFIG=limits.yaml")
-	flag.StringVar(&c.teamJSON, "team-json", `{"id":"bench"}`, "body of POST /admin/teams")
-	flag.StringVar(&c.keyJSON, "key-json", `{"team_id":"bench"}`, "body of POST /admin/keys")
-	flag.StringVar(&c.limitsTeamJSON, "limits-team-json",
-		`{"id":"bench-limits","rpm":1000000000,"tpm":10000000000,"max_budget_usd":1000000000}`,
-		"team of the llmservice+limits target, with rate limits and a budget far above the load; empty leaves the target out")
+	// Issue 17's scenario: the key and its team both carry an RPM and a
+	// TPM limit and a USD budget, far above the load so that every call
+	// is checked and admitted.
+	flag.StringVar(&c.teamJSON, "team-json", `{"id":"bench","rpm":1000000000,"tpm":1000000000,"max_budget_usd":1000000000}`,
+		"body of POST /admin/teams")
+	flag.StringVar(&c.keyJSON, "key-json", `{"team_id":"bench","rpm":1000000000,"tpm":1000000000,"max_budget_usd":1000000000}`,
+		"body of POST /admin/keys")
+	flag.StringVar(&c.limitsTeamJSON, "limits-team-json", "",
+		"team of an extra llmservice+limits target (e.g. with -team-json '{\"id\":\"bench\"}' to measure what limits cost); empty leaves it out")
 	flag.StringVar(&c.limitsKeyJSON, "limits-key-json",
-		`{"team_id":"bench-limits","rpm":1000000000,"tpm":10000000000,"max_budget_usd":1000000000}`,
+		`{"team_id":"bench-limits","rpm":1000000000,"tpm":1000000000,"max_budget_usd":1000000000}`,
 		"key of the llmservice+limits target")
+	flag.DurationVar(&c.soak, "soak", 0, "after the scenarios, run llmservice alone at -soak-rate this long and report RSS at its start and end (e.g. 10m); 0 skips it")
+	flag.Float64Var(&c.soakRate, "soak-rate", 1000, "rate of the -soak run")
 	flag.Parse()
 	c.llmEnv = env
 	for _, s := range strings.Split(rates, ",") {
@@ -169,6 +175,11 @@ func run(ctx context.Context, c config) error {
 	b := &bench{cfg: c, dir: dir, env: env}
 	if err := b.measureAll(ctx); err != nil {
 		return err
+	}
+	if c.soak > 0 {
+		if b.soak, err = b.soakRun(ctx, c.soakRate, c.soak); err != nil {
+			return fmt.Errorf("soak: %w", err)
+		}
 	}
 	var prof *profiles
 	if c.profile {

@@ -78,8 +78,9 @@ func (b *bench) method(w io.Writer) {
 	fmt.Fprintf(w, "## How it was run\n\n")
 	fmt.Fprintf(w, "```\nbench/run.sh %s\n```\n\n", strings.Join(b.cfg.args, " "))
 	fmt.Fprintf(w, "- Three targets in front of one mock upstream (bench/upstream, pre-encoded answers): **direct** (the upstream itself), "+
-		"**proxy** (bench/proxy, a bare `httputil.ReverseProxy`), **llmservice** (auth with a real key, model `gpt-4o-mini` resolved to the "+
-		"`openai` provider, usage metered into SQLite). Each is a separate process on loopback.\n")
+		"**proxy** (bench/proxy, a bare `httputil.ReverseProxy`), **llmservice** with every feature on (auth with a real key whose key and team "+
+		"carry an RPM and a TPM limit and a USD budget unless -team-json/-key-json say otherwise, model `gpt-4o-mini` resolved to the "+
+		"`openai` provider, usage metered into SQLite, /metrics scraped once during each run). Each is a separate process on loopback.\n")
 	fmt.Fprintf(w, "- Every scenario runs against the three targets back to back (%d round(s), alternating order), after a %v warm-up per target.\n", b.cfg.rounds, b.cfg.warmup)
 	fmt.Fprintf(w, "- Fixed-rate runs last %v: open loop, latency counted from the scheduled send time. The max-throughput run lasts %v with %d closed-loop workers. "+
 		"Streams: %g rps with %v of upstream think time before the first token; TTFT is the time to the first chunk that carries content.\n",

@@ -56,6 +56,7 @@ type bench struct {
 	// runs[scenario][target] holds one measurement per round.
 	runs map[string]map[string][]measurement
 	seq  int // runs so far, to name their saved reports
+	soak *soakResult
 }
 
 func (b *bench) plan() {
@@ -124,9 +125,26 @@ func (b *bench) measure(ctx context.Context, t target, s scenario) (measurement,
 	if s.rate == 0 {
 		d = b.cfg.maxDur
 	}
+	scraped := make(chan error, 1)
+	if t.proc == b.env.llm {
+		// Prometheus scrapes while traffic flows: once, mid-run.
+		go func() {
+			select {
+			case <-time.After(d / 2):
+				scraped <- scrapeMetrics(ctx, t.proc.addr)
+			case <-ctx.Done():
+				scraped <- nil
+			}
+		}()
+	} else {
+		scraped <- nil
+	}
 	run, err := b.load(ctx, t, s, d)
 	if err != nil {
 		return measurement{}, err
+	}
+	if err := <-scraped; err != nil {
+		return measurement{}, fmt.Errorf("%s: %w", t.name, err)
 	}
 	b.seq++
 	if raw, err := json.Marshal(run.res); err == nil {

@@ -249,6 +249,7 @@ func TestDjangoTokensOnEveryDialect(t *testing.T) {
 // the refresh token buys a new one that works.
 func TestDjangoShortAccessTTL(t *testing.T) {
 	t.Setenv("LLMSERVICE_JWT_ACCESS_TTL", "1s")
+	advance := fakeClock(t)
 	srv := startServer(t, nil)
 	access, refresh := djangoLogin(t, srv.URL, "bob")
 	c := djangoClaims(t, access)
@@ -260,7 +261,7 @@ func TestDjangoShortAccessTTL(t *testing.T) {
 		t.Fatalf("fresh token: %d", st)
 	}
 	// exp is whole seconds at most 1s ahead, so 2s later it has passed.
-	time.Sleep(2 * time.Second)
+	advance(2 * time.Second)
 	var body map[string]any
 	if st := do(t, "POST", srv.URL+"/api/chat/completions/?provider=mock", access, chat, &body); st != http.StatusUnauthorized {
 		t.Fatalf("expired token: %d %v; want 401", st, body)

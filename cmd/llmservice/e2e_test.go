@@ -189,6 +189,7 @@ func contains(list []string, s string) bool {
 }
 
 func TestKeysThatMustFail(t *testing.T) {
+	advance := fakeClock(t)
 	srv := startServer(t, nil)
 	ctx := context.Background()
 	id, key, _ := newKey(t, srv.URL, "acme", nil)
@@ -207,7 +208,7 @@ func TestKeysThatMustFail(t *testing.T) {
 	if st := do(t, "DELETE", srv.URL+"/admin/keys/"+id, testAdminKey, nil, nil); st != 200 {
 		t.Fatalf("revoke: status %d", st)
 	}
-	time.Sleep(1600 * time.Millisecond) // let the short-lived key expire
+	advance(1600 * time.Millisecond) // past the short-lived key's expiry
 	for name, k := range map[string]string{"revoked": key, "expired": shortLived, "unknown": "sk-not-a-real-key", "empty": ""} {
 		err := chat(k)
 		var apiErr *openai.Error

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -186,3 +187,15 @@ func newKey(t *testing.T, base, team string, extra map[string]any) (id, key, sec
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
 
 func stringsContains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// fakeClock makes the servers the test starts after it read run's clock
+// moved by hand: the real time plus what advance added. Call it before
+// startServer, so that the clock is put back after the server stops.
+func fakeClock(t *testing.T) (advance func(time.Duration)) {
+	t.Helper()
+	var skew atomic.Int64
+	old := clock
+	clock = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	t.Cleanup(func() { clock = old })
+	return func(d time.Duration) { skew.Add(int64(d)) }
+}

@@ -67,13 +67,14 @@ func TestRPMHoldsExactlyUnderConcurrency(t *testing.T) {
 // Issue 15: "60 per minute" is 60 in any rolling minute. Under GCRA the
 // 61st of 60 calls spread over a few seconds passed (one refill a second).
 func TestAthenaSixtyPerMinuteMeansSixty(t *testing.T) {
+	advance := fakeClock(t)
 	srv, _, key := athenaStart(t) // gpt-5: 60 RPM per key, as the seed says
 	body := map[string]any{"model": "gpt-5", "messages": []map[string]string{{"role": "user", "content": "count me"}}}
 	for i := range 60 {
 		if st := do(t, "POST", srv.URL+"/api/v1/chat/completions", key, body, nil); st != http.StatusOK {
 			t.Fatalf("call %d of 60: status %d", i+1, st)
 		}
-		time.Sleep(50 * time.Millisecond) // the calls span seconds: GCRA refilled in between
+		advance(50 * time.Millisecond) // the calls span seconds: GCRA refilled in between
 	}
 	var h http.Header
 	if st := doH(t, "POST", srv.URL+"/api/v1/chat/completions", key, body, nil, &h); st != http.StatusTooManyRequests {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/llmservice/llmservice/internal/cli"
+	"github.com/llmservice/llmservice/internal/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -49,6 +50,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cli.Run(ctx, cmd, args, getenv, stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+// migrate applies the database migrations and exits.
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(args, getenv)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "migrations applied to", cfg.DatabaseURL)
+	return db.Close()
 }
 
 const usage = `usage: llmservice [serve|migrate|version] [flags]

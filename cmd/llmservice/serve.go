@@ -13,53 +13,81 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 
-	"github.com/llmservice/llmservice/internal/budget"
-	"github.com/llmservice/llmservice/internal/cache"
+	"github.com/llmservice/llmservice/internal/authguard"
 	"github.com/llmservice/llmservice/internal/config"
-	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/hostpick"
-	"github.com/llmservice/llmservice/internal/limit"
-	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/meter"
-	"github.com/llmservice/llmservice/internal/outage"
-	"github.com/llmservice/llmservice/internal/provider"
-	"github.com/llmservice/llmservice/internal/provider/mock"
-	"github.com/llmservice/llmservice/internal/provider/upstream"
-	"github.com/llmservice/llmservice/internal/redisfallback"
 	"github.com/llmservice/llmservice/internal/server"
 	"github.com/llmservice/llmservice/internal/telemetry"
 	"github.com/llmservice/llmservice/internal/ui"
 )
 
+// serve runs the gateway until ctx ends. ready, when not nil, receives the
+// listening address (tests listen on port 0).
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	cfg, err := config.Load(args, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	dbOpen := true
+	defer func() {
+		if dbOpen {
+			db.Close()
+		}
+	}()
+	adminHash, err := adminKeyHash(ctx, cfg, db, log, stdout)
+	if err != nil {
+		return err
+	}
+	parts, err := buildGateway(ctx, cfg, db, log, stderr)
+	if err != nil {
+		return err
+	}
+	defer parts.close()
+	addrGuard, userGuard := authGuards(cfg)
+	mounted, err := buildAPIs(ctx, cfg, parts, db, userGuard, log)
+	if err != nil {
+		return err
+	}
+	hs := newHTTPServer(ctx, cfg, parts, mounted, db, adminHash, addrGuard, log)
+	ln, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	// Background work starts once the socket is open, the last step of
+	// the start that can fail, so that a failed start leaves no queue
+	// worker running against the database it closes.
+	bg := startBackgroundWork(ctx, cfg, parts, mounted, db, log)
+	announce(ln, cfg, log, ready)
+	if err := serveUntilDone(ctx, hs, ln); err != nil {
+		return err
+	}
+	dbOpen = false // shutdown closes it, within its deadline
+	err = shutdown(cfg.ShutdownTimeout, hs, bg, parts.meter, db, log)
+	exportLastSpans(parts.tel, log)
+	return err
+}
+
 // adminKeySetting names the stored hash of a generated admin key.
 const adminKeySetting = "admin_key_hash"
 
+// newLogger is the process's log on w, at the configured level and in the
+// configured format.
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // config.Validate refused a bad level
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := config.Load(args, getenv)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "migrations applied to", cfg.DatabaseURL)
-	return db.Close()
 }
 
 // adminKeyHash returns the hash the admin API checks. A configured key wins;
@@ -88,166 +116,12 @@ func adminKeyHash(ctx context.Context, cfg config.Config, db llmservice.SettingS
 	return stored, nil
 }
 
-// spendSource reads a budget scope's spend from the ledger, after writing
-// what the meter still buffers so that no call is missed. A ledger that
-// cannot be written in time (a database outage) makes the spend unknown:
-// the call is refused with 503 rather than held for the whole outage or
-// let through on a figure that misses the buffered calls.
-func spendSource(db llmservice.UsageStore, mw *meter.Writer) budget.SpendSource {
-	return func(ctx context.Context, teamID, keyID string, from time.Time) (llmservice.Nanos, error) {
-		if gateway.FlushUsage(ctx, mw.Flush) {
-			return 0, &llmservice.Error{Kind: llmservice.Unavailable, Code: "database_unavailable",
-				Message: "The usage ledger cannot be written, so the budget cannot be checked; try again shortly"}
-		}
-		ts, err := db.SumUsage(ctx, llmservice.UsageFilter{TeamID: teamID, KeyID: keyID, From: from})
-		if err != nil || len(ts) == 0 {
-			return 0, err
-		}
-		return ts[0].Cost, nil
-	}
-}
-
-// staleGrace is the gateway's StaleGrace for the configured
-// LLMSERVICE_STALE_KEY_GRACE, where 0 means off.
-func staleGrace(cfg config.Config) time.Duration {
-	if cfg.StaleKeyGrace <= 0 {
-		return -1
-	}
-	return cfg.StaleKeyGrace
-}
-
-// declares reports whether the configuration names an instance.
-func declares(ps []config.Provider, name string) bool {
-	for _, p := range ps {
-		if p.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-// serve runs the gateway until ctx ends. ready, when not nil, receives the
-// listening address (tests listen on port 0).
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
-	cfg, err := config.Load(args, getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	db, err := openDB(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	dbOpen := true
-	defer func() {
-		if dbOpen {
-			db.Close()
-		}
-	}()
-	adminHash, err := adminKeyHash(ctx, cfg, db, log, stdout)
-	if err != nil {
-		return err
-	}
-
-	hc := upstream.NewClientWithLimit(0, cfg.UpstreamBodyLimit)
-	var instances []gateway.Instance
-	if !cfg.DisableMock && !declares(cfg.Providers, "mock") {
-		instances = append(instances, gateway.Instance{Name: "mock", Family: config.TypeMock, Hosts: []llm.Provider{mock.Client{}}, Models: []string{"echo"}})
-	}
-	for _, p := range cfg.Providers {
-		hosts, err := provider.New(p, hc)
-		if err != nil {
-			return err
-		}
-		instances = append(instances, gateway.Instance{Name: p.Name, Family: p.Type, Hosts: hosts, Models: p.Models})
-		log.Info("provider enabled", "name", p.Name, "type", p.Type, "hosts", len(hosts))
-	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	outages := outage.NewMetrics(reg)
-	tel, err := newTelemetry(cfg, reg, instances, stderr)
-	if err != nil {
-		return err
-	}
-	hc.Transport = tel.Transport(hc.Transport)
-	journal := meter.NewJournal(cfg.JournalDir(), cfg.JournalMaxBytes())
-	var mw *meter.Writer
-	mw = meter.New(telemetry.NewLedger(reg, db, func() int { return mw.Buffered() }), meter.Config{Logger: log, Journal: journal,
-		Registry: reg, Outages: outages, Interval: cfg.FlushInterval(), Buffer: cfg.LedgerBuffer()})
-	if n := journal.Size(); n > 0 {
-		log.Info("usage journal: replaying records an earlier run could not write", "dir", journal.Dir(), "bytes", n)
-	}
-	var (
-		limiter limit.Limiter = limit.NewLocal(nil)
-		rdb     *redis.Client
-		budgets gateway.Budgets // nil: in memory, over the ledger
-	)
-	if cfg.RedisURL != "" {
-		opts, err := limit.RedisClientOptions(cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("LLMSERVICE_REDIS_URL: %w", err)
-		}
-		// Every request waits on one limiter call, so the pool must not be
-		// the bottleneck of a burst; and a call that merely waited for a
-		// busy pool must not be mistaken for an outage (the fallback to
-		// per-replica limits lets more through than the limit).
-		opts.PoolSize = max(opts.PoolSize, 128)
-		rdb = redis.NewClient(opts)
-		defer rdb.Close()
-		// One structured line when Redis stops answering and one when it
-		// is back, not go-redis's own line at every dial.
-		redisfallback.Quiet(rdb, log, outages)
-		rl := limit.NewRedis(rdb, limit.RedisOptions{Registry: reg, Logger: log, Timeout: 500 * time.Millisecond})
-		defer rl.Close()
-		limiter = rl
-		// Budgets too: N replicas with their own figures would let N
-		// times a budget through.
-		bs := budget.NewRedis(rdb, spendSource(db, mw), budget.RedisOptions{Registry: reg, Logger: log, Timeout: 500 * time.Millisecond})
-		defer bs.Close()
-		budgets = bs
-		log.Info("rate limits and budgets shared through redis", "backend", rl.Backend())
-	}
-
-	bus, err := invalidationBus(ctx, db, rdb, log, outages)
-	if err != nil {
-		return err
-	}
-	router := hostpick.New(hostpick.Policy{
-		MaxAttempts:          cfg.Routing.MaxAttempts,
-		RetriesPerDeployment: cfg.Routing.RetriesPerDeployment,
-		Cooldown:             cfg.Routing.Cooldown,
-		FailuresToOpen:       cfg.Routing.FailuresToOpen,
-	})
-	gw, err := gateway.New(ctx, gateway.Config{
-		Instances: instances,
-		Stores:    gateway.Stores{Keys: db, Teams: db, Catalog: db, Groups: db},
-		Meter:     mw,
-		Logger:    log,
-		Router:    router,
-		Limiter:   limiter,
-		Spend:     spendSource(db, mw),
-		Budgets:   budgets,
-		Defaults: gateway.Defaults{
-			Team: llmservice.Limits{RPM: cfg.Limits.TeamRPM, TPM: cfg.Limits.TeamTPM},
-			Key:  llmservice.Limits{RPM: cfg.Limits.KeyRPM, TPM: cfg.Limits.KeyTPM},
-		},
-		LogBodies:     cfg.LogBodies,
-		Timeout:       cfg.RequestTimeout,
-		Bus:           bus,
-		Refresh:       cfg.CacheRefresh,
-		StaleGrace:    staleGrace(cfg),
-		Outages:       outages,
-		Tokens:        djangoTokens(cfg, db),
-		TeamProviders: teamProviders(cfg, db, hc, log),
-		Cache:         responseCache(cfg, rdb),
-		Observer:      tel,
-	})
-	if err != nil {
-		return err
-	}
-	reg.MustRegister(telemetry.DeploymentStates{Router: router, Hosts: gw.Hosts})
-	reg.MustRegister(&telemetry.QueueDepth{Store: db})
+// startBackgroundWork starts what runs beside the requests until shutdown:
+// health checks of in-house hosts (until ctx ends), and, until bg.Stop,
+// invalidations from the other replicas, the catalog refresh, the usage
+// retention and the APIs' own work (queue workers, the batch sweep).
+func startBackgroundWork(ctx context.Context, cfg config.Config, parts *gatewayParts, mounted *apis, db store, log *slog.Logger) *background {
+	gw := parts.gw
 	if cfg.Routing.HealthCheckInterval > 0 {
 		var inHouse []*hostpick.Deployment
 		for _, d := range gw.Hosts() {
@@ -255,32 +129,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				inHouse = append(inHouse, d)
 			}
 		}
-		router.StartHealthChecks(ctx, inHouse, cfg.Routing.HealthCheckInterval)
+		parts.router.StartHealthChecks(ctx, inHouse, cfg.Routing.HealthCheckInterval)
 	}
 	bg := newBackground()
-	if bus != nil {
-		bus.Subscribe(bg.ctx, gw.ApplyInvalidation)
+	if parts.bus != nil {
+		parts.bus.Subscribe(bg.ctx, gw.ApplyInvalidation)
 	}
 	bg.Go(gw.RefreshCatalog)
 	bg.Go(func(ctx context.Context) { purgeUsage(ctx, db, cfg.UsageRetention, log) })
-	addrGuard, userGuard := authGuards(cfg)
-	dialects, err := buildDialects(&deps{Config: cfg, Gateway: gw, DB: db, Meter: mw, Logger: log, Background: bg, Outages: outages,
-		UserGuard: userGuard})
-	if err != nil {
-		return err
+	for _, fn := range mounted.background {
+		bg.Go(fn)
 	}
-	var mounts []server.Registrar
-	for _, d := range dialects {
-		mounts = append(mounts, d)
-	}
+	return bg
+}
+
+// newHTTPServer is the HTTP server of the whole surface: the core routes
+// (internal/server), the seed services' APIs, the dashboard and /metrics,
+// wrapped in the telemetry's middleware.
+func newHTTPServer(ctx context.Context, cfg config.Config, parts *gatewayParts, mounted *apis, db store, adminHash string, addrGuard *authguard.Guard, log *slog.Logger) *http.Server {
 	srv := server.New(server.Config{
-		Dialects: mounts,
-		Gateway:  gw,
+		Dialects: mounted.mounts,
+		Gateway:  parts.gw,
 		Stores: server.Stores{Teams: db, Keys: db, Catalog: db, Usage: db, Groups: db, Credits: db,
 			Stats: db, Jobs: db},
 		UI:           ui.Handler(),
-		Batches:      batchCanceller(dialects),
-		Meter:        mw,
+		Batches:      mounted.batches,
+		Meter:        parts.meter,
 		AdminKeyHash: adminHash,
 		BodyLimit:    cfg.BodyLimit,
 		// Memory and connections (README, "Limits on memory and connections").
@@ -289,8 +163,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		WriteTimeout:        cfg.WriteTimeout,
 		TrustedProxies:      server.ParsePrefixes(cfg.TrustedProxies),
 		AuthGuard:           addrGuard,
-		Metrics:             telemetry.ProtectMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), cfg.Telemetry.MetricsToken),
-		Ready:               readiness(ctx, mw),
+		Metrics:             telemetry.ProtectMetrics(promhttp.HandlerFor(parts.metrics, promhttp.HandlerOpts{}), cfg.Telemetry.MetricsToken),
+		Ready:               readiness(ctx, parts.meter),
 		Logger:              log,
 		Responses:           db,
 	})
@@ -299,41 +173,55 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// The write side is bounded per write by the server's middleware
 	// (WriteTimeout above), as http.Server's own WriteTimeout would cut
 	// every answer longer than it.
-	hs := &http.Server{Handler: tel.Handler(srv), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: cfg.ReadTimeout,
+	return &http.Server{Handler: parts.tel.Handler(srv), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: cfg.ReadTimeout,
 		IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+}
+
+// listen opens the listening socket, capped at LLMSERVICE_MAX_CONNECTIONS.
+func listen(cfg config.Config) (net.Listener, error) {
 	// Starting up allocates far more than serving does: goose parses every
 	// migration with its own 4 MiB buffer, in parallel. Give those pages back
 	// now, or the process would carry them as resident memory for good.
 	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if cfg.MaxConnections > 0 {
 		ln = server.LimitListener(ln, cfg.MaxConnections)
 	}
+	return ln, nil
+}
+
+// announce logs the listening address and tells ready (when not nil).
+func announce(ln net.Listener, cfg config.Config, log *slog.Logger, ready chan<- string) {
 	log.Info("llmservice listening", "addr", ln.Addr().String(), "database", cfg.DatabaseURL, "version", version)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
+}
+
+// serveUntilDone serves hs on ln until ctx ends (nil: shut down next), or
+// until serving fails (that error).
+func serveUntilDone(ctx context.Context, hs *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+		return nil
 	}
-	dbOpen = false // shutdown closes it, within its deadline
-	err = shutdown(cfg.ShutdownTimeout, hs, bg, mw, db, log)
-	// The last requests' spans: a collector that does not answer costs
-	// at most two seconds more.
+}
+
+// exportLastSpans sends the last requests' spans: a collector that does not
+// answer costs at most two seconds more.
+func exportLastSpans(tel *telemetry.Telemetry, log *slog.Logger) {
 	tctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if terr := tel.Shutdown(tctx); terr != nil {
-		log.Warn("shutdown: spans not exported", "err", terr)
+	if err := tel.Shutdown(tctx); err != nil {
+		log.Warn("shutdown: spans not exported", "err", err)
 	}
-	return err
 }
 
 // readiness is /readyz: not ready once shutdown began, nor while the usage
@@ -383,14 +271,4 @@ func shutdown(timeout time.Duration, hs *http.Server, bg *background, mw *meter.
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// responseCache is the response cache's store: Redis, shared by the
-// replicas, when Redis is configured; else memory bounded by
-// LLMSERVICE_RESPONSE_CACHE_BYTES.
-func responseCache(cfg config.Config, rdb *redis.Client) cache.Store {
-	if rdb != nil {
-		return cache.NewRedis(rdb, "llmservice:cache:", 250*time.Millisecond)
-	}
-	return cache.NewMemory(cfg.ResponseCacheBytes, nil)
 }

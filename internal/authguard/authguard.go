@@ -7,6 +7,7 @@ package authguard
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,7 +27,14 @@ type Guard struct {
 	mu      sync.Mutex
 	entries map[string]*entry
 	swept   time.Time
+	// size is len(entries), readable without the lock: while no key has
+	// failed, which is nearly always, callers skip building the key, the
+	// clock read and the lock.
+	size atomic.Int64
 }
+
+// Idle reports whether no key has failures on record, so none is blocked.
+func (g *Guard) Idle() bool { return g == nil || g.size.Load() == 0 }
 
 type entry struct {
 	start    time.Time // the first failure of the window
@@ -60,6 +68,7 @@ func (g *Guard) Blocked(key string) time.Duration {
 	left := e.start.Add(Window).Sub(now)
 	if left <= 0 {
 		delete(g.entries, key)
+		g.size.Store(int64(len(g.entries)))
 		return 0
 	}
 	return left
@@ -80,6 +89,7 @@ func (g *Guard) Fail(key string) {
 			clear(g.entries)
 		}
 		g.entries[key] = &entry{start: now, failures: 1}
+		g.size.Store(int64(len(g.entries)))
 		return
 	}
 	e.failures++
@@ -96,6 +106,7 @@ func (g *Guard) sweep(now time.Time) {
 			delete(g.entries, k)
 		}
 	}
+	g.size.Store(int64(len(g.entries)))
 }
 
 // RetryAfter is the Retry-After value for a block of d: whole seconds,

@@ -90,6 +90,15 @@ func PeriodEnd(period string, t time.Time) time.Time {
 type Reservation struct {
 	settle func(actual llmservice.Nanos)
 	done   atomic.Bool
+	// The in-memory Accountant's reservations settle through these
+	// fields instead of a closure, and keep up to two scopes (a team's
+	// and a key's) inline: one allocation per call.
+	local   *Accountant
+	amount  llmservice.Nanos
+	keys    []string
+	periods []time.Time
+	keyBuf  [2]string
+	perBuf  [2]time.Time
 }
 
 // load returns the scope's account for the current period, reading the
@@ -139,13 +148,14 @@ func (a *Accountant) Reserve(ctx context.Context, scopes []Scope, amount llmserv
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
-	accts := make([]*account, len(scopes))
-	for i, s := range scopes {
+	var buf [2]*account
+	accts := buf[:0]
+	for _, s := range scopes {
 		ac, err := a.load(ctx, s, now)
 		if err != nil {
 			return nil, err
 		}
-		accts[i] = ac
+		accts = append(accts, ac)
 	}
 	// Loading may have dropped the lock; check and reserve in one go now.
 	for i, s := range scopes {
@@ -153,13 +163,13 @@ func (a *Accountant) Reserve(ctx context.Context, scopes []Scope, amount llmserv
 			return nil, exceeded(s, ac.spent, ac.reserved, now)
 		}
 	}
-	keys := make([]string, len(scopes))
-	periods := make([]time.Time, len(scopes))
+	r := &Reservation{local: a, amount: amount}
+	r.keys, r.periods = r.keyBuf[:0], r.perBuf[:0]
 	for i, s := range scopes {
 		accts[i].reserved += amount
-		keys[i], periods[i] = s.Key, accts[i].period
+		r.keys, r.periods = append(r.keys, s.Key), append(r.periods, accts[i].period)
 	}
-	return &Reservation{settle: func(actual llmservice.Nanos) { a.settle(keys, periods, amount, actual) }}, nil
+	return r, nil
 }
 
 // exceeded is the BudgetExceeded error of scope s, given its figures.
@@ -180,6 +190,10 @@ func exceeded(s Scope, spent, reserved llmservice.Nanos, now time.Time) error {
 // call once; later calls do nothing.
 func (r *Reservation) Settle(actual llmservice.Nanos) {
 	if r == nil || !r.done.CompareAndSwap(false, true) {
+		return
+	}
+	if r.local != nil {
+		r.local.settle(r.keys, r.periods, r.amount, actual)
 		return
 	}
 	r.settle(actual)

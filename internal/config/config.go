@@ -137,6 +137,8 @@ type Config struct {
 	// on SQLite: one is generated beside the database file; PostgreSQL
 	// needs it set, the same on every replica.
 	EncryptionKey string `yaml:"encryption_key"`
+	// Queue tunes the durable queue (environment only: docs/batches.md).
+	Queue Queue `yaml:"-"`
 	// ConfigFile is where the YAML came from, if anywhere.
 	ConfigFile string `yaml:"-"`
 }
@@ -300,6 +302,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		c.ResponseCacheBytes = n
 	}
 	if err := c.applyLedgerEnv(getenv); err != nil {
+		return err
+	}
+	if err := c.applyQueueEnv(getenv); err != nil {
 		return err
 	}
 	if v := getenv("LLMSERVICE_DISABLE_MOCK"); v != "" {

@@ -24,26 +24,38 @@ type RateInfo struct {
 // Headers returns OpenAI's x-ratelimit-* headers for ri: limit, remaining
 // and time to full replenishment, for requests and for tokens.
 func (ri RateInfo) Headers() [][2]string {
-	var h [][2]string
-	add := func(kind string, s *limit.Status) {
+	h := make([][2]string, 0, 6)
+	add := func(names *[3]string, s *limit.Status) {
 		if s == nil {
 			return
 		}
 		h = append(h,
-			[2]string{"X-Ratelimit-Limit-" + kind, strconv.FormatInt(s.Rule.Limit, 10)},
-			[2]string{"X-Ratelimit-Remaining-" + kind, strconv.FormatInt(s.Remaining, 10)},
-			[2]string{"X-Ratelimit-Reset-" + kind, s.ResetIn.Round(time.Millisecond).String()})
+			[2]string{names[0], strconv.FormatInt(s.Rule.Limit, 10)},
+			[2]string{names[1], strconv.FormatInt(s.Remaining, 10)},
+			[2]string{names[2], s.ResetIn.Round(time.Millisecond).String()})
 	}
-	add("Requests", ri.Requests)
-	add("Tokens", ri.Tokens)
+	add(&rateHeaderNames[0], ri.Requests)
+	add(&rateHeaderNames[1], ri.Tokens)
 	return h
+}
+
+// rateHeaderNames are the x-ratelimit-* names in canonical form, spelled
+// out so that no call concatenates them.
+var rateHeaderNames = [2][3]string{
+	{"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests"},
+	{"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens"},
 }
 
 // admission is what a call holds between admission and settlement.
 type admission struct {
-	g        *Gateway
-	rules    []limit.Rule
-	costs    []int64
+	g     *Gateway
+	rules []limit.Rule
+	costs []int64
+	// ruleBuf and costBuf back rules and costs: a call has at most six
+	// rules (RPM and TPM of key, team and key+model), so appending to
+	// them allocates nothing.
+	ruleBuf  [6]limit.Rule
+	costBuf  [6]int64
 	taken    []limit.Status // the limiter's receipts, when it admitted the call
 	estimate int64          // tokens charged to TPM rules at admission
 	res      *budget.Reservation
@@ -100,7 +112,12 @@ func (g *Gateway) admit(ctx context.Context, c *Call, plan *Plan, promptTokens i
 		}
 	}
 	if g.budgets != nil {
-		scopes := budgetScopes(p)
+		var scopes []budget.Scope
+		if p.limits != nil {
+			scopes = p.limits.scopes
+		} else {
+			scopes = budgetScopes(p)
+		}
 		if len(scopes) > 0 {
 			if err := a.reserve(ctx, scopes, plan, promptTokens, maxTokens); err != nil {
 				a.refund(ctx)
@@ -114,27 +131,71 @@ func (g *Gateway) admit(ctx context.Context, c *Call, plan *Plan, promptTokens i
 // rules builds the rate limit rules of a call: the key's and the team's
 // RPM/TPM (or the configured defaults), and the key+model pair's (the key's
 // model_limits entry, else the catalog model's rpm/tpm, which apply per key).
+// The key's and team's rules come from the principal, built once when it
+// was loaded; only a key+model limit is built per call.
 func (g *Gateway) rules(a *admission, p *Principal, plan *Plan) {
-	add := func(key, name string, rpm, tpm int64) {
-		if rpm > 0 {
-			a.rules = append(a.rules, limit.Rule{Key: key + ":rpm", Limit: rpm, Window: time.Minute, Name: "requests per minute of " + name})
+	pl := p.limits
+	if pl == nil {
+		pl = g.principalLimits(p.Key, p.Team)
+	}
+	a.rules, a.costs = a.ruleBuf[:0], a.costBuf[:0]
+	for i, r := range pl.rules {
+		a.rules = append(a.rules, r)
+		if pl.tpm[i] {
+			a.costs = append(a.costs, a.estimate)
+		} else {
 			a.costs = append(a.costs, 1)
 		}
-		if tpm > 0 {
-			a.rules = append(a.rules, limit.Rule{Key: key + ":tpm", Limit: tpm, Window: time.Minute, Name: "tokens per minute of " + name})
-			a.costs = append(a.costs, a.estimate)
-		}
 	}
-	kl, tl := p.Key.Limits, p.Team.Limits
-	add("key:"+p.Key.ID, "key "+p.Key.ID, or(kl.RPM, g.defaults.Key.RPM), or(kl.TPM, g.defaults.Key.TPM))
-	add("team:"+p.Team.ID, "team '"+p.Team.ID+"'", or(tl.RPM, g.defaults.Team.RPM), or(tl.TPM, g.defaults.Team.TPM))
 	var ml llmservice.ModelLimit
 	if l, ok := p.Key.ModelLimits[plan.Public]; ok {
 		ml = l
 	} else if e := plan.Targets[0].Entry; e != nil && plan.Group == nil {
 		ml = llmservice.ModelLimit{RPM: int64(e.RPM), TPM: int64(e.TPM)}
 	}
-	add("keymodel:"+p.Key.ID+":"+plan.Public, "model '"+plan.Public+"' for key "+p.Key.ID, ml.RPM, ml.TPM)
+	if ml.RPM > 0 || ml.TPM > 0 {
+		var km principalLimits
+		km.add("keymodel:"+p.Key.ID+":"+plan.Public, "model '"+plan.Public+"' for key "+p.Key.ID, ml.RPM, ml.TPM)
+		for i, r := range km.rules {
+			a.rules = append(a.rules, r)
+			if km.tpm[i] {
+				a.costs = append(a.costs, a.estimate)
+			} else {
+				a.costs = append(a.costs, 1)
+			}
+		}
+	}
+}
+
+// principalLimits are a principal's own rate limit rules (its key's and
+// its team's) and budget scopes. Their keys and names are concatenations
+// that every call would otherwise repeat.
+type principalLimits struct {
+	rules  []limit.Rule
+	tpm    []bool // rules[i] counts tokens (charged the estimate), else requests
+	scopes []budget.Scope
+}
+
+func (pl *principalLimits) add(key, name string, rpm, tpm int64) {
+	if rpm > 0 {
+		pl.rules = append(pl.rules, limit.Rule{Key: key + ":rpm", Limit: rpm, Window: time.Minute, Name: "requests per minute of " + name})
+		pl.tpm = append(pl.tpm, false)
+	}
+	if tpm > 0 {
+		pl.rules = append(pl.rules, limit.Rule{Key: key + ":tpm", Limit: tpm, Window: time.Minute, Name: "tokens per minute of " + name})
+		pl.tpm = append(pl.tpm, true)
+	}
+}
+
+// principalLimits builds k's and t's limits, with the configured defaults
+// where they set none.
+func (g *Gateway) principalLimits(k *llmservice.Key, t *llmservice.Team) *principalLimits {
+	pl := &principalLimits{}
+	kl, tl := k.Limits, t.Limits
+	pl.add("key:"+k.ID, "key "+k.ID, or(kl.RPM, g.defaults.Key.RPM), or(kl.TPM, g.defaults.Key.TPM))
+	pl.add("team:"+t.ID, "team '"+t.ID+"'", or(tl.RPM, g.defaults.Team.RPM), or(tl.TPM, g.defaults.Team.TPM))
+	pl.scopes = budgetScopes(&Principal{Key: k, Team: t})
+	return pl
 }
 
 func or(v, def int64) int64 {

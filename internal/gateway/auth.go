@@ -16,6 +16,9 @@ type Principal struct {
 	Team *llmservice.Team
 	// allow is the key's parsed IP allowlist (nil: anywhere).
 	allow []netip.Prefix
+	// limits are the key's and team's rate limit rules and budget scopes,
+	// built when the principal is loaded (nil: build them per call).
+	limits *principalLimits
 }
 
 // Authenticate resolves a bearer key. Keys are cached by hash so that the

@@ -70,8 +70,8 @@ var redactions = []struct {
 	{regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`), "[email]"},
 	{regexp.MustCompile(`\b(?:sk|pk|rk|sks|ghp|xox[abp])[-_][A-Za-z0-9_-]{12,}\b`), "[secret]"},
 	{regexp.MustCompile(`\bAKIA[0-9A-Z]{16}\b`), "[secret]"},
-	{regexp.MustCompile(`\b(?:\d[ -]?){13,19}\b`), "[number]"},
-	{regexp.MustCompile(`\+?\(?\d{1,4}\)?[ .-]?\d{2,4}[ .-]\d{3,4}[ .-]?\d{0,4}\b`), "[phone]"},
+	{regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`), "[number]"}, // separators between digits only: the space after stays
+	{regexp.MustCompile(`\+?\(?\d{1,4}\)?[ .-]?\d{2,4}[ .-]\d{3,4}(?:[ .-]?\d{1,4})?\b`), "[phone]"},
 }
 
 // Redact masks e-mail addresses, API keys and long digit runs (card and

@@ -309,11 +309,13 @@ func (t *target) basePrice(g *Gateway, d *hostpick.Deployment) (pricing.Price, b
 	return pricing.Lookup(g.instances[d.Instance].Family, d.Model)
 }
 
-// targetOf returns the target of the plan a deployment belongs to.
+// targetOf returns the target of the plan a deployment belongs to. It
+// compares deployments, not their IDs: an ID names a host, which two
+// models of a group may share.
 func (p *Plan) targetOf(d *hostpick.Deployment) *target {
 	for _, t := range p.Targets {
 		for _, x := range t.Deployments {
-			if x.ID == d.ID {
+			if x == d {
 				return t
 			}
 		}

@@ -222,6 +222,9 @@ func chatKey(req *llm.ChatRequest) any {
 			}
 			k.Extra[name] = cache.Canonical(v)
 		}
+		if len(k.Extra) == 0 {
+			k.Extra = nil // only ignored fields: the key of a request without any
+		}
 	}
 	for _, m := range req.Messages {
 		for _, p := range m.Content {

@@ -117,7 +117,7 @@ func (g *Gateway) loadPrincipal(ctx context.Context, find func(context.Context) 
 		}
 		return nil, err
 	}
-	return &Principal{Key: k, Team: t, allow: parseAllowlist(k.IPAllowlist)}, nil
+	return &Principal{Key: k, Team: t, allow: parseAllowlist(k.IPAllowlist), limits: g.principalLimits(k, t)}, nil
 }
 
 // probeDue reports whether this call should try the database during an

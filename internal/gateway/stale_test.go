@@ -20,8 +20,10 @@ type flakyStores struct {
 	down   atomic.Bool
 	reads  atomic.Int64 // key reads attempted
 	models []*llmservice.Model
-	// block, when set, holds a key read until it is closed.
-	block chan struct{}
+	// block, when set, holds a key read until it is closed; entered, when
+	// set, is sent to as a read starts waiting on block.
+	block   chan struct{}
+	entered chan struct{}
 }
 
 var errDown = &llmservice.Error{Kind: llmservice.Unavailable, Code: "database_unavailable", Message: "The database is unavailable; try again shortly"}
@@ -29,6 +31,9 @@ var errDown = &llmservice.Error{Kind: llmservice.Unavailable, Code: "database_un
 func (f *flakyStores) FindKeyByHash(ctx context.Context, hash string) (*llmservice.Key, error) {
 	f.reads.Add(1)
 	if f.block != nil {
+		if f.entered != nil {
+			f.entered <- struct{}{}
+		}
 		<-f.block
 	}
 	if f.down.Load() {
@@ -240,12 +245,10 @@ func TestOutageProbesOncePerInterval(t *testing.T) {
 func TestOvertakenLoadIsNotCached(t *testing.T) {
 	f := newOutageFixture(t, 10*time.Minute)
 	f.clk.Add(31 * time.Second)
-	f.st.block = make(chan struct{})
+	f.st.block, f.st.entered = make(chan struct{}), make(chan struct{})
 	done := make(chan error)
 	go func() { done <- f.auth(f.known) }()
-	for f.st.reads.Load() < 2 { // the fixture's first read, then this one
-		time.Sleep(time.Millisecond)
-	}
+	<-f.st.entered // the read has begun
 	f.g.ApplyInvalidation("team:t")
 	close(f.st.block)
 	if err := <-done; err != nil {

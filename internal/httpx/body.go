@@ -75,6 +75,11 @@ func Refuse(ctx context.Context, err error) context.Context {
 
 // Refusal returns the error Refuse stored in ctx, or nil.
 func Refusal(ctx context.Context) error {
-	err, _ := ctx.Value(refusalKey{}).(error)
-	return err
+	if err, _ := ctx.Value(refusalKey{}).(error); err != nil {
+		return err
+	}
+	if c := requestContext(ctx); c != nil {
+		return c.Refusal
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/llmservice/llmservice"
 )
@@ -195,15 +196,29 @@ func StartSSE(w http.ResponseWriter) {
 
 // SSEData writes one "data:" event and flushes it.
 func SSEData(w http.ResponseWriter, data []byte) error {
-	buf := make([]byte, 0, len(data)+8)
-	buf = append(buf, "data: "...)
+	// One write per event (each write moves the server's write deadline
+	// on), from a pooled buffer: a stream writes an event per chunk.
+	bp := ssePool.Get().(*[]byte)
+	buf := append((*bp)[:0], "data: "...)
 	buf = append(buf, data...)
 	buf = append(buf, '\n', '\n')
-	if _, err := w.Write(buf); err != nil {
+	_, err := w.Write(buf)
+	if cap(buf) <= maxPooledSSE {
+		*bp = buf
+		ssePool.Put(bp)
+	}
+	if err != nil {
 		return err
 	}
 	return Flush(w)
 }
+
+// ssePool holds SSEData's buffers; ResponseWriter.Write does not keep the
+// slice it is given, so the buffer is free again once Write returns.
+// Buffers grown past maxPooledSSE by a huge event are left to the GC.
+var ssePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledSSE = 64 << 10
 
 // SSEEvent writes a named event and flushes it.
 func SSEEvent(w http.ResponseWriter, name string, data []byte) error {
@@ -230,7 +245,34 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	clientIPKey
+	requestContextKey
 )
+
+// RequestContext is the context the server gives each request: its
+// parent plus what the server's middleware learnt, held in fields rather
+// than in a chain of context.WithValue (an allocation each, and another
+// to box the address). The server allocates it with the rest of its
+// per-request state.
+type RequestContext struct {
+	context.Context
+	IP      netip.Addr // the caller, after trusted proxies
+	Refusal error      // see Refuse; nil when admitted
+}
+
+// Value answers the server's key with c itself, so that ClientIP and
+// Refusal read the fields without boxing them.
+func (c *RequestContext) Value(key any) any {
+	if key == any(requestContextKey) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// requestContext returns the RequestContext ctx descends from, or nil.
+func requestContext(ctx context.Context) *RequestContext {
+	c, _ := ctx.Value(requestContextKey).(*RequestContext)
+	return c
+}
 
 // WithClientIP stores the caller's address (after trusted proxies) in ctx.
 func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
@@ -240,8 +282,13 @@ func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
 // ClientIP returns the caller's address stored by the server, or the zero
 // address.
 func ClientIP(ctx context.Context) netip.Addr {
-	ip, _ := ctx.Value(clientIPKey).(netip.Addr)
-	return ip
+	if ip, ok := ctx.Value(clientIPKey).(netip.Addr); ok {
+		return ip
+	}
+	if c := requestContext(ctx); c != nil {
+		return c.IP
+	}
+	return netip.Addr{}
 }
 
 // WithRequestID stores the request ID in ctx.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -17,24 +18,30 @@ import (
 // address, and refusing an address past its failures with 429 and
 // Retry-After until its minute has passed. Addresses without failures go
 // straight through: nothing is slowed.
-func (s *Server) guardAuth(w http.ResponseWriter, r *http.Request) {
+func (s *Server) guardAuth(w http.ResponseWriter, r *http.Request, sw *statusWriter) {
 	g := s.cfg.AuthGuard
 	ip := httpx.ClientIP(r.Context())
 	if g == nil || !ip.IsValid() || unguarded(r.URL.Path) {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
-	key := "ip:" + ip.Unmap().String()
-	if d := g.Blocked(key); d > 0 {
-		writeThrottled(w, r, d)
-		return
+	// While no address has failed (nearly always) nothing can be blocked:
+	// the key is built only when there is a table to look it up in.
+	if !g.Idle() {
+		if d := g.Blocked(guardKey(ip)); d > 0 {
+			writeThrottled(w, r, d)
+			return
+		}
 	}
-	sw := &statusWriter{ResponseWriter: w}
+	*sw = statusWriter{ResponseWriter: w}
 	s.mux.ServeHTTP(sw, r)
 	if sw.status == http.StatusUnauthorized {
-		g.Fail(key)
+		g.Fail(guardKey(ip))
 	}
 }
+
+// guardKey is an address's key in the auth guard.
+func guardKey(ip netip.Addr) string { return "ip:" + ip.Unmap().String() }
 
 // unguarded are the public paths that take no credentials.
 func unguarded(path string) bool {

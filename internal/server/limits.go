@@ -31,35 +31,46 @@ const retryAfter = time.Second
 // 503 (httpx.ReadBody passes it on).
 func (l *limits) admit(r *http.Request) (release func(), err error) {
 	var charged atomic.Int64
-	release = func() {
-		if l.maxRequests > 0 {
-			l.requests.Add(-1)
-		}
-		if n := charged.Load(); n > 0 {
-			l.bytes.Add(-n)
-		}
-	}
+	err = l.admitInto(r, &charged)
+	return func() { l.release(&charged) }, err
+}
+
+// admitInto is admit with the request's charge kept in charged, which the
+// server allocates with the rest of the request's state: no closure and
+// no counter of its own per request. Call release(charged) at the end.
+func (l *limits) admitInto(r *http.Request, charged *atomic.Int64) error {
 	if l.maxRequests > 0 && l.requests.Add(1) > l.maxRequests && !exempt(r) {
-		return release, &llmservice.Error{Kind: llmservice.Unavailable, Code: "server_busy", RetryAfter: retryAfter,
+		return &llmservice.Error{Kind: llmservice.Unavailable, Code: "server_busy", RetryAfter: retryAfter,
 			Message: "The gateway is serving as many requests as it is configured to (LLMSERVICE_MAX_REQUESTS_IN_FLIGHT); try again shortly"}
 	}
 	if l.maxBytes <= 0 || r.Body == nil || r.Body == http.NoBody {
-		return release, nil
+		return nil
 	}
 	if n := r.ContentLength; n > 0 {
 		// A body over the limit is refused with 413 before it is read,
 		// so it is charged only the limit.
 		n = min(n, l.bodyLimit)
 		if !l.take(n) {
-			return release, errBusyBodies
+			return errBusyBodies
 		}
 		charged.Store(n)
-		return release, nil
+		return nil
 	}
 	if r.ContentLength < 0 {
-		r.Body = &chargedBody{ReadCloser: r.Body, l: l, charged: &charged}
+		r.Body = &chargedBody{ReadCloser: r.Body, l: l, charged: charged}
 	}
-	return release, nil
+	return nil
+}
+
+// release undoes what admitInto counted (call it when the handler
+// returns, even on refusal).
+func (l *limits) release(charged *atomic.Int64) {
+	if l.maxRequests > 0 {
+		l.requests.Add(-1)
+	}
+	if n := charged.Load(); n > 0 {
+		l.bytes.Add(-n)
+	}
 }
 
 // errBusyBodies refuses a request whose body does not fit in the budget.
@@ -114,7 +125,7 @@ func (b *chargedBody) Read(p []byte) (int, error) {
 // WriteTimeout while a stream the client keeps reading never is.
 type deadlineWriter struct {
 	http.ResponseWriter
-	rc      *http.ResponseController
+	rc      http.ResponseController
 	timeout time.Duration
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -120,22 +121,33 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// requestState is what the middleware keeps per request, in one
+// allocation: the request's context (client address, refusal), the
+// writers that wrap the response, and the body bytes charged to the
+// in-flight budget. Nothing of it outlives the request's handler.
+type requestState struct {
+	ctx     httpx.RequestContext
+	dw      deadlineWriter
+	sw      statusWriter
+	charged atomic.Int64
+}
+
 // ServeHTTP runs the middleware chain and the mux.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := &requestState{}
 	id := r.Header.Get("X-Request-Id")
 	if id == "" || len(id) > 128 {
 		id = gateway.NewID("req_")
 	}
-	w.Header().Set("X-Request-Id", id)
-	ctx := httpx.WithClientIP(r.Context(), clientIP(r, s.cfg.TrustedProxies))
-	release, err := s.lim.admit(r)
-	defer release()
-	if err != nil {
-		ctx = httpx.Refuse(ctx, err)
-	}
-	r = r.WithContext(ctx)
+	// The key is canonical already: assigning skips Set's canonicalization.
+	w.Header()["X-Request-Id"] = []string{id}
+	st.ctx = httpx.RequestContext{Context: r.Context(), IP: clientIP(r, s.cfg.TrustedProxies)}
+	st.ctx.Refusal = s.lim.admitInto(r, &st.charged)
+	defer s.lim.release(&st.charged)
+	r = r.WithContext(&st.ctx)
 	if s.cfg.WriteTimeout > 0 {
-		w = &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+		st.dw = deadlineWriter{ResponseWriter: w, rc: *http.NewResponseController(w), timeout: s.cfg.WriteTimeout}
+		w = &st.dw
 	}
 	defer func() {
 		if v := recover(); v != nil {
@@ -146,7 +158,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			openaihttp.WriteError(w, r, http.StatusInternalServerError, &llmservice.Error{Kind: llmservice.Internal, Message: "internal error"})
 		}
 	}()
-	s.guardAuth(w, r)
+	s.guardAuth(w, r, &st.sw)
 }
 
 // handle wraps an OpenAI-shaped JSON handler.

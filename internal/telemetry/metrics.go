@@ -2,7 +2,6 @@ package telemetry
 
 import (
 	"strconv"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,8 +16,8 @@ import (
 var tokenKinds = [...]string{"prompt", "completion", "cache_read", "cache_write", "reasoning"}
 
 // Metrics are the request, token, cost and attempt series. Recording looks
-// the label tuple up once in a sync.Map of resolved series, so the hot path
-// never hashes label values through WithLabelValues.
+// the label tuple up once in a map of resolved series, so the hot path
+// neither hashes label values through WithLabelValues nor allocates.
 type Metrics struct {
 	teamLabels bool
 
@@ -31,8 +30,8 @@ type Metrics struct {
 	refusals *prometheus.CounterVec
 	inFlight prometheus.Gauge
 
-	series        sync.Map // seriesKey -> *series
-	attemptSeries sync.Map // attemptKey -> prometheus.Counter
+	series        resolved[seriesKey, *series]
+	attemptSeries resolved[attemptKey, prometheus.Counter]
 }
 
 type seriesKey struct{ api, model, provider, team, key string }
@@ -42,7 +41,7 @@ type series struct {
 	duration, ttft prometheus.Observer
 	tokens         [len(tokenKinds)]prometheus.Counter
 	cost           prometheus.Counter
-	statuses       sync.Map // int status -> prometheus.Counter
+	statuses       resolved[int, prometheus.Counter]
 	labels         []string // api, model, provider[, team, key], for new statuses
 }
 
@@ -161,22 +160,25 @@ func (m *Metrics) Attempt(d *hostpick.Deployment, err error) {
 	if err != nil {
 		k.failed, k.outcome = true, llmservice.ErrorKind(err)
 	}
-	if c, ok := m.attemptSeries.Load(k); ok {
-		c.(prometheus.Counter).Inc()
+	if c, ok := m.attemptSeries.load(k); ok {
+		c.Inc()
 		return
 	}
 	outcome := "ok"
 	if err != nil {
 		outcome = k.outcome.String()
 	}
-	c, _ := m.attemptSeries.LoadOrStore(k, m.attempts.WithLabelValues(d.Instance, d.ID, outcome))
-	c.(prometheus.Counter).Inc()
+	m.attemptSeries.loadOrStore(k, func() prometheus.Counter { return m.attempts.WithLabelValues(d.Instance, d.ID, outcome) }).Inc()
 }
 
 func (m *Metrics) seriesOf(k seriesKey) *series {
-	if s, ok := m.series.Load(k); ok {
-		return s.(*series)
+	if s, ok := m.series.load(k); ok {
+		return s
 	}
+	return m.series.loadOrStore(k, func() *series { return m.newSeries(k) })
+}
+
+func (m *Metrics) newSeries(k seriesKey) *series {
 	l := []string{k.api, k.model, k.provider}
 	tail := []string{k.model, k.provider}
 	if m.teamLabels {
@@ -192,18 +194,18 @@ func (m *Metrics) seriesOf(k seriesKey) *series {
 	for i, kind := range tokenKinds {
 		s.tokens[i] = m.tokens.WithLabelValues(append([]string{kind}, tail...)...)
 	}
-	v, _ := m.series.LoadOrStore(k, s)
-	return v.(*series)
+	return s
 }
 
 func (s *series) status(m *Metrics, status int) prometheus.Counter {
-	if c, ok := s.statuses.Load(status); ok {
-		return c.(prometheus.Counter)
+	if c, ok := s.statuses.load(status); ok {
+		return c
 	}
-	l := append(append([]string(nil), s.labels[:3]...), strconv.Itoa(status))
-	l = append(l, s.labels[3:]...)
-	c, _ := s.statuses.LoadOrStore(status, m.requests.WithLabelValues(l...))
-	return c.(prometheus.Counter)
+	return s.statuses.loadOrStore(status, func() prometheus.Counter {
+		l := append(append([]string(nil), s.labels[:3]...), strconv.Itoa(status))
+		l = append(l, s.labels[3:]...)
+		return m.requests.WithLabelValues(l...)
+	})
 }
 
 // DeploymentStates exports the router's view of every deployment at

@@ -149,6 +149,7 @@ func (t *Tokens) Verify(_ context.Context, token string) (string, error) {
 // and a failed read is retried on the next call instead of failing startup.
 type LazyVerifier struct {
 	Load func(ctx context.Context) ([]byte, error)
+	Now  func() time.Time // the tokens' clock (time.Now when nil)
 
 	mu     sync.Mutex // serializes loads
 	tokens atomic.Pointer[Tokens]
@@ -165,7 +166,7 @@ func (v *LazyVerifier) Verify(ctx context.Context, token string) (string, error)
 				v.mu.Unlock()
 				return "", err
 			}
-			t = &Tokens{Secret: secret}
+			t = &Tokens{Secret: secret, Now: v.Now}
 			v.tokens.Store(t)
 		}
 		v.mu.Unlock()
