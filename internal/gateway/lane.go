@@ -18,12 +18,50 @@ import (
 // the canonical types. Each attempt takes the pass-through lane when its
 // provider forwards Raw's protocol, and the translation lane otherwise, so
 // a fallback to another family simply translates.
+//
+// A dialect that reads Raw in one pass may leave Chat nil and give Decode,
+// Prompt and MaxTokens instead: Chat is then built only when something
+// needs it (an attempt that translates, the response cache, a local token
+// count, the body log), and a plan that no deployment can forward is served
+// by Chat and ChatStream as if the dialect had decoded it.
 type Exchange struct {
 	Raw  *llm.RawRequest
 	Chat *llm.ChatRequest
 	// Cache, when set, offers the response cache for the call (with
 	// Call.Cache): see RawCache.
 	Cache RawCache
+	// Decode builds Chat from Raw; the request has been read by then, so
+	// it fails only on a dialect's bug.
+	Decode func() (*llm.ChatRequest, error)
+	// Prompt is the admission estimate of the prompt, as estimatePrompt
+	// would compute it from Chat's messages.
+	Prompt int64
+	// MaxTokens is Chat's MaxTokens; admission may lower it.
+	MaxTokens *int
+}
+
+// chat returns Chat, decoding it the first time it is needed, with the
+// answer length admission allowed.
+func (x *Exchange) chat() (*llm.ChatRequest, error) {
+	if x.Chat != nil {
+		return x.Chat, nil
+	}
+	req, err := x.Decode()
+	if err != nil {
+		return nil, err
+	}
+	req.MaxTokens = x.MaxTokens
+	x.Chat = req
+	return req, nil
+}
+
+// messages returns Chat's messages, or none if it cannot be decoded.
+func (x *Exchange) messages() []llm.Message {
+	req, err := x.chat()
+	if err != nil {
+		return nil
+	}
+	return req.Messages
 }
 
 // Answer is a started call. Exactly one of Raw, Result and Stream is set:
@@ -48,9 +86,20 @@ type RawAnswer struct {
 // budgets, access, routing and settlement are those of Chat and
 // ChatStream.
 func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, error) {
-	start := g.now()
 	req := x.Chat
-	rec := g.newRecord(c, start, req.Stream)
+	stream, prompt, maxTokens := x.Raw != nil && x.Raw.Stream, x.Prompt, &x.MaxTokens
+	if req == nil {
+		if err := c.check(); err != nil {
+			return nil, err // not recorded: nothing unbounded reaches the ledger
+		}
+		if !g.mayForward(c, x.Raw.Protocol) {
+			return g.translateAll(ctx, c, x)
+		}
+	} else {
+		stream, prompt, maxTokens = req.Stream, estimatePrompt(req.Messages), &req.MaxTokens
+	}
+	start := g.now()
+	rec := g.newRecord(c, start, stream)
 	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
@@ -63,14 +112,23 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		}
 		cc.state = CacheMiss
 	}
-	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
+	asked := *maxTokens
+	adm, err := g.admit(ctx, c, plan, prompt, maxTokens)
 	if err != nil {
 		return nil, g.failRate(rec, adm, err)
 	}
+	if x.Raw != nil && *maxTokens != asked {
+		x.Raw.MaxTokens = *maxTokens // a budget capped the answer
+	}
 	// The wait for the answer's first frame is bounded; a stream's rest is
-	// bounded by the client's connection, a whole answer's by the timeout.
+	// bounded by the client's connection, a whole answer's by the timeout,
+	// as a deadline, so that it fails as Chat's does.
 	sctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(g.timeout, cancel)
+	if !stream {
+		timer.Stop()
+		sctx, cancel = context.WithTimeout(ctx, g.timeout)
+	}
 	var (
 		raw    *llm.RawResponse
 		resp   *llm.ChatResponse
@@ -98,6 +156,10 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 			g.router.Hold(d)
 			return nil
 		}
+		req, err := x.chat()
+		if err != nil {
+			return err
+		}
 		family = g.instances[d.Instance].Family
 		r := translated(req, d.Model, family)
 		if !req.Stream {
@@ -119,24 +181,27 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
 			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Message: "upstream timed out before the first chunk", Err: err}
 		}
+		err = clientClosed(ctx, err)
 		adm.finish(ctx, llm.Usage{}, 0, false)
 		return nil, g.fail(rec, err)
 	}
+	req = x.Chat // decoded by an attempt that translated, if any did
 	d := out.Deployment
 	ans := &Answer{Served: served(plan, out, adm)}
 	ans.Cache = cc.header()
 	ttft = max(ttft, time.Nanosecond)
 	switch {
 	case raw != nil:
-		if req.Stream {
+		if stream {
 			timer.Stop()
 		}
 		mr := g.newMeteredRaw(ctx, c, rec, plan, d, adm, req, cancel, ttft, raw.Body)
-		if !req.Stream {
+		mr.x = x // the request, decoded only for a local count or the body log
+		if !stream {
 			mr.ttft, mr.timer = 0, timer
 		}
 		if cc != nil && cc.write {
-			mr.tee = &rawTee{cc: cc, codec: x.Cache, stream: req.Stream}
+			mr.tee = &rawTee{cc: cc, codec: x.Cache, stream: stream}
 		}
 		ans.Raw = &RawAnswer{Status: raw.Status, Header: raw.Header, Body: mr}
 	case resp != nil:
@@ -158,6 +223,50 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
 	}
 	return ans, nil
+}
+
+// mayForward reports whether the pass-through lane may serve a call that
+// the dialect has not decoded: the response cache (which keys and keeps
+// decoded answers) does not apply to it, and some deployment of its plan
+// forwards p. Otherwise it is served as Chat and ChatStream serve it,
+// which keeps every behaviour of the translation lane; an error resolving
+// the plan is left for them to report.
+func (g *Gateway) mayForward(c *Call, p llm.Protocol) bool {
+	plan, err := g.Resolve(c.Model)
+	if err != nil {
+		return false
+	}
+	if g.cache != nil && c.Cache != nil && policyTTL(c.Principal, plan) > 0 {
+		return false
+	}
+	for _, tier := range plan.tiers {
+		for _, d := range tier {
+			if fw, ok := d.Provider.(llm.Forwarder); ok && fw.Forwards(p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// translateAll serves an undecoded exchange through Chat or ChatStream.
+func (g *Gateway) translateAll(ctx context.Context, c *Call, x *Exchange) (*Answer, error) {
+	req, err := x.chat()
+	if err != nil {
+		return nil, err
+	}
+	if !req.Stream {
+		res, err := g.Chat(ctx, c, req)
+		if err != nil {
+			return nil, err
+		}
+		return &Answer{Served: res.Served, Result: res}, nil
+	}
+	s, err := g.ChatStream(ctx, c, req)
+	if err != nil {
+		return nil, err
+	}
+	return &Answer{Served: s.Served, Stream: s}, nil
 }
 
 // translated returns req for one attempt: the upstream model set, and the

@@ -37,6 +37,9 @@ type settlement struct {
 	d      *hostpick.Deployment
 	adm    *admission
 	req    *llm.ChatRequest
+	// x, when req is nil, is the undecoded exchange of a pass-through
+	// answer: decoded only for a local count or the body log.
+	x      *Exchange
 	ttft   time.Duration
 	cancel context.CancelFunc
 	// timer bounds a whole answer the client reads as one body; nil when
@@ -71,13 +74,24 @@ func (s *settlement) Usage() llm.Usage {
 	}
 	text, dropped := s.tally.answer()
 	if s.prompt < 0 {
-		s.prompt = tokens.CountMessages(s.d.Model, s.req.Messages)
+		s.prompt = tokens.CountMessages(s.d.Model, s.messages())
 	}
 	if size := len(text) + dropped; size != s.counted {
 		// Past the kept text, tokens are estimated from the length.
 		s.compl, s.counted = tokens.Count(s.d.Model, text)+(dropped+3)/4, size
 	}
 	return llm.Usage{PromptTokens: s.prompt, CompletionTokens: s.compl, Estimated: true}
+}
+
+// messages returns the request's messages, decoding an exchange's.
+func (s *settlement) messages() []llm.Message {
+	if s.req != nil {
+		return s.req.Messages
+	}
+	if s.x != nil {
+		return s.x.messages()
+	}
+	return nil
 }
 
 // Cost returns what the answer costs so far, as the ledger prices it.
@@ -101,8 +115,10 @@ func (s *settlement) settle(err error) (u llm.Usage, cost llmservice.Nanos, ok b
 	s.final = &u
 	cost = s.g.cost(s.plan, s.d, u)
 	s.adm.finish(context.Background(), u, cost, true)
-	text, _ := s.tally.answer()
-	s.g.keepBodies(s.rec, s.bodies, s.req.Messages, text)
+	if s.bodies != llmservice.LogBodiesOff {
+		text, _ := s.tally.answer()
+		s.g.keepBodies(s.rec, s.bodies, s.messages(), text)
+	}
 	s.g.record(s.rec, u, cost, s.ttft, err)
 	return u, cost, err == nil
 }

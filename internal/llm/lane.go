@@ -42,6 +42,11 @@ type RawRequest struct {
 	// ReplyModel is the model name the answer must carry: the one the
 	// client asked for, which is not the upstream's id.
 	ReplyModel string
+	// MaxTokens, when set, is the answer length the gateway allows, lower
+	// than the client's (a budget's cap): the adapter writes it over the
+	// client's, as the translation lane sends it. Only the Chat
+	// Completions forwarder applies it so far.
+	MaxTokens *int
 }
 
 // RawResponse is an upstream's answer in the request's protocol, already

@@ -20,17 +20,26 @@ const (
 	OpInputTokens = "input_tokens"
 )
 
-// Forwards reports whether p is the Responses API and the upstream serves
-// it (OpenAI itself; OpenAI-compatible servers speak Chat Completions
-// only).
-func (c *Client) Forwards(p llm.Protocol) bool { return c.responses && p == llm.OpenAIResponses }
+// maxJSONAnswer bounds a non-streaming answer held to rewrite its model.
+const maxJSONAnswer = 64 << 20
 
-// Forward sends a Responses request upstream with only its top-level model
+// Forwards reports whether p is Chat Completions, which every upstream of
+// this adapter speaks, or the Responses API when the upstream serves it
+// (OpenAI itself; OpenAI-compatible servers speak Chat Completions only).
+func (c *Client) Forwards(p llm.Protocol) bool {
+	return p == llm.OpenAIChat || c.responses && p == llm.OpenAIResponses
+}
+
+// Forward sends a Chat Completions request as forwardChat does, or a
+// Responses request upstream with only its top-level model
 // replaced, and returns the answer as it comes, its response.model naming
 // req.ReplyModel. For a stream the first event is read before Forward
 // returns, so that an error the upstream reports as its first event is
 // returned here and the gateway may still retry.
 func (c *Client) Forward(ctx context.Context, req *llm.RawRequest, model string) (*llm.RawResponse, error) {
+	if req.Protocol == llm.OpenAIChat {
+		return c.forwardChat(ctx, req, model)
+	}
 	body, found, err := upstream.SetString(req.Body, []string{"model"}, model)
 	if err != nil || !found {
 		return nil, llmservice.InvalidParam("model", "request body must be a JSON object with a model")

@@ -1,0 +1,521 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/llm"
+	"github.com/llmservice/llmservice/internal/provider/upstream"
+	wire "github.com/llmservice/llmservice/internal/wire/openai"
+)
+
+// OpChat is the Chat Completions operation of the pass-through lane.
+const OpChat = "chat"
+
+// includeUsage is what a stream request gets when the client did not ask
+// for usage: the gateway bills from it, as the translation lane always
+// asks for it too.
+const includeUsage = `"stream_options":{"include_usage":true}`
+
+// forwardChat sends a Chat Completions body upstream with its top-level
+// model replaced, stream_options.include_usage added to a stream that did
+// not ask for it, and max_tokens lowered when the gateway capped the answer.
+// The answer comes back as the upstream sent it, model renamed to
+// req.ReplyModel; the usage-only chunk the gateway asked for is left out.
+func (c *Client) forwardChat(ctx context.Context, req *llm.RawRequest, model string) (*llm.RawResponse, error) {
+	body, hide, err := chatBody(req, model)
+	if err != nil {
+		return nil, err
+	}
+	h := c.headers
+	if req.Stream {
+		h = h.Clone()
+		h.Set("Accept", "text/event-stream")
+	}
+	resp, err := upstream.Do(ctx, c.hc, http.MethodPost, c.base+"/chat/completions", h, body)
+	if err != nil {
+		return nil, err
+	}
+	out := &llm.RawResponse{Status: resp.StatusCode, Header: map[string][]string{}}
+	if v := resp.Header.Values("Content-Type"); len(v) > 0 {
+		out.Header["Content-Type"] = v
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt != "text/event-stream" {
+		b, err := upstream.ReadAnswer(ctx, resp.Body, maxJSONAnswer)
+		if err != nil {
+			return nil, err
+		}
+		jb, err := newChatJSON(ctx, b, req.ReplyModel)
+		if err != nil {
+			return nil, err
+		}
+		out.Body = jb
+		return out, nil
+	}
+	s := &chatSSE{ctx: ctx, body: resp.Body, r: upstream.NewSSEReader(resp.Body), hide: hide}
+	if req.ReplyModel != "" {
+		s.reply, _ = json.Marshal(req.ReplyModel)
+	}
+	if err := s.first(); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	out.Body = s
+	return out, nil
+}
+
+// chatBody edits the client's body for upstream in one copy. hide reports
+// that the gateway added include_usage, so the client must not see the
+// usage chunk it did not ask for.
+func chatBody(req *llm.RawRequest, model string) (body []byte, hide bool, err error) {
+	doc := req.Body
+	var edits []edit
+	spans, err := topLevel(doc)
+	if err != nil || spans.model == nil {
+		return nil, false, llmservice.InvalidParam("model", "request body must be a JSON object with a model")
+	}
+	m, _ := json.Marshal(model)
+	for _, s := range spans.model {
+		edits = append(edits, edit{s[0], s[1], m})
+	}
+	if req.MaxTokens != nil {
+		n := []byte(strconv.Itoa(*req.MaxTokens))
+		for _, s := range append(spans.maxTokens, spans.maxCompletion...) {
+			edits = append(edits, edit{s[0], s[1], n})
+		}
+		if spans.maxTokens == nil && spans.maxCompletion == nil {
+			edits = append(edits, edit{spans.open, spans.open, append(append([]byte(`"max_tokens":`), n...), ',')})
+		}
+	}
+	if req.Stream && spans.streamOptions == nil {
+		edits = append(edits, edit{spans.open, spans.open, []byte(includeUsage + ",")})
+		hide = true
+	}
+	return apply(doc, edits), hide, nil
+}
+
+// edit replaces doc[from:to] with with.
+type edit struct {
+	from, to int
+	with     []byte
+}
+
+// apply makes edits, which do not overlap, in one new buffer.
+func apply(doc []byte, edits []edit) []byte {
+	// Insertions sit at the opening brace, before every replacement;
+	// the replacements come in document order.
+	sortEdits(edits)
+	n := len(doc)
+	for _, e := range edits {
+		n += len(e.with) - (e.to - e.from)
+	}
+	out := make([]byte, 0, n)
+	prev := 0
+	for _, e := range edits {
+		out = append(out, doc[prev:e.from]...)
+		out = append(out, e.with...)
+		prev = e.to
+	}
+	return append(out, doc[prev:]...)
+}
+
+func sortEdits(e []edit) {
+	for i := 1; i < len(e); i++ {
+		for j := i; j > 0 && e[j].from < e[j-1].from; j-- {
+			e[j], e[j-1] = e[j-1], e[j]
+		}
+	}
+}
+
+// spans locates the top-level values the forwarder edits.
+type spans struct {
+	open                                           int // just after the opening brace
+	model, maxTokens, maxCompletion, streamOptions [][2]int
+	usage, choices, errorField                     [][2]int
+	usageNull                                      bool
+}
+
+// topLevel finds, in one pass over a JSON object, the spans of the
+// top-level values the pass-through lane reads or edits. It checks
+// structure, not every byte: the body has been read by the dialect, an
+// answer chunk comes from the upstream.
+func topLevel(doc []byte) (*spans, error) {
+	sp := &spans{}
+	i := skipWS(doc, 0)
+	if i >= len(doc) || doc[i] != '{' {
+		return nil, errNotJSONObject
+	}
+	i++
+	sp.open = i
+	for {
+		i = skipWS(doc, i)
+		if i < len(doc) && doc[i] == '}' {
+			return sp, nil
+		}
+		if i >= len(doc) || doc[i] != '"' {
+			return nil, errNotJSONObject
+		}
+		ks := i
+		i = skipString(doc, i)
+		if i < 0 {
+			return nil, errNotJSONObject
+		}
+		key := doc[ks+1 : i-1]
+		i = skipWS(doc, i)
+		if i >= len(doc) || doc[i] != ':' {
+			return nil, errNotJSONObject
+		}
+		vs := skipWS(doc, i+1)
+		ve := skipValue(doc, vs)
+		if ve < 0 {
+			return nil, errNotJSONObject
+		}
+		s := [2]int{vs, ve}
+		// An answer's keys match as encoding/json matches them into the
+		// translation lane's structs: without regard to case.
+		for _, k := range answerKeys {
+			if bytes.EqualFold(key, []byte(k)) {
+				key = []byte(k)
+			}
+		}
+		switch string(key) {
+		case "model":
+			if doc[vs] == '"' {
+				sp.model = append(sp.model, s)
+			}
+		case "max_tokens":
+			sp.maxTokens = append(sp.maxTokens, s)
+		case "max_completion_tokens":
+			sp.maxCompletion = append(sp.maxCompletion, s)
+		case "stream_options":
+			sp.streamOptions = append(sp.streamOptions, s)
+		case "usage":
+			sp.usage = append(sp.usage, s)
+			sp.usageNull = doc[vs] == 'n'
+		case "choices":
+			sp.choices = append(sp.choices, s)
+		case "error":
+			if doc[vs] != 'n' {
+				sp.errorField = append(sp.errorField, s)
+			}
+		}
+		i = skipWS(doc, ve)
+		if i < len(doc) && doc[i] == ',' {
+			i++
+			continue
+		}
+		if i < len(doc) && doc[i] == '}' {
+			return sp, nil
+		}
+		return nil, errNotJSONObject
+	}
+}
+
+var errNotJSONObject = errors.New("not a JSON object")
+
+var answerKeys = []string{"usage", "choices", "error"}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i], or -1.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the value starting at b[i], or -1.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				if i < 0 {
+					return -1
+				}
+				i--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && !strings.ContainsRune(" \t\r\n,}]", rune(b[j])) {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
+
+// chatUsage is what the scanner reads of an answer or a chunk.
+type chatUsage struct {
+	Usage *wire.Usage `json:"usage"`
+}
+
+// chatText is what a local token count reads of an answer.
+type chatText struct {
+	Choices []struct {
+		Message struct {
+			Content   *string         `json:"content"`
+			ToolCalls []wire.ToolCall `json:"tool_calls"`
+		} `json:"message"`
+		Delta struct {
+			Content   *string              `json:"content"`
+			ToolCalls []wire.ToolCallDelta `json:"tool_calls"`
+		} `json:"delta"`
+	} `json:"choices"`
+}
+
+func (t *chatText) appendTo(sb *strings.Builder, limit int) {
+	add := func(s string) {
+		if room := limit - sb.Len(); room > 0 {
+			sb.WriteString(s[:min(len(s), room)])
+		}
+	}
+	for _, c := range t.Choices {
+		if c.Message.Content != nil {
+			add(*c.Message.Content)
+		}
+		for _, tc := range c.Message.ToolCalls {
+			add(tc.Function.Name)
+			add(tc.Function.Arguments)
+		}
+		if c.Delta.Content != nil {
+			add(*c.Delta.Content)
+		}
+		for _, tc := range c.Delta.ToolCalls {
+			add(tc.Function.Name)
+			add(tc.Function.Arguments)
+		}
+	}
+}
+
+// maxChatText bounds the text a stream keeps for a local count, as the
+// translation lane bounds its own.
+const maxChatText = 1 << 20
+
+// chatJSON is a whole answer with its model renamed.
+type chatJSON struct {
+	*bytes.Reader
+	raw  []byte
+	u    llm.Usage
+	seen bool
+}
+
+func newChatJSON(ctx context.Context, b []byte, reply string) (*chatJSON, error) {
+	if !json.Valid(b) {
+		// The error the translation lane's decoder reports.
+		return nil, upstream.DecodeError(ctx, json.NewDecoder(bytes.NewReader(b)).Decode(new(json.RawMessage)))
+	}
+	sp, err := topLevel(b)
+	if err != nil {
+		return nil, upstream.Unreadable("response", err)
+	}
+	j := &chatJSON{raw: b}
+	if len(sp.usage) > 0 && !sp.usageNull {
+		var u wire.Usage
+		s := sp.usage[len(sp.usage)-1]
+		if err := json.Unmarshal(b[s[0]:s[1]], &u); err != nil {
+			return nil, upstream.Unreadable("response", err)
+		}
+		j.u, j.seen = wire.UsageToLLM(&u), true
+	}
+	if reply != "" && len(sp.model) > 0 {
+		m, _ := json.Marshal(reply)
+		edits := make([]edit, len(sp.model))
+		for i, s := range sp.model {
+			edits[i] = edit{s[0], s[1], m}
+		}
+		b = apply(b, edits)
+	}
+	j.Reader = bytes.NewReader(b)
+	return j, nil
+}
+
+func (j *chatJSON) Close() error             { return nil }
+func (j *chatJSON) Usage() (llm.Usage, bool) { return j.u, j.seen }
+
+// Text decodes the answer's text, read only for a local count or the body
+// log.
+func (j *chatJSON) Text() string {
+	var t chatText
+	var sb strings.Builder
+	if json.Unmarshal(j.raw, &t) == nil {
+		t.appendTo(&sb, maxJSONAnswer)
+	}
+	return sb.String()
+}
+
+// chatSSE passes a chat.completion.chunk stream through frame by frame,
+// each chunk's model renamed, reading usage from the chunk that carries it
+// and the generated text for a local count.
+type chatSSE struct {
+	ctx   context.Context
+	body  io.ReadCloser
+	r     *upstream.SSEReader
+	reply []byte // the reply model, JSON-encoded
+	hide  bool   // drop the usage-only chunk
+	u     llm.Usage
+	seen  bool
+	text  strings.Builder
+	tmp   chatText
+	done  bool // [DONE] passed
+
+	out []byte
+	buf []byte
+	err error
+}
+
+func (s *chatSSE) Usage() (llm.Usage, bool) { return s.u, s.seen }
+func (s *chatSSE) Text() string             { return s.text.String() }
+func (s *chatSSE) Close() error             { return s.body.Close() }
+
+// first reads the first frame: an error there is the upstream's refusal,
+// which the gateway may still retry.
+func (s *chatSSE) first() error {
+	for len(s.out) == 0 {
+		ev, err := s.r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream ended the stream without an answer"}
+			}
+			return upstream.ReadError(s.ctx, err)
+		}
+		if err := s.frame(ev.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Read hands out the stream's bytes, one frame at a time.
+func (s *chatSSE) Read(p []byte) (int, error) {
+	for len(s.out) == 0 {
+		if s.err != nil {
+			return 0, s.err
+		}
+		ev, err := s.r.Next()
+		switch {
+		case errors.Is(err, io.EOF):
+			s.err = io.EOF
+			if !s.done {
+				// Some compatible servers end without [DONE]; the
+				// client gets it as the translation lane sends it.
+				s.done = true
+				s.out = append(s.buf[:0], "data: [DONE]\n\n"...)
+			}
+		case err != nil:
+			s.err = upstream.ReadError(s.ctx, err)
+		default:
+			if err := s.frame(ev.Data); err != nil {
+				s.err = err
+			}
+		}
+	}
+	n := copy(p, s.out)
+	s.out = s.out[n:]
+	return n, nil
+}
+
+var doneData = []byte("[DONE]")
+
+// frame reads one event's data into s.out (nothing for a dropped one).
+func (s *chatSSE) frame(data []byte) error {
+	data = bytes.TrimSpace(data)
+	if bytes.Equal(data, doneData) {
+		s.done = true
+		s.out = append(s.buf[:0], "data: [DONE]\n\n"...)
+		return nil
+	}
+	if !json.Valid(data) {
+		return upstream.Unreadable("stream chunk", json.Unmarshal(data, new(json.RawMessage)))
+	}
+	sp, err := topLevel(data)
+	if err != nil {
+		return upstream.Unreadable("stream chunk", err)
+	}
+	if len(sp.errorField) > 0 {
+		var e struct {
+			Message string `json:"message"`
+		}
+		es := sp.errorField[0]
+		_ = json.Unmarshal(data[es[0]:es[1]], &e)
+		return &llmservice.Error{Kind: llmservice.Upstream, Message: "upstream error: " + e.Message}
+	}
+	usageOnly := false
+	if len(sp.usage) > 0 && !sp.usageNull {
+		var u wire.Usage
+		us := sp.usage[len(sp.usage)-1]
+		if err := json.Unmarshal(data[us[0]:us[1]], &u); err != nil {
+			return upstream.Unreadable("stream chunk", err)
+		}
+		s.u, s.seen = wire.UsageToLLM(&u), true
+		usageOnly = len(sp.choices) == 0 || emptyArray(data[sp.choices[0][0]:sp.choices[0][1]])
+	}
+	if len(sp.choices) > 0 && s.text.Len() < maxChatText {
+		cs := sp.choices[0]
+		// encoding/json decodes into the elements it finds: cleared,
+		// a field absent from this chunk cannot keep the last one's.
+		s.tmp.Choices = s.tmp.Choices[:cap(s.tmp.Choices)]
+		clear(s.tmp.Choices)
+		s.tmp.Choices = s.tmp.Choices[:0]
+		if json.Unmarshal(data[cs[0]:cs[1]], &s.tmp.Choices) != nil {
+			return upstream.Unreadable("stream chunk", errors.New("choices is not an array"))
+		}
+		s.tmp.appendTo(&s.text, maxChatText)
+	}
+	if usageOnly && s.hide {
+		return nil
+	}
+	out := append(s.buf[:0], "data: "...)
+	prev := 0
+	if len(s.reply) > 0 {
+		for _, m := range sp.model {
+			out = append(append(out, data[prev:m[0]]...), s.reply...)
+			prev = m[1]
+		}
+	}
+	out = append(append(out, data[prev:]...), "\n\n"...)
+	s.buf, s.out = out, out
+	return nil
+}
+
+func emptyArray(b []byte) bool {
+	return len(b) >= 2 && b[0] == '[' && len(bytes.TrimSpace(b[1:len(b)-1])) == 0 && b[len(b)-1] == ']'
+}
