@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/llmservice/llmservice/internal/apidoc"
 	"github.com/llmservice/llmservice/internal/authguard"
 	"github.com/llmservice/llmservice/internal/batches"
 	"github.com/llmservice/llmservice/internal/config"
@@ -86,6 +87,10 @@ func buildAPIs(ctx context.Context, cfg config.Config, parts *gatewayParts, db s
 			// StackForDevs, which manages the teams' own provider keys the
 			// gateway calls with (the same byok.Providers).
 			&stackfordevs.Handler{GW: gw, Credentials: parts.teamProviders, Usage: db, Flush: flush, Log: log, BodyLimit: cfg.BodyLimit},
+			// The OpenAPI document of every API above and of the core
+			// surface (GET /openapi.json), and the reference that renders
+			// it (GET /docs).
+			apidoc.Handler{},
 		},
 		batches: batchesAPI,
 		background: []func(context.Context){

@@ -1,7 +1,8 @@
 // Package stackfordevs serves the StackForDevs LLM Service API: bring-your-
 // own provider keys (/v1/providers), completion logs and usage statistics
-// (/v1/logs, /v1/stats), and the interactive API reference the service links
-// to (/openapi.json, /docs) covering the whole llmservice API.
+// (/v1/logs, /v1/stats). The OpenAPI document of the whole service
+// (/openapi.json, /docs), which StackForDevs' reference links to, is
+// internal/apidoc.
 //
 // StackForDevs authenticates every request with four headers: x-api-key and
 // x-secret-key (a key and its secret from POST /admin/keys), x-tenant-id
@@ -77,8 +78,6 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/providers/test", h.handle(h.testProvider))
 	mux.Handle("GET /v1/logs/{tenant}/{project}", h.handle(h.logs))
 	mux.Handle("GET /v1/stats/{tenant}/{project}", h.handle(h.stats))
-	mux.Handle("GET /openapi.json", http.HandlerFunc(serveOpenAPI))
-	mux.Handle("GET /docs", http.HandlerFunc(serveDocs))
 }
 
 func (h *Handler) handle(fn httpx.HandlerFunc) http.Handler {

@@ -1,4 +1,4 @@
-package stackfordevs
+package apidoc
 
 func responsesAPI() api {
 	std := []int{400, 401, 403, 404, 413, 429, 502, 503, 504}

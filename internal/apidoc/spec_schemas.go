@@ -1,4 +1,4 @@
-package stackfordevs
+package apidoc
 
 // schemas are the shared component schemas of the OpenAPI document.
 func schemas() S {

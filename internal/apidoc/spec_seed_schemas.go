@@ -1,4 +1,4 @@
-package stackfordevs
+package apidoc
 
 // seedSchemas are the bodies of the seed services' APIs.
 func seedSchemas() S {

@@ -1,4 +1,4 @@
-package stackfordevs
+package apidoc
 
 // dashboardAPI documents what the dashboard (/ui/) reads: the admin's
 // views over every team, and a team key's self-service twins confined to

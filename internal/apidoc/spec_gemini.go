@@ -1,4 +1,4 @@
-package stackfordevs
+package apidoc
 
 func geminiAPI() api {
 	std := []int{400, 401, 403, 404, 413, 429, 502, 504}

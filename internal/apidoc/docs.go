@@ -1,4 +1,4 @@
-package stackfordevs
+package apidoc
 
 import (
 	"bytes"

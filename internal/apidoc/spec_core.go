@@ -1,4 +1,4 @@
-package stackfordevs
+package apidoc
 
 var chatExample = map[string]any{"model": "mock/echo", "messages": []map[string]string{
 	{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "Hello!"}}}

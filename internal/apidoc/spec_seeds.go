@@ -1,4 +1,4 @@
-package stackfordevs
+package apidoc
 
 var sfdMessages = []map[string]string{{"role": "user", "content": "Summarize the latest AI trends."}}
 

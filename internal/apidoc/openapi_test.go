@@ -1,7 +1,9 @@
-package stackfordevs_test
+package apidoc_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,14 +11,22 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmservice/llmservice/internal/dialect/stackfordevs"
+	"github.com/llmservice/llmservice/internal/apidoc"
 )
+
+// get answers GET path from the mux apidoc.Handler mounts.
+func get(path string) *httptest.ResponseRecorder {
+	mux := http.NewServeMux()
+	apidoc.Handler{}.Register(mux)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+	return w
+}
 
 // document returns the served /openapi.json, decoded.
 func document(t *testing.T) map[string]any {
 	t.Helper()
-	f := newFixture()
-	w := f.do("GET", "/openapi.json", nil, "")
+	w := get("/openapi.json")
 	if w.Code != 200 || w.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("GET /openapi.json: %d %s", w.Code, w.Header().Get("Content-Type"))
 	}
@@ -128,12 +138,12 @@ func normalize(method, path string) string {
 // fails for any that the OpenAPI document lacks: a new route needs its
 // entry in spec_*.go.
 func TestEveryRouteIsDocumented(t *testing.T) {
-	root := filepath.Join("..", "..", "..")
+	root := filepath.Join("..", "..")
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		t.Skipf("module root not found: %v", err)
 	}
 	documented := map[string]bool{}
-	for _, r := range stackfordevs.Routes() {
+	for _, r := range apidoc.Routes() {
 		m, p, _ := strings.Cut(r, " ")
 		documented[normalize(m, p)] = true
 	}
@@ -160,13 +170,12 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 	}
 	sort.Strings(missing)
 	for _, m := range missing {
-		t.Errorf("route %s is not in the OpenAPI document: add it to internal/dialect/stackfordevs/spec_*.go", m)
+		t.Errorf("route %s is not in the OpenAPI document: add it to internal/apidoc/spec_*.go", m)
 	}
 }
 
 func TestDocsPageInlinesTheDocument(t *testing.T) {
-	f := newFixture()
-	w := f.do("GET", "/docs", nil, "")
+	w := get("/docs")
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /docs: %d %s", w.Code, w.Header().Get("Content-Type"))
 	}

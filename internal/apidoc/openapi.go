@@ -1,4 +1,8 @@
-package stackfordevs
+// Package apidoc is the OpenAPI document of the whole llmservice API, every
+// API it serves, and the interactive reference that renders it: GET
+// /openapi.json and GET /docs. It belongs to no API, so it lives beside
+// them rather than in one dialect.
+package apidoc
 
 import (
 	"encoding/json"
@@ -269,6 +273,16 @@ func Routes() []string {
 var documentJSON = sync.OnceValues(func() ([]byte, error) {
 	return json.MarshalIndent(Document(), "", "  ")
 })
+
+// Handler serves the document and the reference page. It needs nothing:
+// the document is built from the operation table alone.
+type Handler struct{}
+
+// Register mounts GET /openapi.json and GET /docs.
+func (Handler) Register(mux *http.ServeMux) {
+	mux.Handle("GET /openapi.json", http.HandlerFunc(serveOpenAPI))
+	mux.Handle("GET /docs", http.HandlerFunc(serveDocs))
+}
 
 func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	b, err := documentJSON()
