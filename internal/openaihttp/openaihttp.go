@@ -7,8 +7,6 @@ package openaihttp
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/llmservice/llmservice"
@@ -54,28 +52,25 @@ func StreamChat(w http.ResponseWriter, s *gateway.StreamResult, model string, cr
 	defer s.Close()
 	id := gateway.NewID("chatcmpl-")
 	httpx.StartSSE(w)
-	for {
-		ch, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			// The status line is gone: the error travels as an event in
-			// OpenAI's error shape, which the SDKs raise as an exception.
-			b, _ := json.Marshal(ErrorBody(llmservice.AsError(err)))
-			_ = httpx.SSEData(w, b)
-			return nil
-		}
+	failed, gone := httpx.RelayChunks(s, func(ch *llm.Chunk) error {
 		if ch.Usage != nil && ch.Text == "" && ch.Role == "" && ch.FinishReason == "" && len(ch.ToolCalls) == 0 {
-			continue // usage-only chunk: sent once, at the end
+			return nil // usage-only chunk: sent once, at the end
 		}
 		if ch.ThinkingOnly() {
-			continue // Chat Completions has no thinking deltas
+			return nil // Chat Completions has no thinking deltas
 		}
-		b, _ := json.Marshal(wire.ChunkFromLLM(&ch, id, model, created, false))
-		if err := httpx.SSEData(w, b); err != nil {
-			return nil // client went away; Close settles the call
-		}
+		b, _ := json.Marshal(wire.ChunkFromLLM(ch, id, model, created, false))
+		return httpx.SSEData(w, b)
+	})
+	if failed != nil {
+		// The status line is gone: the error travels as an event in
+		// OpenAI's error shape, which the SDKs raise as an exception.
+		b, _ := json.Marshal(ErrorBody(llmservice.AsError(failed)))
+		_ = httpx.SSEData(w, b)
+		return nil
+	}
+	if gone != nil {
+		return nil // client went away; Close settles the call
 	}
 	if withUsage {
 		u := gateway.StreamUsage(s)

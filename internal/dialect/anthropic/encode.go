@@ -3,8 +3,6 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/llmservice/llmservice/internal/gateway"
@@ -269,22 +267,19 @@ func streamMessages(w http.ResponseWriter, s *gateway.StreamResult, model string
 	e.send("message_start", evMessageStart{Type: "message_start", Message: start})
 	e.send("ping", evType{Type: "ping"})
 	sawTool := false
-	for e.err == nil {
-		ch, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			e.close()
-			e.send("error", json.RawMessage(errorEvent(err)))
-			return nil
-		}
+	failed, gone := httpx.RelayChunks(s, func(ch *llm.Chunk) error {
 		if len(ch.ToolCalls) > 0 {
 			sawTool = true
 		}
-		e.chunk(&ch)
+		e.chunk(ch)
+		return e.err
+	})
+	if failed != nil {
+		e.close()
+		e.send("error", json.RawMessage(errorEvent(failed)))
+		return nil
 	}
-	if e.err != nil {
+	if gone != nil {
 		return nil // client went away; Close settles the call
 	}
 	e.close()

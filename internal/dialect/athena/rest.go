@@ -2,8 +2,6 @@ package athena
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -196,25 +194,22 @@ func (h *Handler) streamTurn(w http.ResponseWriter, r *http.Request, c *caller, 
 		_ = httpx.SSEData(w, b)
 		return nil
 	}
-	for {
-		ch, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fail(err)
-		}
+	failed, gone := httpx.RelayChunks(s, func(ch *llm.Chunk) error {
 		text.WriteString(ch.Text)
 		if ch.Usage != nil {
 			seen = ch.Usage
 		}
 		if ch.Usage != nil && ch.Text == "" && ch.Role == "" && ch.FinishReason == "" && len(ch.ToolCalls) == 0 || ch.ThinkingOnly() {
-			continue // usage-only chunk (sent once, at the end) or thinking (no place here)
+			return nil // usage-only chunk (sent once, at the end) or thinking (no place here)
 		}
-		b, _ := json.Marshal(wire.ChunkFromLLM(&ch, streamID, model, created, false))
-		if err := httpx.SSEData(w, b); err != nil {
-			return nil // client went away before the end: nothing is stored
-		}
+		b, _ := json.Marshal(wire.ChunkFromLLM(ch, streamID, model, created, false))
+		return httpx.SSEData(w, b)
+	})
+	if failed != nil {
+		return fail(failed)
+	}
+	if gone != nil {
+		return nil // client went away before the end: nothing is stored
 	}
 	// The gateway's count is the one billed; a stream it did not wrap
 	// (tests) has only what upstream said.

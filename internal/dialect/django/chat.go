@@ -3,8 +3,6 @@ package django
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/llmservice/llmservice"
@@ -143,27 +141,24 @@ func (h *Handler) chatStream(w http.ResponseWriter, r *http.Request, call *gatew
 	created := h.now().Unix()
 	model := in.Model
 	httpx.StartSSE(w)
-	for {
-		ch, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			e := llmservice.AsError(err)
-			b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": e.Message, "type": e.Kind.String(), "code": e.Code}})
-			_ = httpx.SSEData(w, b)
-			return nil
-		}
+	failed, gone := httpx.RelayChunks(s, func(ch *llm.Chunk) error {
 		if ch.Model != "" {
 			model = ch.Model
 		}
 		if ch.Usage != nil && ch.Text == "" && ch.Role == "" && ch.FinishReason == "" && len(ch.ToolCalls) == 0 || ch.ThinkingOnly() {
-			continue // usage-only (sent at the end when asked for) or thinking (no place here)
+			return nil // usage-only (sent at the end when asked for) or thinking (no place here)
 		}
-		b, _ := json.Marshal(chunkFrom(&ch, id, model, created))
-		if err := httpx.SSEData(w, b); err != nil {
-			return nil // the client went away; Close settles the call
-		}
+		b, _ := json.Marshal(chunkFrom(ch, id, model, created))
+		return httpx.SSEData(w, b)
+	})
+	if failed != nil {
+		e := llmservice.AsError(failed)
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": e.Message, "type": e.Kind.String(), "code": e.Code}})
+		_ = httpx.SSEData(w, b)
+		return nil
+	}
+	if gone != nil {
+		return nil // the client went away; Close settles the call
 	}
 	if in.Req.IncludeUsage {
 		b, _ := json.Marshal(usageChunk(gateway.StreamUsage(s), id, model, created))

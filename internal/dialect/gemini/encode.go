@@ -3,8 +3,6 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/llmservice/llmservice/internal/gateway"
@@ -160,15 +158,7 @@ func streamGenerate(w http.ResponseWriter, s *gateway.StreamResult, model string
 		byIdx  = map[int]*call{}
 		finish string
 	)
-	for f.err == nil {
-		ch, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			f.write(errorJSON(err))
-			return nil
-		}
+	failed, _ := httpx.RelayChunks(s, func(ch *llm.Chunk) error {
 		var parts []wire.Part
 		if ch.Thinking != "" || ch.Signature != "" {
 			parts = append(parts, wire.Part{Text: ch.Thinking, Thought: true, ThoughtSignature: ch.Signature})
@@ -197,6 +187,11 @@ func streamGenerate(w http.ResponseWriter, s *gateway.StreamResult, model string
 		if ch.FinishReason != "" {
 			finish = ch.FinishReason
 		}
+		return f.err
+	})
+	if failed != nil {
+		f.write(errorJSON(failed))
+		return nil
 	}
 	if f.err != nil {
 		return nil // client went away; Close settles the call

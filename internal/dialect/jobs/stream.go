@@ -2,8 +2,6 @@ package jobs
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/llmservice/llmservice"
@@ -97,21 +95,10 @@ func (h *Handler) callStream(w http.ResponseWriter, r *http.Request) error {
 	httpx.StartSSE(w)
 
 	var (
-		finish  string
-		seen    *llm.Usage // usage reported in the stream, for gateways that do not meter
-		failure error
-		gone    bool
+		finish string
+		seen   *llm.Usage // usage reported in the stream, for gateways that do not meter
 	)
-	for {
-		ch, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			failure = err
-			gone = sw.write(StreamErrorChunk(llmservice.AsError(err))) != nil
-			break
-		}
+	failure, left := httpx.RelayChunks(s, func(ch *llm.Chunk) error {
 		if ch.Usage != nil {
 			u := *ch.Usage
 			seen = &u
@@ -120,12 +107,13 @@ func (h *Handler) callStream(w http.ResponseWriter, r *http.Request) error {
 			finish = ch.FinishReason
 		}
 		if ch.Text == "" && (sw.started || ch.Role == "") {
-			continue // the finish reason and usage go in the final chunk
+			return nil // the finish reason and usage go in the final chunk
 		}
-		if err := sw.delta(ch.Text); err != nil {
-			gone = true
-			break
-		}
+		return sw.delta(ch.Text)
+	})
+	gone := left != nil
+	if failure != nil {
+		gone = sw.write(StreamErrorChunk(llmservice.AsError(failure))) != nil
 	}
 	u := gateway.StreamUsage(s)
 	if u == (llm.Usage{}) && seen != nil {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
+	"github.com/llmservice/llmservice/internal/llm"
 )
 
 // Chunk is one line of a streamed answer.
@@ -100,28 +100,23 @@ func (h *Handler) stream(w http.ResponseWriter, s *gateway.StreamResult) error {
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	for {
-		ch, err := s.Recv()
-		if errors.Is(err, io.EOF) {
+	failed, _ := httpx.RelayChunks(s, func(ch *llm.Chunk) error {
+		if ch.Text == "" {
 			return nil
 		}
-		if err != nil {
-			e := llmservice.AsError(err)
-			if e.Code == "client_closed" || errors.Is(err, context.Canceled) {
-				return nil
-			}
-			msg := MsgNoHosts
-			if e.Kind == llmservice.Internal {
-				msg = "internal error"
-			}
-			_ = httpx.NDJSON(w, map[string]any{"success": false, "message": msg})
-			return err
-		}
-		if ch.Text == "" {
-			continue
-		}
-		if err := httpx.NDJSON(w, Chunk{Role: "assistant", Content: ch.Text}); err != nil {
-			return nil // the client went away; Close settles the call
-		}
+		return httpx.NDJSON(w, Chunk{Role: "assistant", Content: ch.Text})
+	})
+	if failed == nil {
+		return nil // the end, or the client went away; Close settles the call
 	}
+	e := llmservice.AsError(failed)
+	if e.Code == "client_closed" || errors.Is(failed, context.Canceled) {
+		return nil
+	}
+	msg := MsgNoHosts
+	if e.Kind == llmservice.Internal {
+		msg = "internal error"
+	}
+	_ = httpx.NDJSON(w, map[string]any{"success": false, "message": msg})
+	return failed
 }

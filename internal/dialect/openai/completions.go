@@ -2,13 +2,12 @@ package openai
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/gateway"
 	"github.com/llmservice/llmservice/internal/httpx"
+	"github.com/llmservice/llmservice/internal/llm"
 	"github.com/llmservice/llmservice/internal/openaihttp"
 	wire "github.com/llmservice/llmservice/internal/wire/openai"
 )
@@ -59,18 +58,9 @@ func (h *Handler) completions(w http.ResponseWriter, r *http.Request) error {
 func streamCompletion(w http.ResponseWriter, s *gateway.StreamResult, id, model string, created int64, withUsage bool) error {
 	defer s.Close()
 	httpx.StartSSE(w)
-	for {
-		ch, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			b, _ := json.Marshal(openaihttp.ErrorBody(llmservice.AsError(err)))
-			_ = httpx.SSEData(w, b)
-			return nil
-		}
+	failed, gone := httpx.RelayChunks(s, func(ch *llm.Chunk) error {
 		if ch.Text == "" && ch.FinishReason == "" {
-			continue
+			return nil
 		}
 		c := wire.Completion{ID: id, Object: "text_completion", Created: created, Model: model,
 			Choices: []wire.CompletionChoice{{Text: ch.Text, Index: ch.Index, Logprobs: json.RawMessage("null")}}}
@@ -79,9 +69,15 @@ func streamCompletion(w http.ResponseWriter, s *gateway.StreamResult, id, model 
 			c.Choices[0].FinishReason = &fr
 		}
 		b, _ := json.Marshal(c)
-		if err := httpx.SSEData(w, b); err != nil {
-			return nil
-		}
+		return httpx.SSEData(w, b)
+	})
+	if failed != nil {
+		b, _ := json.Marshal(openaihttp.ErrorBody(llmservice.AsError(failed)))
+		_ = httpx.SSEData(w, b)
+		return nil
+	}
+	if gone != nil {
+		return nil // client went away; Close settles the call
 	}
 	if withUsage {
 		u := gateway.StreamUsage(s)

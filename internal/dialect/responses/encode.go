@@ -2,8 +2,6 @@ package responses
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/llmservice/llmservice"
@@ -387,29 +385,26 @@ func streamResponse(w http.ResponseWriter, s *gateway.StreamResult, d *decoded, 
 	e.send("response.in_progress", event{"response": *e.resp})
 	finish := ""
 	sawTool := false
-	for e.err == nil {
-		ch, err := s.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			e.close()
-			le := llmservice.AsError(err)
-			e.resp.Status = "failed"
-			e.resp.Error = &respError{Code: errorCode(le), Message: le.Message}
-			e.resp.Usage = usageFromLLM(gateway.StreamUsage(s))
-			e.send("response.failed", event{"response": *e.resp})
-			return nil
-		}
+	failed, gone := httpx.RelayChunks(s, func(ch *llm.Chunk) error {
 		if len(ch.ToolCalls) > 0 {
 			sawTool = true
 		}
 		if ch.FinishReason != "" {
 			finish = ch.FinishReason
 		}
-		e.chunk(&ch)
+		e.chunk(ch)
+		return e.err
+	})
+	if failed != nil {
+		e.close()
+		le := llmservice.AsError(failed)
+		e.resp.Status = "failed"
+		e.resp.Error = &respError{Code: errorCode(le), Message: le.Message}
+		e.resp.Usage = usageFromLLM(gateway.StreamUsage(s))
+		e.send("response.failed", event{"response": *e.resp})
+		return nil
 	}
-	if e.err != nil {
+	if gone != nil {
 		return nil // client went away; Close settles the call
 	}
 	e.close()
