@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -182,4 +184,90 @@ func BenchmarkStack(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkStackCache is issue 18's cost of the response cache through the
+// whole server: the same team's calls with the cache off, with it on and
+// every call a miss (a new prompt each time, so the key is built, looked up
+// and the answer kept), and with it on and every call a hit (no upstream
+// call). Off and miss send prompts of the same size, so the difference
+// between them is what a miss costs. cpu-ns/op is this process's CPU per
+// call, which includes the in-process client and upstream: the same in
+// every row.
+//
+//	go test -run '^$' -bench BenchmarkStackCache -benchmem ./cmd/llmservice/
+func BenchmarkStackCache(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(benchUpstream))
+	b.Cleanup(up.Close)
+	base, offKey := stackServer(b, up.URL)
+	c := benchClient()
+	adminDo := func(method, path, body string) []byte {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testAdminKey)
+		resp, err := c.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode/100 != 2 {
+			b.Fatalf("%s %s: %s: %s", method, path, resp.Status, out)
+		}
+		return out
+	}
+	adminDo(http.MethodPost, "/admin/teams", `{"id":"cached",`+benchLimits+`}`)
+	adminDo(http.MethodPatch, "/admin/teams/cached", `{"cache":{"ttl":"1h"}}`)
+	var k struct {
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal(adminDo(http.MethodPost, "/admin/keys", `{"team_id":"cached",`+benchLimits+`}`), &k); err != nil || k.Key == "" {
+		b.Fatalf("no key: %v", err)
+	}
+	const url = "/v1/chat/completions"
+	// prompt i differs from every other in its last digits, at one length.
+	prompt := func(i int) string {
+		return strings.Replace(benchBody, "please.", fmt.Sprintf("please %09d.", i), 1)
+	}
+	var n int
+	for _, t := range []struct {
+		name, key, header string // header: what x-llmservice-cache must say
+		body              func() string
+	}{
+		{"off", offKey, "", func() string { n++; return prompt(n) }},
+		{"miss", k.Key, "miss", func() string { n++; return prompt(n) }},
+		{"hit", k.Key, "hit", func() string { return prompt(0) }},
+	} {
+		b.Run(t.name, func(b *testing.B) {
+			for range 50 {
+				benchPost(b, c, base+url, t.key, t.body())
+			}
+			req, _ := http.NewRequest(http.MethodPost, base+url, strings.NewReader(t.body()))
+			req.Header.Set("Authorization", "Bearer "+t.key)
+			resp, err := c.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if got := resp.Header.Get("X-Llmservice-Cache"); got != t.header {
+				b.Fatalf("x-llmservice-cache = %q; want %q", got, t.header)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := stackCPU()
+			for range b.N {
+				benchPost(b, c, base+url, t.key, t.body())
+			}
+			b.ReportMetric(float64(stackCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// stackCPU is this process's user and system CPU time in nanoseconds.
+func stackCPU() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
