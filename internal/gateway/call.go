@@ -89,7 +89,7 @@ func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Res
 	}
 	cc := g.cacheFor(c, plan, func() any { return chatKey(req) })
 	if e := cc.lookup(ctx); e != nil && e.Chat != nil {
-		s, err := g.serveHit(ctx, c, plan, rec, e)
+		s, err := g.serveHit(ctx, c, plan, rec, e, req.Messages)
 		if err != nil {
 			return nil, err
 		}
@@ -313,7 +313,7 @@ func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest)
 	}
 	cc := g.cacheFor(c, plan, func() any { return chatKey(req) })
 	if e := cc.lookup(ctx); e != nil && e.Chat != nil && len(e.Chat.Choices) == 1 {
-		s, err := g.serveHit(ctx, c, plan, rec, e)
+		s, err := g.serveHit(ctx, c, plan, rec, e, req.Messages)
 		if err != nil {
 			return nil, err
 		}
@@ -497,7 +497,7 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	}
 	cc := g.cacheFor(c, plan, func() any { return embedKey(req) })
 	if e := cc.lookup(ctx); e != nil && e.Embed != nil {
-		s, err := g.serveHit(ctx, c, plan, rec, e)
+		s, err := g.serveHit(ctx, c, plan, rec, e, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -363,6 +363,11 @@ func (m *meteredRaw) Read(p []byte) (int, error) {
 		m.tee.write(p[:n])
 	}
 	if err != nil {
+		if fr, ok := m.body.(llm.FinishReporter); ok && errors.Is(err, io.EOF) && m.g.obs != nil && !m.settled {
+			for _, r := range fr.FinishReasons() {
+				m.g.observeFinishReason(m.ctx, r)
+			}
+		}
 		if u, cost, ok := m.settle(err); ok && m.tee != nil {
 			m.tee.keep(m, u, cost)
 		}

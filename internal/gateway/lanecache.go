@@ -82,7 +82,11 @@ func (g *Gateway) laneHit(ctx context.Context, c *Call, plan *Plan, rec *llmserv
 	default:
 		return nil, false, nil
 	}
-	s, err := g.serveHit(ctx, c, plan, rec, e)
+	var msgs []llm.Message // for the body log
+	if x.Chat != nil {
+		msgs = x.Chat.Messages
+	}
+	s, err := g.serveHit(ctx, c, plan, rec, e, msgs)
 	if err != nil {
 		return nil, true, err
 	}

@@ -367,14 +367,23 @@ func (g *Gateway) admitHit(ctx context.Context, c *Call, plan *Plan) (*admission
 }
 
 // serveHit settles a call the cache answered: a usage record with the
-// tokens as first counted, no cost, and the cost saved.
-func (g *Gateway) serveHit(ctx context.Context, c *Call, plan *Plan, rec *llmservice.UsageRecord, e *cacheEntry) (Served, error) {
+// tokens as first counted, no cost, and the cost saved; the prompt (msgs)
+// and a kept chat answer go to the body log as for any call, so the
+// request log shows what a hit answered.
+func (g *Gateway) serveHit(ctx context.Context, c *Call, plan *Plan, rec *llmservice.UsageRecord, e *cacheEntry, msgs []llm.Message) (Served, error) {
 	adm, err := g.admitHit(ctx, c, plan)
 	if err != nil {
 		return Served{}, g.failRate(rec, adm, err)
 	}
 	rec.CacheHit, rec.SavedCost = true, e.Cost
 	rec.Provider, rec.UpstreamModel = e.Instance, e.Model
+	if mode := g.logMode(c); mode != llmservice.LogBodiesOff && (msgs != nil || e.Chat != nil) {
+		answer := ""
+		if e.Chat != nil {
+			answer = responseText(e.Chat)
+		}
+		g.keepBodies(rec, mode, msgs, answer)
+	}
 	g.record(rec, e.Usage, 0, 0, nil)
 	return Served{Instance: e.Instance, Model: e.Model, Public: e.Public, Rate: adm.Rate, Cache: CacheHit}, nil
 }

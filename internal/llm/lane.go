@@ -70,6 +70,14 @@ type RawBody interface {
 	Text() string
 }
 
+// FinishReporter is a RawBody that reads the answer's finish reasons as
+// they pass, for the observer's metrics and spans (the translation lane
+// reports them from its decoded choices).
+type FinishReporter interface {
+	// FinishReasons returns the reasons seen so far, one per choice.
+	FinishReasons() []string
+}
+
 // Forwarder is implemented by adapters that can send a request of their own
 // protocol upstream unchanged.
 type Forwarder interface {

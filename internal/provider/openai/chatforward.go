@@ -333,10 +333,13 @@ const maxChatText = 1 << 20
 // chatJSON is a whole answer with its model renamed.
 type chatJSON struct {
 	*bytes.Reader
-	raw  []byte
-	u    llm.Usage
-	seen bool
+	raw     []byte
+	u       llm.Usage
+	seen    bool
+	reasons []string
 }
+
+func (j *chatJSON) FinishReasons() []string { return j.reasons }
 
 func newChatJSON(ctx context.Context, b []byte, reply string) (*chatJSON, error) {
 	if !json.Valid(b) {
@@ -348,6 +351,10 @@ func newChatJSON(ctx context.Context, b []byte, reply string) (*chatJSON, error)
 		return nil, upstream.Unreadable("response", err)
 	}
 	j := &chatJSON{raw: b}
+	if len(sp.choices) > 0 {
+		cs := sp.choices[len(sp.choices)-1]
+		j.reasons = appendFinishReasons(nil, b[cs[0]:cs[1]])
+	}
 	if len(sp.usage) > 0 && !sp.usageNull {
 		var u wire.Usage
 		s := sp.usage[len(sp.usage)-1]
@@ -397,12 +404,15 @@ type chatSSE struct {
 	tmp   chatText
 	done  bool // [DONE] passed
 
+	reasons []string // the finish reasons of the chunks so far
+
 	out []byte
 	buf []byte
 	err error
 }
 
 func (s *chatSSE) Usage() (llm.Usage, bool) { return s.u, s.seen }
+func (s *chatSSE) FinishReasons() []string  { return s.reasons }
 func (s *chatSSE) Text() string             { return s.text.String() }
 func (s *chatSSE) Close() error             { return s.body.Close() }
 
@@ -488,6 +498,10 @@ func (s *chatSSE) frame(data []byte) error {
 		s.u, s.seen = wire.UsageToLLM(&u), true
 		usageOnly = len(sp.choices) == 0 || emptyArray(data[sp.choices[0][0]:sp.choices[0][1]])
 	}
+	if len(sp.choices) > 0 {
+		cs := sp.choices[0]
+		s.reasons = appendFinishReasons(s.reasons, data[cs[0]:cs[1]])
+	}
 	if len(sp.choices) > 0 && s.text.Len() < maxChatText {
 		cs := sp.choices[0]
 		// encoding/json decodes into the elements it finds: cleared,
@@ -518,4 +532,49 @@ func (s *chatSSE) frame(data []byte) error {
 
 func emptyArray(b []byte) bool {
 	return len(b) >= 2 && b[0] == '[' && len(bytes.TrimSpace(b[1:len(b)-1])) == 0 && b[len(b)-1] == ']'
+}
+
+var finishKey = []byte(`"finish_reason"`)
+
+// appendFinishReasons appends the string values of "finish_reason" found
+// in choices, a chunk's or an answer's choices array, without decoding it
+// (null, the value of every chunk but the last, is passed over). The key
+// cannot match inside a string value: quotes there are escaped.
+func appendFinishReasons(dst []string, choices []byte) []string {
+	for {
+		i := bytes.Index(choices, finishKey)
+		if i < 0 {
+			return dst
+		}
+		choices = choices[i+len(finishKey):]
+		j := skipWS(choices, 0)
+		if j >= len(choices) || choices[j] != ':' {
+			continue
+		}
+		j = skipWS(choices, j+1)
+		if j >= len(choices) || choices[j] != '"' {
+			continue
+		}
+		end := skipString(choices, j)
+		if end < 0 {
+			return dst
+		}
+		v := choices[j+1 : end-1]
+		switch string(v) { // the common reasons without an allocation
+		case "stop":
+			dst = append(dst, "stop")
+		case "length":
+			dst = append(dst, "length")
+		case "tool_calls":
+			dst = append(dst, "tool_calls")
+		case "content_filter":
+			dst = append(dst, "content_filter")
+		default:
+			var r string
+			if json.Unmarshal(choices[j:end], &r) == nil {
+				dst = append(dst, r)
+			}
+		}
+		choices = choices[end:]
+	}
 }
