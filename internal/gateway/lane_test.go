@@ -250,7 +250,10 @@ func TestTimeoutAcrossEntryPoints(t *testing.T) {
 		run     func(g *Gateway, c *Call) error
 		wantMsg string
 	}{
-		{"Chat", func(g *Gateway, c *Call) error { _, err := g.Chat(context.Background(), c, userSays("hello")); return err }, whole},
+		{"Chat", func(g *Gateway, c *Call) error {
+			_, err := g.Chat(context.Background(), c, userSays("hello"))
+			return err
+		}, whole},
 		{"ChatStream", func(g *Gateway, c *Call) error {
 			_, err := g.ChatStream(context.Background(), c, userSays("hello"))
 			return err
@@ -316,7 +319,10 @@ func TestForeignThinkingAcrossEntryPoints(t *testing.T) {
 		name string
 		run  func(g *Gateway, c *Call, req *llm.ChatRequest) error
 	}{
-		{"Chat", func(g *Gateway, c *Call, req *llm.ChatRequest) error { _, err := g.Chat(context.Background(), c, req); return err }},
+		{"Chat", func(g *Gateway, c *Call, req *llm.ChatRequest) error {
+			_, err := g.Chat(context.Background(), c, req)
+			return err
+		}},
 		{"ChatStream", func(g *Gateway, c *Call, req *llm.ChatRequest) error {
 			s, err := g.ChatStream(context.Background(), c, req)
 			if err == nil {
