@@ -81,7 +81,7 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 		if err := c.check(); err != nil {
 			return nil, err // not recorded: nothing unbounded reaches the ledger
 		}
-		if !g.mayForward(c, x.Raw.Protocol) {
+		if !g.mayForward(c, x) {
 			return g.translateAll(ctx, c, x)
 		}
 	} else {
@@ -244,17 +244,18 @@ func (g *Gateway) hit(ctx context.Context, c *Call, plan *Plan, rec *llmservice.
 }
 
 // mayForward reports whether the pass-through lane may serve a call that
-// the dialect has not decoded: the response cache (which keys and keeps
-// decoded answers) does not apply to it, and some deployment of its plan
-// forwards p. Otherwise it is served as Chat and ChatStream serve it,
+// the dialect has not decoded: the response cache applies to it only if
+// the dialect offers x.Cache (otherwise the cache keys and keeps decoded
+// answers), and some deployment of its plan forwards x's protocol. Otherwise it is served as Chat and ChatStream serve it,
 // which keeps every behaviour of the translation lane; an error resolving
 // the plan is left for them to report.
-func (g *Gateway) mayForward(c *Call, p llm.Protocol) bool {
+func (g *Gateway) mayForward(c *Call, x *Exchange) bool {
+	p := x.Raw.Protocol
 	plan, err := g.Resolve(c.Model)
 	if err != nil {
 		return false
 	}
-	if g.cache != nil && c.Cache != nil && policyTTL(c.Principal, plan) > 0 {
+	if x.Cache == nil && g.cache != nil && c.Cache != nil && policyTTL(c.Principal, plan) > 0 {
 		return false
 	}
 	for _, tier := range plan.tiers {
