@@ -179,9 +179,11 @@ func BenchmarkStack(b *testing.B) {
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := stackCPU()
 			for range b.N {
 				benchPost(b, c, t.url, t.key, t.body)
 			}
+			b.ReportMetric(float64(stackCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

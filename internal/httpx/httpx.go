@@ -195,13 +195,30 @@ func Flush(w http.ResponseWriter) error {
 	return http.NewResponseController(w).Flush()
 }
 
+// SetCanonical sets each header kv[i][0], a name already in canonical
+// form, to the single value kv[i][1], as Header.Set does, with one
+// allocation for all the values instead of one per header. Each value
+// slice is capped at its one element, so that a later Add copies it
+// instead of writing over its neighbour.
+func SetCanonical(h http.Header, kv [][2]string) {
+	vals := make([]string, len(kv))
+	for i, p := range kv {
+		vals[i] = p[1]
+		h[p[0]] = vals[i : i+1 : i+1]
+	}
+}
+
+// sseHeaders are the headers of every text/event-stream answer.
+var sseHeaders = [][2]string{
+	{"Content-Type", "text/event-stream"},
+	{"Cache-Control", "no-cache"},
+	{"Connection", "keep-alive"},
+	{"X-Accel-Buffering", "no"},
+}
+
 // StartSSE writes the headers of a text/event-stream answer.
 func StartSSE(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Connection", "keep-alive")
-	h.Set("X-Accel-Buffering", "no")
+	SetCanonical(w.Header(), sseHeaders)
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -313,11 +330,19 @@ func RequestID(ctx context.Context) string {
 	return s
 }
 
+// relayBufs holds Relay's 32 KiB copy buffers, one per stream otherwise.
+// A Reader must not keep the slice it reads into (io.Reader's contract),
+// and ResponseWriter.Write does not keep what it writes, so the buffer is
+// free again once Relay returns.
+var relayBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // Relay copies body to the client as it arrives, flushing after each read
 // so that stream events are not held back. It returns the error that ended
 // the body (nil at its end), or nil when the client went away first.
 func Relay(w http.ResponseWriter, body io.Reader) error {
-	buf := make([]byte, 32<<10)
+	bp := relayBufs.Get().(*[]byte)
+	defer relayBufs.Put(bp)
+	buf := *bp
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {

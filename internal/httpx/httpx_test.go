@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -244,5 +245,37 @@ func TestRequestID(t *testing.T) {
 	}
 	if got := httpx.RequestID(context.Background()); got != "" {
 		t.Errorf("RequestID(empty) = %q; want \"\"", got)
+	}
+}
+
+// SetCanonical sets as Header.Set does, and a value added later to one
+// header does not land in its neighbour's slice (they share one array).
+func TestSetCanonical(t *testing.T) {
+	tests := []struct {
+		name string
+		kv   [][2]string
+	}{
+		{"none", nil},
+		{"one", [][2]string{{"X-A", "1"}}},
+		{"several", [][2]string{{"X-A", "1"}, {"X-B", "2"}, {"Content-Type", "text/plain"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := http.Header{"X-A": {"old", "older"}}
+			want := http.Header{"X-A": {"old", "older"}}
+			httpx.SetCanonical(got, tt.kv)
+			for _, p := range tt.kv {
+				want.Set(p[0], p[1])
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("header = %v; want %v", got, want)
+			}
+			if len(tt.kv) > 1 {
+				got.Add(tt.kv[0][0], "added")
+				if v := got.Values(tt.kv[1][0]); len(v) != 1 || v[0] != tt.kv[1][1] {
+					t.Errorf("%s = %q after Add to %s", tt.kv[1][0], v, tt.kv[0][0])
+				}
+			}
+		})
 	}
 }

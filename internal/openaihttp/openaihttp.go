@@ -27,9 +27,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, status int, e *llmservic
 // SetRateHeaders writes OpenAI's x-ratelimit-* headers for the tightest
 // request and token limits.
 func SetRateHeaders(w http.ResponseWriter, ri gateway.RateInfo) {
-	for _, h := range ri.Headers() {
-		w.Header().Set(h[0], h[1])
-	}
+	httpx.SetCanonical(w.Header(), ri.Headers())
 }
 
 // DecodeChat reads and validates a chat completion request body.

@@ -103,14 +103,18 @@ func (h *Handler) authenticate(r *http.Request) (*gateway.Principal, error) {
 // setServedHeaders says which provider and model served the call, and the
 // rate limits that applied.
 func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
-	h := w.Header()
-	h.Set("X-Llmservice-Provider", s.Instance)
-	h.Set("X-Llmservice-Model", s.HeaderModel())
-	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
-	openaihttp.SetRateHeaders(w, s.Rate)
-	if s.Cache != "" {
-		h.Set("X-Llmservice-Cache", s.Cache)
+	kv := [4][2]string{
+		{"X-Llmservice-Provider", s.Instance},
+		{"X-Llmservice-Model", s.HeaderModel()},
+		{"X-Llmservice-Attempts", strconv.Itoa(s.Attempts)},
+		{"X-Llmservice-Cache", s.Cache},
 	}
+	n := len(kv)
+	if s.Cache == "" {
+		n--
+	}
+	httpx.SetCanonical(w.Header(), kv[:n])
+	openaihttp.SetRateHeaders(w, s.Rate)
 }
 
 // completionsOrChat serves POST /v1/completions. OpenAI's legacy prompt

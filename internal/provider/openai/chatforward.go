@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/llm"
@@ -63,7 +64,7 @@ func (c *Client) forwardChat(ctx context.Context, req *llm.RawRequest, model str
 	}
 	s := &chatSSE{ctx: ctx, body: resp.Body, r: upstream.NewSSEReader(resp.Body), hide: hide}
 	if req.ReplyModel != "" {
-		s.reply, _ = json.Marshal(req.ReplyModel)
+		s.reply = jsonString(req.ReplyModel)
 	}
 	if err := s.first(); err != nil {
 		_ = s.Close()
@@ -78,29 +79,48 @@ func (c *Client) forwardChat(ctx context.Context, req *llm.RawRequest, model str
 // usage chunk it did not ask for.
 func chatBody(req *llm.RawRequest, model string) (body []byte, hide bool, err error) {
 	doc := req.Body
-	var edits []edit
-	spans, err := topLevel(doc)
-	if err != nil || spans.model == nil {
+	spans := getSpans()
+	defer spansPool.Put(spans)
+	var editBuf [4]edit
+	edits := editBuf[:0]
+	if err := topLevel(doc, spans); err != nil || len(spans.model) == 0 {
 		return nil, false, llmservice.InvalidParam("model", "request body must be a JSON object with a model")
 	}
-	m, _ := json.Marshal(model)
+	m := jsonString(model)
 	for _, s := range spans.model {
 		edits = append(edits, edit{s[0], s[1], m})
 	}
 	if req.MaxTokens != nil {
 		n := []byte(strconv.Itoa(*req.MaxTokens))
-		for _, s := range append(spans.maxTokens, spans.maxCompletion...) {
+		for _, s := range spans.maxTokens {
 			edits = append(edits, edit{s[0], s[1], n})
 		}
-		if spans.maxTokens == nil && spans.maxCompletion == nil {
+		for _, s := range spans.maxCompletion {
+			edits = append(edits, edit{s[0], s[1], n})
+		}
+		if len(spans.maxTokens) == 0 && len(spans.maxCompletion) == 0 {
 			edits = append(edits, edit{spans.open, spans.open, append(append([]byte(`"max_tokens":`), n...), ',')})
 		}
 	}
-	if req.Stream && spans.streamOptions == nil {
+	if req.Stream && len(spans.streamOptions) == 0 {
 		edits = append(edits, edit{spans.open, spans.open, []byte(includeUsage + ",")})
 		hide = true
 	}
 	return apply(doc, edits), hide, nil
+}
+
+// jsonString is json.Marshal(v) of a string: a model name is plain ASCII,
+// which needs only its quotes (one allocation, no reflection); anything
+// else is left to encoding/json, which escapes it as it always did.
+func jsonString(v string) []byte {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(v)
+			return b
+		}
+	}
+	b := make([]byte, 0, len(v)+2)
+	return append(append(append(b, '"'), v...), '"')
 }
 
 // edit replaces doc[from:to] with with.
@@ -144,40 +164,56 @@ type spans struct {
 	usageNull                                      bool
 }
 
+// reset empties sp for another document, keeping its slices' room: a
+// stream reads one document per chunk.
+func (sp *spans) reset() {
+	*sp = spans{
+		model: sp.model[:0], maxTokens: sp.maxTokens[:0], maxCompletion: sp.maxCompletion[:0],
+		streamOptions: sp.streamOptions[:0], usage: sp.usage[:0], choices: sp.choices[:0], errorField: sp.errorField[:0],
+	}
+}
+
+// spansPool keeps the spans of whole bodies (a request, an answer): they
+// hold offsets only, nothing of the document, so reuse is safe.
+var spansPool = sync.Pool{New: func() any { return new(spans) }}
+
+func getSpans() *spans { return spansPool.Get().(*spans) }
+
 // topLevel finds, in one pass over a JSON object, the spans of the
-// top-level values the pass-through lane reads or edits. It checks
-// structure, not every byte: the body has been read by the dialect, an
-// answer chunk comes from the upstream.
-func topLevel(doc []byte) (*spans, error) {
-	sp := &spans{}
+// top-level values the pass-through lane reads or edits, into sp (reset
+// first). It checks structure, not every byte: the body has been read by
+// the dialect, an answer chunk comes from the upstream. A value absent
+// from doc leaves its slice empty (len 0; not necessarily nil).
+func topLevel(doc []byte, sp *spans) error {
+	sp.reset()
 	i := skipWS(doc, 0)
 	if i >= len(doc) || doc[i] != '{' {
-		return nil, errNotJSONObject
+		return errNotJSONObject
 	}
 	i++
 	sp.open = i
 	for {
 		i = skipWS(doc, i)
 		if i < len(doc) && doc[i] == '}' {
-			return sp, nil
+			return nil
 		}
 		if i >= len(doc) || doc[i] != '"' {
-			return nil, errNotJSONObject
+			return errNotJSONObject
 		}
 		ks := i
 		i = skipString(doc, i)
 		if i < 0 {
-			return nil, errNotJSONObject
+			return errNotJSONObject
 		}
 		key := doc[ks+1 : i-1]
 		i = skipWS(doc, i)
 		if i >= len(doc) || doc[i] != ':' {
-			return nil, errNotJSONObject
+			return errNotJSONObject
 		}
 		vs := skipWS(doc, i+1)
 		ve := skipValue(doc, vs)
 		if ve < 0 {
-			return nil, errNotJSONObject
+			return errNotJSONObject
 		}
 		s := [2]int{vs, ve}
 		// An answer's keys match as encoding/json matches them into the
@@ -214,9 +250,9 @@ func topLevel(doc []byte) (*spans, error) {
 			continue
 		}
 		if i < len(doc) && doc[i] == '}' {
-			return sp, nil
+			return nil
 		}
-		return nil, errNotJSONObject
+		return errNotJSONObject
 	}
 }
 
@@ -292,11 +328,11 @@ type chatUsage struct {
 type chatText struct {
 	Choices []struct {
 		Message struct {
-			Content   *string         `json:"content"`
+			Content   string          `json:"content"` // null reads as "": nothing to add either way
 			ToolCalls []wire.ToolCall `json:"tool_calls"`
 		} `json:"message"`
 		Delta struct {
-			Content   *string              `json:"content"`
+			Content   string               `json:"content"`
 			ToolCalls []wire.ToolCallDelta `json:"tool_calls"`
 		} `json:"delta"`
 	} `json:"choices"`
@@ -309,16 +345,12 @@ func (t *chatText) appendTo(sb *strings.Builder, limit int) {
 		}
 	}
 	for _, c := range t.Choices {
-		if c.Message.Content != nil {
-			add(*c.Message.Content)
-		}
+		add(c.Message.Content)
 		for _, tc := range c.Message.ToolCalls {
 			add(tc.Function.Name)
 			add(tc.Function.Arguments)
 		}
-		if c.Delta.Content != nil {
-			add(*c.Delta.Content)
-		}
+		add(c.Delta.Content)
 		for _, tc := range c.Delta.ToolCalls {
 			add(tc.Function.Name)
 			add(tc.Function.Arguments)
@@ -332,7 +364,7 @@ const maxChatText = 1 << 20
 
 // chatJSON is a whole answer with its model renamed.
 type chatJSON struct {
-	*bytes.Reader
+	bytes.Reader
 	raw     []byte
 	u       llm.Usage
 	seen    bool
@@ -346,8 +378,9 @@ func newChatJSON(ctx context.Context, b []byte, reply string) (*chatJSON, error)
 		// The error the translation lane's decoder reports.
 		return nil, upstream.DecodeError(ctx, json.NewDecoder(bytes.NewReader(b)).Decode(new(json.RawMessage)))
 	}
-	sp, err := topLevel(b)
-	if err != nil {
+	sp := getSpans()
+	defer spansPool.Put(sp)
+	if err := topLevel(b, sp); err != nil {
 		return nil, upstream.Unreadable("response", err)
 	}
 	j := &chatJSON{raw: b}
@@ -364,14 +397,15 @@ func newChatJSON(ctx context.Context, b []byte, reply string) (*chatJSON, error)
 		j.u, j.seen = wire.UsageToLLM(&u), true
 	}
 	if reply != "" && len(sp.model) > 0 {
-		m, _ := json.Marshal(reply)
-		edits := make([]edit, len(sp.model))
-		for i, s := range sp.model {
-			edits[i] = edit{s[0], s[1], m}
+		m := jsonString(reply)
+		var editBuf [2]edit
+		edits := editBuf[:0]
+		for _, s := range sp.model {
+			edits = append(edits, edit{s[0], s[1], m})
 		}
 		b = apply(b, edits)
 	}
-	j.Reader = bytes.NewReader(b)
+	j.Reader.Reset(b)
 	return j, nil
 }
 
@@ -402,7 +436,8 @@ type chatSSE struct {
 	seen  bool
 	text  strings.Builder
 	tmp   chatText
-	done  bool // [DONE] passed
+	sp    spans // the current chunk's, reused chunk after chunk
+	done  bool  // [DONE] passed
 
 	reasons []string // the finish reasons of the chunks so far
 
@@ -421,6 +456,7 @@ func (s *chatSSE) Close() error {
 	if s.done {
 		upstream.Drain(s.body)
 	}
+	s.r.Release()
 	return s.body.Close()
 }
 
@@ -491,8 +527,8 @@ func (s *chatSSE) frame(data []byte) error {
 	if !json.Valid(data) {
 		return upstream.Unreadable("stream chunk", json.Unmarshal(data, new(json.RawMessage)))
 	}
-	sp, err := topLevel(data)
-	if err != nil {
+	sp := &s.sp
+	if err := topLevel(data, sp); err != nil {
 		return upstream.Unreadable("stream chunk", err)
 	}
 	if len(sp.errorField) > 0 {

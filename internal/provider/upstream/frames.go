@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // maxFrame bounds one SSE event or NDJSON line, so a broken upstream cannot
@@ -33,9 +34,31 @@ type SSEReader struct {
 	afterCR bool
 }
 
-// NewSSEReader reads events from r.
+// NewSSEReader reads events from r. Its buffer comes from a pool: a
+// reader whose owner calls Release once done gives it back.
 func NewSSEReader(r io.Reader) *SSEReader {
-	return &SSEReader{r: bufio.NewReaderSize(r, 16<<10)}
+	br := sseBufs.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &SSEReader{r: br}
+}
+
+// sseBufs holds the 16 KiB read buffers of SSE readers, which a stream
+// would otherwise allocate each. What Next returns is copied out of them
+// (into data and line), so nothing of a buffer outlives its Release.
+var sseBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
+// errReleased is what a released reader's Next returns.
+var errReleased = errors.New("sse reader used after Release")
+
+// Release gives the reader's buffer back to the pool; Next fails after it.
+// It does not close the underlying reader.
+func (s *SSEReader) Release() {
+	if s.r == nil {
+		return
+	}
+	s.r.Reset(nil)
+	sseBufs.Put(s.r)
+	s.r = nil
 }
 
 // Next returns the next event with data, or io.EOF at the end of the stream.
@@ -86,34 +109,59 @@ func (s *SSEReader) Next() (Event, error) {
 	}
 }
 
-// readLine returns one line without its terminator, accepting LF, CRLF and CR.
+// readLine returns one line without its terminator, accepting LF, CRLF and
+// CR. It takes what is buffered a line at a time rather than byte by byte
+// (a stream's events are a few hundred bytes each), and waits on the
+// upstream only when nothing is buffered, as reading a byte would.
 func (s *SSEReader) readLine() ([]byte, error) {
+	if s.r == nil {
+		return nil, errReleased
+	}
 	s.line = s.line[:0]
 	for {
-		b, err := s.r.ReadByte()
-		if err != nil {
+		if _, err := s.r.Peek(1); err != nil {
 			if errors.Is(err, io.EOF) && len(s.line) > 0 {
 				return s.line, nil
 			}
 			return nil, err
 		}
-		afterCR := s.afterCR
-		s.afterCR = false
-		switch b {
-		case '\n':
-			if afterCR && len(s.line) == 0 {
-				continue // the LF of a CRLF
+		buf, _ := s.r.Peek(s.r.Buffered())
+		if s.afterCR {
+			s.afterCR = false
+			if buf[0] == '\n' && len(s.line) == 0 {
+				_, _ = s.r.Discard(1) // the LF of a CRLF
+				continue
 			}
-			return s.line, nil
-		case '\r':
-			s.afterCR = true
-			return s.line, nil
 		}
-		s.line = append(s.line, b)
+		end := lineEnd(buf)
+		if end < 0 {
+			s.line = append(s.line, buf...)
+			_, _ = s.r.Discard(len(buf))
+			if len(s.line) > maxFrame {
+				return nil, fmt.Errorf("sse line longer than %d bytes", maxFrame)
+			}
+			continue
+		}
+		s.line = append(s.line, buf[:end]...)
+		s.afterCR = buf[end] == '\r'
+		_, _ = s.r.Discard(end + 1)
 		if len(s.line) > maxFrame {
 			return nil, fmt.Errorf("sse line longer than %d bytes", maxFrame)
 		}
+		return s.line, nil
 	}
+}
+
+// lineEnd returns the index of the first CR or LF in b, or -1.
+func lineEnd(b []byte) int {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return bytes.IndexByte(b, '\r')
+	}
+	if j := bytes.IndexByte(b[:i], '\r'); j >= 0 {
+		return j
+	}
+	return i
 }
 
 // LineReader splits newline-delimited JSON (Ollama's stream) into lines.

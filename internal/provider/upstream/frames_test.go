@@ -283,3 +283,24 @@ func FuzzSSE(f *testing.F) {
 		}
 	})
 }
+
+// A released reader gives its pooled buffer back: a later Next fails
+// instead of reading through a buffer another stream may now own, and a
+// second Release is harmless. A reader taken from the pool afterwards
+// starts clean.
+func TestSSEReaderRelease(t *testing.T) {
+	s := NewSSEReader(strings.NewReader("data: a\n\ndata: b\n\n"))
+	if ev, err := s.Next(); err != nil || string(ev.Data) != "a" {
+		t.Fatalf("Next = %q, %v; want a", ev.Data, err)
+	}
+	s.Release()
+	s.Release()
+	if _, err := s.Next(); !errors.Is(err, errReleased) {
+		t.Errorf("Next after Release error = %v; want errReleased", err)
+	}
+	s2 := NewSSEReader(strings.NewReader("data: c\n\n"))
+	defer s2.Release()
+	if ev, err := s2.Next(); err != nil || string(ev.Data) != "c" {
+		t.Errorf("Next of a new reader = %q, %v; want c", ev.Data, err)
+	}
+}
