@@ -36,12 +36,11 @@ func (c *Client) forwardChat(ctx context.Context, req *llm.RawRequest, model str
 	if err != nil {
 		return nil, err
 	}
-	h := c.headers
+	h := c.jsonHeaders
 	if req.Stream {
-		h = h.Clone()
-		h.Set("Accept", "text/event-stream")
+		h = c.sseHeaders
 	}
-	resp, err := upstream.Do(ctx, c.hc, http.MethodPost, c.base+"/chat/completions", h, body)
+	resp, err := upstream.Do(ctx, c.hc, http.MethodPost, c.chatURL, h, body)
 	if err != nil {
 		return nil, err
 	}
@@ -162,15 +161,24 @@ type spans struct {
 	model, maxTokens, maxCompletion, streamOptions [][2]int
 	usage, choices, errorField                     [][2]int
 	usageNull                                      bool
+	// room backs one span of each slice, which is what a document has:
+	// the first reset points the slices into it, so that finding the
+	// spans allocates only for a key repeated in one document.
+	room [7][2]int
 }
 
 // reset empties sp for another document, keeping its slices' room: a
-// stream reads one document per chunk.
+// stream reads one document per chunk. sp must not be copied after its
+// first reset (the slices point into its own room).
 func (sp *spans) reset() {
-	*sp = spans{
-		model: sp.model[:0], maxTokens: sp.maxTokens[:0], maxCompletion: sp.maxCompletion[:0],
-		streamOptions: sp.streamOptions[:0], usage: sp.usage[:0], choices: sp.choices[:0], errorField: sp.errorField[:0],
+	if sp.model == nil {
+		r := &sp.room
+		sp.model, sp.maxTokens, sp.maxCompletion = r[0:0:1], r[1:1:2], r[2:2:3]
+		sp.streamOptions, sp.usage, sp.choices, sp.errorField = r[3:3:4], r[4:4:5], r[5:5:6], r[6:6:7]
 	}
+	sp.open, sp.usageNull = 0, false
+	sp.model, sp.maxTokens, sp.maxCompletion = sp.model[:0], sp.maxTokens[:0], sp.maxCompletion[:0]
+	sp.streamOptions, sp.usage, sp.choices, sp.errorField = sp.streamOptions[:0], sp.usage[:0], sp.choices[:0], sp.errorField[:0]
 }
 
 // spansPool keeps the spans of whole bodies (a request, an answer): they

@@ -37,6 +37,12 @@ type Client struct {
 	base      string
 	headers   http.Header
 	responses bool
+
+	// What every forwarded chat call sends, built once: its URL, and the
+	// headers with the JSON content type (and Accept for a stream) that
+	// upstream.Do and forwardChat would otherwise set per call.
+	chatURL                 string
+	jsonHeaders, sseHeaders http.Header
 }
 
 var (
@@ -57,7 +63,12 @@ func New(cfg Config, hc *http.Client) *Client {
 	if cfg.APIKey != "" {
 		h.Set("Authorization", "Bearer "+cfg.APIKey)
 	}
-	return &Client{hc: hc, base: base, headers: h, responses: cfg.Responses}
+	jh := h.Clone()
+	jh.Set("Content-Type", "application/json")
+	sh := jh.Clone()
+	sh.Set("Accept", "text/event-stream")
+	return &Client{hc: hc, base: base, headers: h, responses: cfg.Responses,
+		chatURL: base + "/chat/completions", jsonHeaders: jh, sseHeaders: sh}
 }
 
 // Chat sends a non-streaming chat completion.

@@ -142,8 +142,8 @@ func do(ctx context.Context, hc *http.Client, method, url string, header http.He
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if v := req.Header["Content-Type"]; rd != nil && (len(v) != 1 || v[0] != "application/json") {
+		req.Header.Set("Content-Type", "application/json") // unless the caller's headers say so already
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
