@@ -391,6 +391,12 @@ func (m *meteredRaw) answer() (string, int)       { return m.body.Text(), 0 }
 // Close settles an answer the client abandoned before its end.
 func (m *meteredRaw) Close() error { return m.close(m.body) }
 
+// BeforeWait passes f to the body when it can tell (llm.WaitNotifier).
+func (m *meteredRaw) BeforeWait(f func()) bool {
+	wn, ok := m.body.(llm.WaitNotifier)
+	return ok && wn.BeforeWait(f)
+}
+
 // CountTokens counts the input tokens of a request without generating
 // anything: a provider that forwards the client's protocol is asked (its
 // own count endpoint, never a completion), and when it cannot answer, or

@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/llm"
 )
 
 // ErrorEncoder writes an error in a dialect's own body shape. The status is
@@ -337,18 +338,26 @@ func RequestID(ctx context.Context) string {
 var relayBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // Relay copies body to the client as it arrives, flushing after each read
-// so that stream events are not held back. It returns the error that ended
-// the body (nil at its end), or nil when the client went away first.
+// so that stream events are not held back; a body that says when it is
+// about to wait on its upstream (llm.WaitNotifier) is flushed then instead,
+// and at its end. It returns the error that ended the body (nil at its
+// end), or nil when the client went away first.
 func Relay(w http.ResponseWriter, body io.Reader) error {
 	bp := relayBufs.Get().(*[]byte)
 	defer relayBufs.Put(bp)
 	buf := *bp
+	wn, ok := body.(llm.WaitNotifier)
+	coalesce := ok && wn.BeforeWait(func() { _ = Flush(w) })
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return nil
 			}
+			if !coalesce || err != nil {
+				_ = Flush(w)
+			}
+		} else if coalesce && err != nil {
 			_ = Flush(w)
 		}
 		if err != nil {

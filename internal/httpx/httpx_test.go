@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -275,6 +276,76 @@ func TestSetCanonical(t *testing.T) {
 				if v := got.Values(tt.kv[1][0]); len(v) != 1 || v[0] != tt.kv[1][1] {
 					t.Errorf("%s = %q after Add to %s", tt.kv[1][0], v, tt.kv[0][0])
 				}
+			}
+		})
+	}
+}
+
+// waitingBody hands out reads[i] per Read; before a read listed in waits
+// it calls the BeforeWait hook, as a body about to wait on its upstream
+// does.
+type waitingBody struct {
+	reads  []string
+	waits  map[int]bool
+	hook   func()
+	i      int
+	notify bool
+}
+
+func (b *waitingBody) BeforeWait(f func()) bool {
+	if b.notify {
+		b.hook = f
+	}
+	return b.notify
+}
+
+func (b *waitingBody) Read(p []byte) (int, error) {
+	if b.i == len(b.reads) {
+		return 0, io.EOF
+	}
+	if b.waits[b.i] && b.hook != nil {
+		b.hook()
+	}
+	n := copy(p, b.reads[b.i])
+	b.i++
+	return n, nil
+}
+
+// flushLog records what had been written at each flush.
+type flushLog struct {
+	*httptest.ResponseRecorder
+	flushed []string
+}
+
+func (w *flushLog) Flush() { w.flushed = append(w.flushed, w.Body.String()) }
+
+// Relay flushes after every read, unless the body says when it is about
+// to wait: then it flushes just before each wait and at the end, so that
+// nothing written is held while the upstream is awaited.
+func TestRelayFlushes(t *testing.T) {
+	reads := []string{"a", "b", "c", "d"}
+	tests := []struct {
+		name   string
+		notify bool
+		waits  map[int]bool
+		want   []string
+	}{
+		{"after every read", false, map[int]bool{2: true}, []string{"a", "ab", "abc", "abcd"}},
+		{"before each wait", true, map[int]bool{2: true}, []string{"ab", "abcd"}},
+		{"all buffered", true, nil, []string{"abcd"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &flushLog{ResponseRecorder: httptest.NewRecorder()}
+			body := &waitingBody{reads: reads, waits: tt.waits, notify: tt.notify}
+			if err := httpx.Relay(w, body); err != nil {
+				t.Fatal(err)
+			}
+			if got := w.Body.String(); got != "abcd" {
+				t.Errorf("body = %q; want abcd", got)
+			}
+			if !reflect.DeepEqual(w.flushed, tt.want) {
+				t.Errorf("flushed = %q; want %q", w.flushed, tt.want)
 			}
 		})
 	}

@@ -78,6 +78,17 @@ type FinishReporter interface {
 	FinishReasons() []string
 }
 
+// WaitNotifier is a RawBody that knows when a Read is about to wait on the
+// upstream (its buffer is empty). BeforeWait(f) has f called then, on the
+// reading goroutine, and reports whether it will be; a relay then flushes
+// what it has written to the client in f, so that the events of one
+// upstream write reach the client in one write, and none is held while the
+// gateway waits (what httputil.ReverseProxy does by flushing after each
+// read of the upstream).
+type WaitNotifier interface {
+	BeforeWait(f func()) bool
+}
+
 // Forwarder is implemented by adapters that can send a request of their own
 // protocol upstream unchanged.
 type Forwarder interface {

@@ -61,7 +61,9 @@ func (c *Client) forwardChat(ctx context.Context, req *llm.RawRequest, model str
 		out.Body = jb
 		return out, nil
 	}
-	s := &chatSSE{ctx: ctx, body: resp.Body, r: upstream.NewSSEReader(resp.Body), hide: hide}
+	s := &chatSSE{ctx: ctx, body: resp.Body, hide: hide}
+	s.wait.R = resp.Body
+	s.r = upstream.NewSSEReader(&s.wait)
 	if req.ReplyModel != "" {
 		s.reply = jsonString(req.ReplyModel)
 	}
@@ -437,6 +439,7 @@ func (j *chatJSON) Text() string {
 type chatSSE struct {
 	ctx   context.Context
 	body  io.ReadCloser
+	wait  upstream.WaitHook // between r and body
 	r     *upstream.SSEReader
 	reply []byte // the reply model, JSON-encoded
 	hide  bool   // drop the usage-only chunk
@@ -455,8 +458,15 @@ type chatSSE struct {
 }
 
 func (s *chatSSE) Usage() (llm.Usage, bool) { return s.u, s.seen }
-func (s *chatSSE) FinishReasons() []string  { return s.reasons }
-func (s *chatSSE) Text() string             { return s.text.String() }
+
+// BeforeWait has f called whenever the reader is about to read the
+// upstream's connection: nothing of it is buffered any more.
+func (s *chatSSE) BeforeWait(f func()) bool {
+	s.wait.Before = f
+	return true
+}
+func (s *chatSSE) FinishReasons() []string { return s.reasons }
+func (s *chatSSE) Text() string            { return s.text.String() }
 
 // Close drains what the upstream still sends after [DONE], so that its
 // connection is reused, and closes it.

@@ -47,6 +47,21 @@ func NewSSEReader(r io.Reader) *SSEReader {
 // (into data and line), so nothing of a buffer outlives its Release.
 var sseBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
 
+// WaitHook is a reader that calls Before, when set, before each read of R:
+// under a bufio.Reader, that is when the buffer is empty and the read may
+// wait on the network (llm.WaitNotifier).
+type WaitHook struct {
+	R      io.Reader
+	Before func()
+}
+
+func (h *WaitHook) Read(p []byte) (int, error) {
+	if h.Before != nil {
+		h.Before()
+	}
+	return h.R.Read(p)
+}
+
 // errReleased is what a released reader's Next returns.
 var errReleased = errors.New("sse reader used after Release")
 
