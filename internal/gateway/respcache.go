@@ -34,12 +34,14 @@ type CacheAsk struct {
 // x-llmservice-cache-ttl in seconds or as a Go duration ("10m").
 func ParseCacheAsk(header func(string) string) (*CacheAsk, error) {
 	a := &CacheAsk{}
-	for _, d := range strings.Split(header("Cache-Control"), ",") {
-		switch strings.ToLower(strings.TrimSpace(d)) {
-		case "no-cache":
-			a.NoCache = true
-		case "no-store":
-			a.NoStore = true
+	if cc := header("Cache-Control"); cc != "" { // most calls send none: no split
+		for _, d := range strings.Split(cc, ",") {
+			switch strings.ToLower(strings.TrimSpace(d)) {
+			case "no-cache":
+				a.NoCache = true
+			case "no-store":
+				a.NoStore = true
+			}
 		}
 	}
 	if v := strings.TrimSpace(header("X-Llmservice-Cache-Ttl")); v != "" {

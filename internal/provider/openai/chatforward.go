@@ -228,12 +228,14 @@ func topLevel(doc []byte, sp *spans) error {
 		s := [2]int{vs, ve}
 		// An answer's keys match as encoding/json matches them into the
 		// translation lane's structs: without regard to case.
+		// (name, which does not escape, is converted without allocating.)
+		name := string(key)
 		for _, k := range answerKeys {
-			if bytes.EqualFold(key, []byte(k)) {
-				key = []byte(k)
+			if strings.EqualFold(name, k) {
+				name = k
 			}
 		}
-		switch string(key) {
+		switch name {
 		case "model":
 			if doc[vs] == '"' {
 				sp.model = append(sp.model, s)
