@@ -13,6 +13,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/llmservice/llmservice/internal/provider/providertest"
 	"github.com/llmservice/llmservice/internal/redisfallback/redistest"
 )
 
@@ -39,8 +40,15 @@ func cachePost(t *testing.T, url, key string, body any, h map[string]string) (in
 var idAndCreated = regexp.MustCompile(`"(id|created)":("[^"]*"|\d+)`)
 
 // cacheServer starts a gateway in front of fake upstreams with two teams
-// whose cache is on and one whose cache is off.
+// whose cache is on and one whose cache is off; upstream counts the
+// requests the OpenAI fake received.
 func cacheServer(t *testing.T, env map[string]string) (*testServer, map[string]string, func() int) {
+	srv, keys, fk := cacheServerFakes(t, env)
+	return srv, keys, func() int { return len(fk["openai"].Requests()) }
+}
+
+// cacheServerFakes is cacheServer that returns every fake upstream.
+func cacheServerFakes(t *testing.T, env map[string]string) (*testServer, map[string]string, map[string]*providertest.Fake) {
 	fenv, fk := fakes(t)
 	for k, v := range env {
 		fenv[k] = v
@@ -57,8 +65,7 @@ func cacheServer(t *testing.T, env map[string]string) (*testServer, map[string]s
 			t.Fatalf("PATCH cache: status %d", st)
 		}
 	}
-	upstream := func() int { return len(fk["openai"].Requests()) }
-	return srv, keys, upstream
+	return srv, keys, fk
 }
 
 func TestResponseCache(t *testing.T) {
