@@ -98,16 +98,10 @@ func TestSeedResponseCache(t *testing.T) {
 				return st, nil, b
 			}
 			qcWait(t, srv.URL, key, q.TaskID)
-			req, _ := http.NewRequest("GET", srv.URL+"/api/v1/qcompletions/"+q.TaskID, nil)
-			req.Header.Set("Authorization", key)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var buf bytes.Buffer
-			_, _ = buf.ReadFrom(resp.Body)
-			return resp.StatusCode, resp.Header, buf.Bytes()
+			var status json.RawMessage
+			var hdr http.Header
+			st = doH(t, "GET", srv.URL+"/api/v1/qcompletions/"+q.TaskID, key, nil, &status, &hdr)
+			return st, hdr, status
 		}
 	}
 	cases := []struct {
