@@ -17,14 +17,16 @@ import (
 	"github.com/llmservice/llmservice/internal/redisfallback/redistest"
 )
 
-// cachePost sends body as JSON with the key and extra headers; it returns the
-// status, the headers and the body.
+// cachePost sends body as JSON with the key (none when "") and extra
+// headers; it returns the status, the headers and the body.
 func cachePost(t *testing.T, url, key string, body any, h map[string]string) (int, http.Header, []byte) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
 	for k, v := range h {
 		req.Header.Set(k, v)
 	}

@@ -68,8 +68,10 @@ func TestSeedResponseCache(t *testing.T) {
 	if st := do(t, "POST", srv.URL+"/admin/model-groups", testAdminKey, map[string]any{"name": "CacheAgent", "models": []string{"gpt-4o-mini"}}, nil); st != http.StatusCreated && st != http.StatusOK {
 		t.Fatalf("model group: %d", st)
 	}
+	sfd := map[string]sfdTenant{} // by the team's bearer key
 	for _, team := range teams {
 		jobs[team] = jobsCreate(t, srv, keys[team], team)
+		sfd[keys[team]] = sfdNewTenant(t, srv.URL, team)
 	}
 	post := func(key, path string, body any, h map[string]string) (int, http.Header, []byte) {
 		return cachePost(t, srv.URL+path, key, body, h)
@@ -136,6 +138,15 @@ func TestSeedResponseCache(t *testing.T) {
 		{"jobs/llm-call-stream", "openai", func(key, text string, h map[string]string) (int, http.Header, []byte) {
 			return post(key, "/api/jobs/"+jobs[teamOf(keys, key)]+"/llm-call-stream", map[string]any{"model_group": "CacheAgent", "messages": msgs(text)}, h)
 		}, seedSSEText, 422, false},
+		// StackForDevs has no model call of its own: its completions are
+		// the OpenAI dialect's, with its four headers.
+		{"stackfordevs/completions", "openai", func(key, text string, h map[string]string) (int, http.Header, []byte) {
+			hs := sfd[key].headers()
+			for k, v := range h {
+				hs[k] = v
+			}
+			return post("", "/v1/completions", map[string]any{"model": "gpt-4o-mini", "messages": msgs(text)}, hs)
+		}, seedWhole, 400, false},
 		{"llmendpoint/completions", "ollama", les(false, false), seedWhole, 400, true},
 		{"llmendpoint/completions-stream", "ollama", les(true, false), seedNDJSONText, 400, true},
 		{"llmendpoint/qcompletions", "ollama", les(false, true), seedWhole, 400, true},
