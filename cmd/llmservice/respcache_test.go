@@ -13,17 +13,20 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/llmservice/llmservice/internal/provider/providertest"
 	"github.com/llmservice/llmservice/internal/redisfallback/redistest"
 )
 
-// cachePost sends body as JSON with the key and extra headers; it returns the
-// status, the headers and the body.
+// cachePost sends body as JSON with the key (none when "") and extra
+// headers; it returns the status, the headers and the body.
 func cachePost(t *testing.T, url, key string, body any, h map[string]string) (int, http.Header, []byte) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
 	for k, v := range h {
 		req.Header.Set(k, v)
 	}
@@ -39,8 +42,15 @@ func cachePost(t *testing.T, url, key string, body any, h map[string]string) (in
 var idAndCreated = regexp.MustCompile(`"(id|created)":("[^"]*"|\d+)`)
 
 // cacheServer starts a gateway in front of fake upstreams with two teams
-// whose cache is on and one whose cache is off.
+// whose cache is on and one whose cache is off; upstream counts the
+// requests the OpenAI fake received.
 func cacheServer(t *testing.T, env map[string]string) (*testServer, map[string]string, func() int) {
+	srv, keys, fk := cacheServerFakes(t, env)
+	return srv, keys, func() int { return len(fk["openai"].Requests()) }
+}
+
+// cacheServerFakes is cacheServer that returns every fake upstream.
+func cacheServerFakes(t *testing.T, env map[string]string) (*testServer, map[string]string, map[string]*providertest.Fake) {
 	fenv, fk := fakes(t)
 	for k, v := range env {
 		fenv[k] = v
@@ -57,8 +67,7 @@ func cacheServer(t *testing.T, env map[string]string) (*testServer, map[string]s
 			t.Fatalf("PATCH cache: status %d", st)
 		}
 	}
-	upstream := func() int { return len(fk["openai"].Requests()) }
-	return srv, keys, upstream
+	return srv, keys, fk
 }
 
 func TestResponseCache(t *testing.T) {

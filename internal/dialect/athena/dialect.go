@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,6 +102,14 @@ type caller struct {
 	p       *gateway.Principal
 	project string
 	purpose string
+	// ask is what the client asked of the response cache (askErr when its
+	// headers do not parse), offered to every model call of the request.
+	ask    *gateway.CacheAsk
+	askErr error
+	// cached collects the cache states of a GraphQL document's model
+	// calls, which share one response header.
+	mu     sync.Mutex
+	cached []string
 }
 
 // authenticate reads the bearer key and the ledger labels of r.
@@ -114,14 +123,25 @@ func (h *Handler) authenticate(r *http.Request) (*caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &caller{p: p, project: r.Header.Get("X-Project-Id"), purpose: r.Header.Get("X-Purpose")}, nil
+	c := &caller{p: p, project: r.Header.Get("X-Project-Id"), purpose: r.Header.Get("X-Purpose")}
+	// A bad x-llmservice-cache-ttl fails the model calls only: listing
+	// models or conversations does not read it.
+	c.ask, c.askErr = gateway.ParseCacheAsk(r.Header.Get)
+	return c, nil
 }
 
 // call describes one model call of c for admission and the ledger. The
-// conversation's metadata labels it when the request headers do not.
-func (c *caller) call(ctx context.Context, model string, meta *labels) *gateway.Call {
+// conversation's metadata labels it when the request headers do not. Every
+// model call of this API may be answered by the response cache: a
+// conversation turn's request holds the whole history sent (system
+// message, kept turns, the new message), so the key covers the state the
+// answer depends on.
+func (c *caller) call(ctx context.Context, model string, meta *labels) (*gateway.Call, error) {
+	if c.askErr != nil {
+		return nil, c.askErr
+	}
 	gc := &gateway.Call{Principal: c.p, Endpoint: "chat", Model: model, Project: c.project, Purpose: c.purpose,
-		ClientIP: httpx.ClientIP(ctx)}
+		ClientIP: httpx.ClientIP(ctx), Cache: c.ask}
 	if meta != nil {
 		if gc.Project == "" {
 			gc.Project, gc.Params.Project = meta.Project, "metadata.project"
@@ -130,15 +150,38 @@ func (c *caller) call(ctx context.Context, model string, meta *labels) *gateway.
 			gc.Purpose, gc.Params.Purpose = meta.Purpose, "metadata.purpose"
 		}
 	}
-	return gc
+	return gc, nil
 }
 
-// setServedHeaders says which provider and model served the call, and the
-// rate limits that applied, as the OpenAI-compatible API does.
+// noteCache keeps the cache state of one of a GraphQL document's calls.
+func (c *caller) noteCache(s gateway.Served) {
+	if s.Cache == "" {
+		return
+	}
+	c.mu.Lock()
+	c.cached = append(c.cached, s.Cache)
+	c.mu.Unlock()
+}
+
+// cacheHeader is x-llmservice-cache for a GraphQL document: one state per
+// model call the cache applied to, in the order they were made ("miss,
+// hit"); "" when it applied to none.
+func (c *caller) cacheHeader() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.Join(c.cached, ", ")
+}
+
+// setServedHeaders says which provider and model served the call, the
+// rate limits that applied and the response cache's state, as the
+// OpenAI-compatible API does.
 func setServedHeaders(w http.ResponseWriter, s gateway.Served) {
 	h := w.Header()
 	h.Set("X-Llmservice-Provider", s.Instance)
 	h.Set("X-Llmservice-Model", s.HeaderModel())
 	h.Set("X-Llmservice-Attempts", strconv.Itoa(s.Attempts))
 	openaihttp.SetRateHeaders(w, s.Rate)
+	if s.Cache != "" {
+		h.Set("X-Llmservice-Cache", s.Cache)
+	}
 }

@@ -99,6 +99,9 @@ func (h *Handler) graphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithValue(r.Context(), callerKey{}, c)
 	resp := h.schema.Exec(ctx, req.Query, req.OperationName, req.Variables)
+	if v := c.cacheHeader(); v != "" {
+		w.Header().Set("X-Llmservice-Cache", v)
+	}
 	for _, qe := range resp.Errors {
 		var re *gateway.RateError
 		if errors.As(qe.ResolverError, &re) {

@@ -16,7 +16,11 @@ import (
 
 // runChat runs a non-streaming chat completion.
 func (h *Handler) runChat(ctx context.Context, c *caller, lr *llm.ChatRequest) (*chatCompletion, gateway.Served, error) {
-	res, err := h.GW.Chat(ctx, c.call(ctx, lr.Model, nil), lr)
+	gc, err := c.call(ctx, lr.Model, nil)
+	if err != nil {
+		return nil, gateway.Served{}, err
+	}
+	res, err := h.GW.Chat(ctx, gc, lr)
 	if err != nil {
 		return nil, gateway.Served{}, err
 	}
@@ -219,7 +223,11 @@ func (h *Handler) sendTurn(ctx context.Context, c *caller, id string, in *turnIn
 	if err != nil {
 		return nil, gateway.Served{}, err
 	}
-	res, err := h.GW.Chat(ctx, c.call(ctx, t.conv.Model, metadataLabels(t.conv.Metadata)), t.req)
+	gc, err := c.call(ctx, t.conv.Model, metadataLabels(t.conv.Metadata))
+	if err != nil {
+		return nil, gateway.Served{}, err
+	}
+	res, err := h.GW.Chat(ctx, gc, t.req)
 	if err != nil {
 		return nil, gateway.Served{}, err
 	}

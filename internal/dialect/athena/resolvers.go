@@ -140,10 +140,11 @@ func (r *resolver) Chat(ctx context.Context, args struct {
 	if err != nil {
 		return nil, r.h.fail(err)
 	}
-	cc, _, err := r.h.runChat(ctx, c, lr)
+	cc, served, err := r.h.runChat(ctx, c, lr)
 	if err != nil {
 		return nil, r.h.fail(err)
 	}
+	c.noteCache(served)
 	return &chatResolver{cc}, nil
 }
 
@@ -212,10 +213,11 @@ func (r *resolver) SendMessage(ctx context.Context, args struct {
 	if err := in.validate(); err != nil {
 		return nil, r.h.fail(err)
 	}
-	v, _, err := r.h.sendTurn(ctx, c, string(args.ConversationID), in)
+	v, served, err := r.h.sendTurn(ctx, c, string(args.ConversationID), in)
 	if err != nil {
 		return nil, r.h.fail(err)
 	}
+	c.noteCache(served)
 	return &turnResolver{v}, nil
 }
 

@@ -46,7 +46,11 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if lr.Stream {
-		s, err := h.GW.ChatStream(r.Context(), c.call(r.Context(), lr.Model, nil), lr)
+		gc, err := c.call(r.Context(), lr.Model, nil)
+		if err != nil {
+			return err
+		}
+		s, err := h.GW.ChatStream(r.Context(), gc, lr)
 		if err != nil {
 			return err
 		}
@@ -176,7 +180,11 @@ func (h *Handler) streamTurn(w http.ResponseWriter, r *http.Request, c *caller, 
 	if err != nil {
 		return err
 	}
-	s, err := h.GW.ChatStream(ctx, c.call(ctx, t.conv.Model, metadataLabels(t.conv.Metadata)), t.req)
+	gc, err := c.call(ctx, t.conv.Model, metadataLabels(t.conv.Metadata))
+	if err != nil {
+		return err
+	}
+	s, err := h.GW.ChatStream(ctx, gc, t.req)
 	if err != nil {
 		return err
 	}

@@ -93,8 +93,15 @@ func (h *Handler) chat(w http.ResponseWriter, r *http.Request) error {
 	if prov.Instance == "" {
 		return h.callFailed(w, r, unavailable(prov))
 	}
+	// The response cache may answer: the seed's chat is stateless, the
+	// whole conversation is in the request.
+	ask, err := gateway.ParseCacheAsk(r.Header.Get)
+	if err != nil {
+		return err
+	}
 	call := &gateway.Call{Principal: p, Endpoint: "chat", Model: h.publicModel(prov, in.Model),
-		Project: r.Header.Get("X-Project-Id"), Purpose: r.Header.Get("X-Purpose"), ClientIP: httpx.ClientIP(r.Context())}
+		Project: r.Header.Get("X-Project-Id"), Purpose: r.Header.Get("X-Purpose"), ClientIP: httpx.ClientIP(r.Context()),
+		Cache: ask}
 	if in.Req.Stream {
 		return h.chatStream(w, r, call, in)
 	}
@@ -121,10 +128,14 @@ func (h *Handler) callFailed(w http.ResponseWriter, r *http.Request, err error) 
 	return nil
 }
 
-// setServed says which provider instance and model answered.
+// setServed says which provider instance and model answered, and the
+// response cache's state when the cache applied.
 func setServed(w http.ResponseWriter, s gateway.Served) {
 	w.Header().Set("X-Llmservice-Provider", s.Instance)
 	w.Header().Set("X-Llmservice-Model", s.HeaderModel())
+	if s.Cache != "" {
+		w.Header().Set("X-Llmservice-Cache", s.Cache)
+	}
 }
 
 // chatStream sends the answer as OpenAI chunks over SSE, ending with

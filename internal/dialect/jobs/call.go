@@ -56,6 +56,10 @@ func (h *Handler) prepare(w http.ResponseWriter, r *http.Request) (*prepared, er
 	if err != nil {
 		return nil, err
 	}
+	ask, err := cacheAsk(r) // a header: validated with the body, as FastAPI does
+	if err != nil {
+		return nil, err
+	}
 	j, err := h.openJob(r.Context(), p, r.PathValue("job_id"))
 	if err != nil {
 		return nil, err
@@ -69,7 +73,32 @@ func (h *Handler) prepare(w http.ResponseWriter, r *http.Request) (*prepared, er
 		return nil, c.err()
 	}
 	return &prepared{job: j, req: req, call: &gateway.Call{Principal: p, Endpoint: "chat", Model: req.ModelGroup,
-		Purpose: req.Purpose, ClientIP: httpx.ClientIP(r.Context()), Params: gateway.Params{Model: "model_group", Purpose: "purpose"}}}, nil
+		Purpose: req.Purpose, ClientIP: httpx.ClientIP(r.Context()), Params: gateway.Params{Model: "model_group", Purpose: "purpose"},
+		Cache: ask}}, nil
+}
+
+// cacheAsk reads the client's response cache directives. The cache may
+// answer a job's calls: each carries its whole conversation, and the job
+// only groups them (a hit is a call of the job that cost nothing). A bad
+// x-llmservice-cache-ttl is a validation error of the header, in
+// FastAPI's shape.
+func cacheAsk(r *http.Request) (*gateway.CacheAsk, error) {
+	ask, err := gateway.ParseCacheAsk(r.Header.Get)
+	if err != nil {
+		var c checker
+		e := llmservice.AsError(err)
+		c.add([]any{"header", e.Param}, e.Message, "value_error", nil)
+		return nil, c.err()
+	}
+	return ask, nil
+}
+
+// setCacheHeader says whether the response cache answered, when it
+// applied to the call.
+func setCacheHeader(w http.ResponseWriter, s gateway.Served) {
+	if s.Cache != "" {
+		w.Header().Set("X-Llmservice-Cache", s.Cache)
+	}
 }
 
 func (h *Handler) call(w http.ResponseWriter, r *http.Request) error {
@@ -96,6 +125,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) error {
 	jc.Model, jc.PromptTokens, jc.CompletionTokens, jc.Cost = model, res.Usage.PromptTokens, res.Usage.CompletionTokens, res.Cost
 	jc.LatencyMS = int(res.Latency.Milliseconds())
 	h.record(r.Context(), jc)
+	setCacheHeader(w, res.Served)
 	return httpx.WriteJSON(w, http.StatusOK, callResponse{CallID: jc.ID, Response: ans,
 		Metadata: callMetadata{TokensUsed: res.Usage.Total(), LatencyMS: res.Latency.Milliseconds(), ModelGroup: pc.req.ModelGroup}})
 }

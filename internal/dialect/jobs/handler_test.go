@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -340,5 +341,24 @@ func TestTotalsAreSumsOfCalls(t *testing.T) {
 	}
 	if _, err := time.Parse(timeFormat, *done.CompletedAt); err != nil {
 		t.Errorf("completed_at %q: %v", *done.CompletedAt, err)
+	}
+}
+
+// A bad x-llmservice-cache-ttl is a validation error of the header, in
+// FastAPI's shape, before the job is looked at.
+func TestBadCacheTTLIsAHeaderValidationError(t *testing.T) {
+	h := newHarness(t)
+	for _, path := range []string{"/api/jobs/no-such-job/llm-call", "/api/jobs/no-such-job/llm-call-stream"} {
+		b, _ := json.Marshal(map[string]any{"model_group": "Chat", "messages": []map[string]string{{"role": "user", "content": "x"}}})
+		req, _ := http.NewRequest("POST", h.url+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+h.key)
+		req.Header.Set("X-Llmservice-Cache-Ttl", "soon")
+		var out struct {
+			Detail []FieldError `json:"detail"`
+		}
+		if st := h.send(t, req, &out); st != http.StatusUnprocessableEntity || len(out.Detail) != 1 ||
+			fmt.Sprint(out.Detail[0].Loc) != "[header x-llmservice-cache-ttl]" {
+			t.Errorf("%s: status %d, detail %+v; want 422 at [header x-llmservice-cache-ttl]", path, st, out.Detail)
+		}
 	}
 }

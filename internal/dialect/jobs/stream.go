@@ -89,6 +89,7 @@ func (h *Handler) callStream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer s.Close()
+	setCacheHeader(w, s.Served)
 	model := servedName(s.Served)
 	sw := &chunkWriter{w: w, base: chunk{ID: "chatcmpl-" + gateway.NewID(""), Object: "chat.completion.chunk",
 		Created: start.Unix(), Model: model}}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/config"
@@ -91,17 +92,42 @@ func (q *Queued) Tasks(r *queue.Runner) {
 }
 
 // queuedPayload is what a task carries: the validated request, the model
-// the gateway is asked for, and what was charged (refunded on failure).
+// the gateway is asked for, what was charged (refunded on failure or a
+// cache hit) and the client's response cache directives.
 type queuedPayload struct {
 	Request *CompletionRequest `json:"request"`
 	Model   string             `json:"model"`
 	Credits int64              `json:"credits"`
+	// Cache is nil in tasks queued before the response cache applied to
+	// queued completions: they run without it.
+	Cache *queuedCache `json:"cache,omitempty"`
 }
 
-// queuedResult is what a finished task stores.
+// queuedCache is a gateway.CacheAsk as a task keeps it, with names of its
+// own so that a stored payload does not depend on the gateway's fields.
+type queuedCache struct {
+	NoCache bool          `json:"no_cache,omitempty"`
+	NoStore bool          `json:"no_store,omitempty"`
+	TTL     time.Duration `json:"ttl,omitempty"`
+}
+
+func newQueuedCache(a *gateway.CacheAsk) *queuedCache {
+	return &queuedCache{NoCache: a.NoCache, NoStore: a.NoStore, TTL: a.TTL}
+}
+
+func (c *queuedCache) ask() *gateway.CacheAsk {
+	if c == nil {
+		return nil
+	}
+	return &gateway.CacheAsk{NoCache: c.NoCache, NoStore: c.NoStore, TTL: c.TTL}
+}
+
+// queuedResult is what a finished task stores; Cache is the response
+// cache's state when it applied (x-llmservice-cache on the task's status).
 type queuedResult struct {
 	Result  string `json:"result,omitempty"`
 	Message string `json:"message,omitempty"`
+	Cache   string `json:"cache,omitempty"`
 }
 
 func (q *Queued) enqueue(w http.ResponseWriter, r *http.Request) error {
@@ -113,13 +139,18 @@ func (q *Queued) enqueue(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	ask, err := cacheAsk(r)
+	if err != nil {
+		return err
+	}
 	credits, err := req.Credits()
 	if err != nil {
 		return err
 	}
 	req.Stream = false
 	id := newTaskID()
-	payload, err := json.Marshal(queuedPayload{Request: req, Model: ModelFor(q.cfg.GW, req.Model), Credits: credits})
+	payload, err := json.Marshal(queuedPayload{Request: req, Model: ModelFor(q.cfg.GW, req.Model), Credits: credits,
+		Cache: newQueuedCache(ask)})
 	if err != nil {
 		return err
 	}
@@ -181,6 +212,7 @@ func (q *Queued) status(w http.ResponseWriter, r *http.Request) error {
 	switch t.State {
 	case llmservice.TaskSucceeded:
 		out.Result = &res.Result
+		setCacheHeader(w, gateway.Served{Cache: res.Cache})
 	case llmservice.TaskFailed, llmservice.TaskCancelled:
 		out.Message = res.Message
 		if out.Message == "" {

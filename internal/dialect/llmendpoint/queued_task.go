@@ -20,6 +20,10 @@ const rateLimitWait = time.Second
 // however often it runs (the record's purpose is the task ID on the
 // "qcompletions" endpoint, which the ledger keeps once; see
 // internal/sqlite usage_job_once), and the credits were charged at enqueue.
+// The response cache may answer with the directives the client sent when
+// it queued the task (keyed on "qcompletions": queued and synchronous
+// completions keep apart entries); a hit gives the charge back in the
+// transaction that stores the result.
 func (q *Queued) run(ctx context.Context, t *llmservice.Task) (queue.Outcome, error) {
 	p, err := q.payload(t)
 	if err != nil || p.Request == nil {
@@ -32,7 +36,7 @@ func (q *Queued) run(ctx context.Context, t *llmservice.Task) (queue.Outcome, er
 		}
 		return q.failed(t, p.Credits, llmservice.AsError(err).Message), nil
 	}
-	call := &gateway.Call{Principal: pr, Endpoint: "qcompletions", Model: p.Model, Purpose: t.ID}
+	call := &gateway.Call{Principal: pr, Endpoint: "qcompletions", Model: p.Model, Purpose: t.ID, Cache: p.Cache.ask()}
 	res, err := q.cfg.GW.Chat(ctx, call, p.Request.ChatRequest(p.Model))
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -60,9 +64,17 @@ func (q *Queued) run(ctx context.Context, t *llmservice.Task) (queue.Outcome, er
 	if len(res.Response.Choices) > 0 {
 		text = res.Response.Choices[0].Message.Text()
 	}
-	b, _ := json.Marshal(queuedResult{Result: text})
-	return queue.Outcome{Result: b}, nil
+	b, _ := json.Marshal(queuedResult{Result: text, Cache: res.Cache})
+	out := queue.Outcome{Result: b}
+	if res.Cache == gateway.CacheHit && p.Credits > 0 {
+		out.Credit = &llmservice.CreditChange{TeamID: t.TeamID, Amount: p.Credits, Reason: reasonQueuedCacheHit, Ref: t.ID}
+	}
+	return out, nil
 }
+
+// reasonQueuedCacheHit is the credit movement that gives back a queued
+// completion's charge when the response cache answered it.
+const reasonQueuedCacheHit = "qcompletion_cache_hit"
 
 // payload reads task t's payload. One that does not decode has a charge
 // that cannot be read back, so it cannot be refunded: that is logged loudly

@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/gateway"
 )
 
 func TestCreditsNeeded(t *testing.T) {
@@ -155,4 +159,31 @@ func FuzzParseCompletion(f *testing.F) {
 		}
 		_ = req.ChatRequest(req.Model)
 	})
+}
+
+// A task keeps the client's cache directives under names of its own; a
+// task queued before it kept them runs without the cache.
+func TestQueuedPayloadCache(t *testing.T) {
+	ask := &gateway.CacheAsk{NoCache: true, TTL: 10 * time.Minute}
+	for _, tc := range []struct {
+		name    string
+		payload string
+		want    *gateway.CacheAsk
+	}{
+		{"before the cache", `{"request":{"model":"llama3.1"},"model":"ollama/llama3.1","credits":5}`, nil},
+		{"no directives", `{"request":{"model":"llama3.1"},"credits":5,"cache":{}}`, &gateway.CacheAsk{}},
+		{"directives", `{"request":{"model":"llama3.1"},"credits":5,"cache":{"no_cache":true,"ttl":600000000000}}`, ask},
+	} {
+		p, err := decodePayload(&llmservice.Task{ID: "t", Payload: []byte(tc.payload)})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := p.Cache.ask(); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: ask %+v; want %+v", tc.name, got, tc.want)
+		}
+	}
+	b, _ := json.Marshal(queuedPayload{Cache: newQueuedCache(ask)})
+	if !strings.Contains(string(b), `"cache":{"no_cache":true,"ttl":600000000000}`) {
+		t.Errorf("payload %s", b)
+	}
 }

@@ -29,6 +29,7 @@ type syncGateway struct {
 	lastCall  *gateway.Call
 	err       error
 	midStream bool
+	cache     string // Served.Cache of every answer
 }
 
 func (g *syncGateway) Authenticate(ctx context.Context, key string) (*gateway.Principal, error) {
@@ -53,7 +54,7 @@ func (g *syncGateway) Chat(ctx context.Context, c *gateway.Call, req *llm.ChatRe
 		return nil, err
 	}
 	text := "echo: " + req.Messages[len(req.Messages)-1].Text()
-	return &gateway.Result{Response: &llm.ChatResponse{Choices: []llm.Choice{{Message: llm.TextMessage(llm.RoleAssistant, text)}}}}, nil
+	return &gateway.Result{Served: gateway.Served{Cache: g.cache}, Response: &llm.ChatResponse{Choices: []llm.Choice{{Message: llm.TextMessage(llm.RoleAssistant, text)}}}}, nil
 }
 
 // words streams text one word at a time, then err (or io.EOF).
@@ -84,7 +85,7 @@ func (g *syncGateway) ChatStream(ctx context.Context, c *gateway.Call, req *llm.
 	if g.midStream {
 		st.parts, st.err = st.parts[:2], g.err
 	}
-	return &gateway.StreamResult{Stream: st}, nil
+	return &gateway.StreamResult{Stream: st, Served: gateway.Served{Cache: g.cache}}, nil
 }
 
 func (g *syncGateway) Resolve(name string) (*gateway.Plan, error) {
@@ -187,6 +188,48 @@ func TestSyncStream(t *testing.T) {
 	}
 	if cr.balance != 100000 || len(cr.movements) != 2 {
 		t.Errorf("after a failed stream: balance %d, movements %v; want a refund", cr.balance, cr.movements)
+	}
+}
+
+// A hit of the response cache costs no credits: its charge comes back at
+// once. The header says what the cache did, and is absent when it is off.
+func TestSyncCacheHitRefunds(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		for _, tc := range []struct {
+			cache     string
+			balance   int64
+			movements int
+		}{
+			{"hit", 100000, 2},
+			{"miss", 100000 - seedCredits, 1},
+			{"bypass", 100000 - seedCredits, 1},
+			{"", 100000 - seedCredits, 1},
+		} {
+			h, gw, cr := newSync(100000)
+			gw.cache = tc.cache
+			body := seedRequest
+			if stream {
+				body = strings.Replace(body, `"stream": false`, `"stream": true`, 1)
+			}
+			w := syncPost(h, syncKey, body)
+			got, ok := w.Header()["X-Llmservice-Cache"]
+			if w.Code != 200 || ok != (tc.cache != "") || tc.cache != "" && got[0] != tc.cache {
+				t.Errorf("stream %v, cache %q: %d, header %v: %s", stream, tc.cache, w.Code, got, w.Body)
+			}
+			if cr.balance != tc.balance || len(cr.movements) != tc.movements {
+				t.Errorf("stream %v, cache %q: balance %d after %v; want %d", stream, tc.cache, cr.balance, cr.movements, tc.balance)
+			}
+		}
+	}
+	// A bad TTL is refused before anything is charged.
+	h, _, cr := newSync(100000)
+	r := httptest.NewRequest("POST", "/api/v1/completions", strings.NewReader(seedRequest))
+	r.Header.Set("Authorization", syncKey)
+	r.Header.Set("X-Llmservice-Cache-Ttl", "soon")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 400 || !strings.Contains(w.Body.String(), "Invalid request") || len(cr.movements) != 0 {
+		t.Errorf("bad TTL: %d %s, movements %v", w.Code, w.Body, cr.movements)
 	}
 }
 
