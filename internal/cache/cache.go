@@ -6,7 +6,6 @@
 package cache
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -69,25 +68,4 @@ func KeyOf(team string, body []byte, parts ...string) string {
 	}
 	h.Write(body)
 	return team + ":" + hex.EncodeToString(h.Sum(nil))
-}
-
-// CanonicalBody returns a JSON object in canonical form (keys sorted at
-// every depth, no spaces, numbers as written) without its top-level fields
-// named in drop: the part of a request body that can change its answer.
-// ok is false when body is not a JSON object.
-func CanonicalBody(body []byte, drop ...string) ([]byte, bool) {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil || m == nil {
-		return nil, false
-	}
-	for _, name := range drop {
-		delete(m, name)
-	}
-	b, err := json.Marshal(m) // maps marshal with sorted keys
-	if err != nil {
-		return nil, false
-	}
-	return b, true
 }

@@ -75,76 +75,125 @@ func (g *Gateway) begin(c *Call) (*Plan, error) {
 	return plan, nil
 }
 
-// Chat runs a non-streaming chat call.
-func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Result, error) {
+// open starts a call: its bounds first (a call over them is refused and
+// recorded nowhere), then its record, the observer's view of it, access and
+// its plan. A refusal after the bounds is recorded.
+func (g *Gateway) open(ctx context.Context, c *Call, stream bool) (*llmservice.UsageRecord, *Plan, error) {
 	if err := c.check(); err != nil {
-		return nil, err // not recorded: nothing unbounded reaches the ledger
+		return nil, nil, err // not recorded: nothing unbounded reaches the ledger
 	}
-	start := g.now()
-	rec := g.newRecord(c, start, false)
+	rec := g.newRecord(c, g.now(), stream)
 	g.observeBegin(ctx, rec)
 	plan, err := g.begin(c)
 	if err != nil {
-		return nil, g.fail(rec, err)
+		return nil, nil, g.fail(rec, err)
 	}
-	cc := g.cacheFor(c, plan, func() any { return chatKey(req) })
-	if e := cc.lookup(ctx); e != nil && e.Chat != nil {
-		s, err := g.serveHit(ctx, c, plan, rec, e, req.Messages)
-		if err != nil {
-			return nil, err
-		}
-		return &Result{Served: s, Response: e.Chat, Usage: e.Usage, Latency: g.now().Sub(start)}, nil
-	}
-	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
-	if err != nil {
-		return nil, g.failRate(rec, adm, err)
-	}
-	resp, out, err := run(ctx, g, c, plan, rec, adm, func(ctx context.Context, pv llm.Provider, d *hostpick.Deployment) (*llm.ChatResponse, error) {
-		r := *req
-		r.Model = d.Model
-		return pv.Chat(ctx, &r)
-	})
+	return rec, plan, nil
+}
+
+// Chat runs a non-streaming chat call: an exchange that only translates
+// (see exchange).
+func (g *Gateway) Chat(ctx context.Context, c *Call, req *llm.ChatRequest) (*Result, error) {
+	x, ans := Exchange{Chat: req}, Answer{}
+	a, err := g.exchange(ctx, c, &x, false, &ans)
 	if err != nil {
 		return nil, err
 	}
-	g.observeFinish(ctx, resp)
-	u, cost := g.settleChat(ctx, c, rec, plan, out.Deployment, adm, req, resp)
-	sv := served(plan, out, adm)
-	if cacheable(resp) {
-		cc.keep(ctx, &cacheEntry{Chat: resp, Usage: u, Cost: cost, Instance: sv.Instance, Model: sv.Model, Public: sv.Public})
-	}
-	sv.Cache = cc.header()
-	return &Result{Served: sv, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}, nil
+	return a.Result, nil
 }
 
-// run calls the plan's deployments through the router, bounded by the
-// gateway's timeout, with the team's own provider credentials where it has
-// them. A failure is settled (budget and limits released, record written)
-// before it is returned.
-func run[T any](ctx context.Context, g *Gateway, c *Call, plan *Plan, rec *llmservice.UsageRecord, adm *admission,
-	call func(ctx context.Context, pv llm.Provider, d *hostpick.Deployment) (T, error)) (T, hostpick.Outcome, error) {
-	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
-	defer cancel()
-	var resp T
-	var n atomic.Int32
-	out, err := g.router.Do(ctx, plan.tiers, plan.strategy, func(ctx context.Context, d *hostpick.Deployment) (err error) {
-		ctx = g.startAttempt(ctx, d, &n)
-		defer func() { g.endAttempt(ctx, d, err) }()
-		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
-		if err != nil {
-			return err
-		}
-		resp, err = call(ctx, pv, d)
-		return err
-	})
-	g.noteAttempts(rec, plan, out)
-	if err != nil {
-		adm.finish(ctx, llm.Usage{}, 0, false)
-		var zero T
-		return zero, out, g.fail(rec, clientClosed(parent, err))
+// wait bounds the wait for an answer: a whole answer's by the gateway's
+// timeout as a deadline over the call, a stream's (or a forwarded
+// stream's) until its first frame by a timer, after which the client's
+// connection bounds it.
+type wait struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	timer  *time.Timer // nil for a whole answer
+}
+
+func (g *Gateway) waitFor(ctx context.Context, stream bool) wait {
+	if !stream {
+		ctx, cancel := context.WithTimeout(ctx, g.timeout)
+		return wait{ctx: ctx, cancel: cancel}
 	}
-	return resp, out, nil
+	ctx, cancel := context.WithCancel(ctx)
+	return wait{ctx: ctx, cancel: cancel, timer: time.AfterFunc(g.timeout, cancel)}
+}
+
+// started stops the first frame's timer: the answer has begun.
+func (w *wait) started() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// end frees the wait: the answer is complete or failed.
+func (w *wait) end() {
+	w.started()
+	w.cancel()
+}
+
+// flight is a call on its way through the router: what its attempts need
+// and what the attempt that answered left, in one allocation: the function
+// the router is given escapes, so a closure over locals would move each of
+// them to the heap.
+type flight struct {
+	g    *Gateway
+	c    *Call
+	w    wait
+	n    atomic.Int32 // attempts so far, for the observer
+	once func(f *flight, ctx context.Context, pv llm.Provider, d *hostpick.Deployment) error
+
+	// A chat call (exchange): what it asks, when it began (for the time
+	// to the first frame), and its answer.
+	x      Exchange
+	stream bool
+	start  time.Time
+	raw    *llm.RawResponse
+	resp   *llm.ChatResponse
+	s      llm.Stream
+	first  *llm.Chunk // a stream's, read during routing (a pointer: most calls do not stream)
+	ttft   time.Duration
+
+	// An embeddings call.
+	embed    *llm.EmbedRequest
+	embedded *llm.EmbedResponse
+}
+
+// try is one attempt of the call on d: bracketed for the observer, with
+// the provider of d (the team's own credentials where it has them).
+func (f *flight) try(ctx context.Context, d *hostpick.Deployment) (err error) {
+	// The attempt's span hangs off w.ctx, which outlives this function as
+	// a stream or a forwarded body does.
+	actx := f.g.startAttempt(f.w.ctx, d, &f.n)
+	defer func() { f.g.endAttempt(actx, d, err) }()
+	pv, err := f.g.provider(ctx, f.c.Principal.Team.ID, d)
+	if err != nil {
+		return err
+	}
+	return f.once(f, actx, pv, d)
+}
+
+// route calls the plan's deployments through the router (retries,
+// fallback) within f.w, each attempt through f.try. Every lane and every
+// entry point (Chat, ChatStream, Exchange, Embed) attempts through here,
+// so they cannot differ in how a call fails: a failure is settled before
+// it is returned (the wait ended, admission released, record written), a
+// wait the first frame's timer cut short is an upstream timeout, and a
+// client that hung up a 499.
+func (g *Gateway) route(ctx context.Context, f *flight, plan *Plan, rec *llmservice.UsageRecord, adm *admission) (hostpick.Outcome, error) {
+	out, err := g.router.Do(f.w.ctx, plan.tiers, plan.strategy, f.try)
+	g.noteAttempts(rec, plan, out)
+	if err == nil {
+		return out, nil
+	}
+	f.w.end()
+	if errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Code: "upstream_timeout", Message: "The upstream did not send its first chunk in time", Err: err}
+	}
+	adm.finish(ctx, llm.Usage{}, 0, false)
+	return out, g.fail(rec, clientClosed(ctx, err))
 }
 
 // clientClosed turns err into a ClientClosed error (a 499 in the ledger)
@@ -297,86 +346,17 @@ type StreamResult struct {
 	Served
 }
 
-// ChatStream starts a streaming chat call. The first chunk is read before
-// this returns, so a failure up to then is retried or falls back, and an
-// error here still lets the dialect answer with a plain error status.
+// ChatStream starts a streaming chat call: an exchange that only
+// translates (see exchange). The first chunk is read before this returns,
+// so a failure up to then is retried or falls back, and an error here
+// still lets the dialect answer with a plain error status.
 func (g *Gateway) ChatStream(ctx context.Context, c *Call, req *llm.ChatRequest) (*StreamResult, error) {
-	if err := c.check(); err != nil {
-		return nil, err // not recorded: nothing unbounded reaches the ledger
-	}
-	start := g.now()
-	rec := g.newRecord(c, start, true)
-	g.observeBegin(ctx, rec)
-	plan, err := g.begin(c)
+	x, ans := Exchange{Chat: req}, Answer{}
+	a, err := g.exchange(ctx, c, &x, true, &ans)
 	if err != nil {
-		return nil, g.fail(rec, err)
+		return nil, err
 	}
-	cc := g.cacheFor(c, plan, func() any { return chatKey(req) })
-	if e := cc.lookup(ctx); e != nil && e.Chat != nil && len(e.Chat.Choices) == 1 {
-		s, err := g.serveHit(ctx, c, plan, rec, e, req.Messages)
-		if err != nil {
-			return nil, err
-		}
-		return &StreamResult{Stream: newReplay(e.Chat, e.Usage), Served: s}, nil
-	}
-	adm, err := g.admit(ctx, c, plan, estimatePrompt(req.Messages), &req.MaxTokens)
-	if err != nil {
-		return nil, g.failRate(rec, adm, err)
-	}
-	// The wait for the first chunk is bounded; the rest of the stream is
-	// bounded by the client's connection.
-	sctx, cancel := context.WithCancel(ctx)
-	timer := time.AfterFunc(g.timeout, cancel)
-	var (
-		s     llm.Stream
-		first llm.Chunk
-		ttft  time.Duration
-	)
-	var n atomic.Int32
-	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *hostpick.Deployment) (err error) {
-		// The attempt's span hangs off sctx, which outlives this function
-		// as the stream does.
-		actx := g.startAttempt(sctx, d, &n)
-		defer func() { g.endAttempt(actx, d, err) }()
-		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
-		if err != nil {
-			return err
-		}
-		r := *req
-		r.Model = d.Model
-		st, ch, err := openStream(actx, pv, &r)
-		if err != nil {
-			return err
-		}
-		s, first, ttft = st, ch, g.now().Sub(start)
-		// The stream stays in flight after fn returns; least-outstanding
-		// must count it until it closes.
-		g.router.Hold(d)
-		return nil
-	})
-	g.noteAttempts(rec, plan, out)
-	if err != nil {
-		timer.Stop()
-		cancel()
-		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Code: "upstream_timeout", Message: "The upstream did not send its first chunk in time", Err: err}
-		}
-		err = clientClosed(ctx, err)
-		adm.finish(ctx, llm.Usage{}, 0, false)
-		return nil, g.fail(rec, err)
-	}
-	timer.Stop()
-	if ttft <= 0 {
-		ttft = time.Nanosecond
-	}
-	ms := g.newMeteredStream(ctx, c, rec, plan, out.Deployment, adm, req, cancel, ttft, s, first)
-	if cc != nil && cc.write {
-		ms.tee = &assembler{cc: cc}
-	}
-	ms.observe(first)
-	sv := served(plan, out, adm)
-	sv.Cache = cc.header()
-	return &StreamResult{Stream: ms, Served: sv}, nil
+	return a.Stream, nil
 }
 
 // meteredStream watches a stream go by: usage, and the text needed to count
@@ -393,8 +373,8 @@ type meteredStream struct {
 }
 
 func (g *Gateway) newMeteredStream(ctx context.Context, c *Call, rec *llmservice.UsageRecord, plan *Plan, d *hostpick.Deployment,
-	adm *admission, req *llm.ChatRequest, cancel context.CancelFunc, ttft time.Duration, s llm.Stream, first llm.Chunk) *meteredStream {
-	m := &meteredStream{settlement: g.newSettlement(ctx, c, rec, plan, d, adm, req, cancel, ttft), s: s, first: &first}
+	adm *admission, req *llm.ChatRequest, cancel context.CancelFunc, ttft time.Duration, s llm.Stream, first *llm.Chunk) *meteredStream {
+	m := &meteredStream{settlement: g.newSettlement(ctx, c, rec, plan, d, adm, req, cancel, ttft), s: s, first: first}
 	m.tally = m
 	return m
 }
@@ -485,15 +465,9 @@ type EmbedResult struct {
 
 // Embed runs an embeddings call.
 func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*EmbedResult, error) {
-	if err := c.check(); err != nil {
-		return nil, err // not recorded: nothing unbounded reaches the ledger
-	}
-	start := g.now()
-	rec := g.newRecord(c, start, false)
-	g.observeBegin(ctx, rec)
-	plan, err := g.begin(c)
+	rec, plan, err := g.open(ctx, c, false)
 	if err != nil {
-		return nil, g.fail(rec, err)
+		return nil, err
 	}
 	cc := g.cacheFor(c, plan, func() any { return embedKey(req) })
 	if e := cc.lookup(ctx); e != nil && e.Embed != nil {
@@ -511,18 +485,13 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	if err != nil {
 		return nil, g.failRate(rec, adm, err)
 	}
-	resp, out, err := run(ctx, g, c, plan, rec, adm, func(ctx context.Context, pv llm.Provider, d *hostpick.Deployment) (*llm.EmbedResponse, error) {
-		e, ok := pv.(llm.Embedder)
-		if !ok {
-			return nil, llmservice.InvalidParam("model", "provider '%s' does not serve embeddings", d.Instance)
-		}
-		r := *req
-		r.Model = d.Model
-		return e.Embed(ctx, &r)
-	})
+	f := &flight{g: g, c: c, w: g.waitFor(ctx, false), once: (*flight).embedOnce, embed: req}
+	out, err := g.route(ctx, f, plan, rec, adm)
 	if err != nil {
 		return nil, err
 	}
+	f.w.end()
+	resp := f.embedded
 	u := resp.Usage
 	if !resp.HasUsage {
 		u = llm.Usage{Estimated: true}
@@ -539,4 +508,16 @@ func (g *Gateway) Embed(ctx context.Context, c *Call, req *llm.EmbedRequest) (*E
 	}
 	sv.Cache = cc.header()
 	return &EmbedResult{Served: sv, Response: resp, Usage: u}, nil
+}
+
+// embedOnce asks d for the embeddings.
+func (f *flight) embedOnce(ctx context.Context, pv llm.Provider, d *hostpick.Deployment) (err error) {
+	e, ok := pv.(llm.Embedder)
+	if !ok {
+		return llmservice.InvalidParam("model", "provider '%s' does not serve embeddings", d.Instance)
+	}
+	r := *f.embed
+	r.Model = d.Model
+	f.embedded, err = e.Embed(ctx, &r)
+	return err
 }

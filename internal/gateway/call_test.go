@@ -671,6 +671,15 @@ func TestCallBounds(t *testing.T) {
 					_, err := h.g.Embed(context.Background(), c, &llm.EmbedRequest{Input: []string{"hi"}})
 					return err
 				},
+				func(c *Call) error { // decoded by its dialect
+					_, err := h.g.Exchange(context.Background(), c, &Exchange{Raw: &llm.RawRequest{Protocol: llm.OpenAIChat}, Chat: userSays("hi")})
+					return err
+				},
+				func(c *Call) error { // undecoded
+					_, err := h.g.Exchange(context.Background(), c, &Exchange{Raw: &llm.RawRequest{Protocol: llm.OpenAIChat},
+						Decode: func() (*llm.ChatRequest, error) { return userSays("hi"), nil }})
+					return err
+				},
 			} {
 				c := h.call("mock/echo")
 				tt.edit(c)

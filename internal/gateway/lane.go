@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"sync/atomic"
 	"time"
 
 	"github.com/llmservice/llmservice"
@@ -55,15 +54,6 @@ func (x *Exchange) chat() (*llm.ChatRequest, error) {
 	return req, nil
 }
 
-// messages returns Chat's messages, or none if it cannot be decoded.
-func (x *Exchange) messages() []llm.Message {
-	req, err := x.chat()
-	if err != nil {
-		return nil
-	}
-	return req.Messages
-}
-
 // Answer is a started call. Exactly one of Raw, Result and Stream is set:
 // Raw when the pass-through lane served it, Result or Stream (as
 // Chat.Stream asked) when the translation lane did.
@@ -84,33 +74,58 @@ type RawAnswer struct {
 
 // Exchange runs a call in the lane each attempt's provider allows. Limits,
 // budgets, access, routing and settlement are those of Chat and
-// ChatStream.
+// ChatStream: all three are served by exchange.
 func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, error) {
-	req := x.Chat
-	stream, prompt, maxTokens := x.Raw != nil && x.Raw.Stream, x.Prompt, &x.MaxTokens
-	if req == nil {
+	stream := x.Raw != nil && x.Raw.Stream
+	if x.Chat == nil {
 		if err := c.check(); err != nil {
 			return nil, err // not recorded: nothing unbounded reaches the ledger
 		}
-		if !g.mayForward(c, x.Raw.Protocol) {
+		if !g.mayForward(c, x) {
 			return g.translateAll(ctx, c, x)
 		}
 	} else {
-		stream, prompt, maxTokens = req.Stream, estimatePrompt(req.Messages), &req.MaxTokens
+		stream = x.Chat.Stream
 	}
-	start := g.now()
-	rec := g.newRecord(c, start, stream)
-	g.observeBegin(ctx, rec)
-	plan, err := g.begin(c)
+	return g.exchange(ctx, c, x, stream, nil)
+}
+
+// exchange serves a chat call, whichever way it came in: Chat and
+// ChatStream (x.Raw nil, so every attempt translates), and Exchange. It is
+// the one place that bounds, records, looks up the response cache, admits,
+// attempts (through route) and starts the settlement of a chat call, so
+// that the entry points and the lanes cannot drift apart. stream says
+// whether the answer is streamed.
+//
+// The response cache keys a call without x.Raw by its canonical request
+// (chatKey), as the translation lane keeps it, and a call with x.Raw by its
+// raw body (laneCacheFor).
+//
+// The answer is written to ans when the call goes upstream or a kept
+// canonical answer serves it, and to a new Answer when ans is nil; a raw
+// hit returns the lane cache's own. Chat and ChatStream, which hand out
+// only a part of the answer, pass one on their stack: no allocation.
+func (g *Gateway) exchange(ctx context.Context, c *Call, x *Exchange, stream bool, ans *Answer) (*Answer, error) {
+	rec, plan, err := g.open(ctx, c, stream)
 	if err != nil {
-		return nil, g.fail(rec, err)
+		return nil, err
 	}
-	cc := g.laneCacheFor(c, plan, x)
+	var cc *cacheCall
+	if x.Raw == nil {
+		req := x.Chat
+		cc = g.cacheFor(c, plan, func() any { return chatKey(req) })
+	} else {
+		cc = g.laneCacheFor(c, plan, x)
+	}
 	if e := cc.lookup(ctx); e != nil {
-		if ans, ok, err := g.laneHit(ctx, c, plan, rec, x, e); ok {
-			return ans, err
+		if a, ok, err := g.hit(ctx, c, plan, rec, x, stream, e, ans); ok {
+			return a, err
 		}
-		cc.state = CacheMiss
+		cc.state = CacheMiss // the entry cannot answer this call
+	}
+	prompt, maxTokens := x.Prompt, &x.MaxTokens
+	if x.Chat != nil {
+		prompt, maxTokens = estimatePrompt(x.Chat.Messages), &x.Chat.MaxTokens
 	}
 	asked := *maxTokens
 	adm, err := g.admit(ctx, c, plan, prompt, maxTokens)
@@ -120,123 +135,127 @@ func (g *Gateway) Exchange(ctx context.Context, c *Call, x *Exchange) (*Answer, 
 	if x.Raw != nil && *maxTokens != asked {
 		x.Raw.MaxTokens = *maxTokens // a budget capped the answer
 	}
-	// The wait for the answer's first frame is bounded; a stream's rest is
-	// bounded by the client's connection, a whole answer's by the timeout,
-	// as a deadline, so that it fails as Chat's does.
-	sctx, cancel := context.WithCancel(ctx)
-	timer := time.AfterFunc(g.timeout, cancel)
-	if !stream {
-		timer.Stop()
-		sctx, cancel = context.WithTimeout(ctx, g.timeout)
-	}
-	var (
-		raw    *llm.RawResponse
-		resp   *llm.ChatResponse
-		s      llm.Stream
-		first  llm.Chunk
-		ttft   time.Duration
-		family string
-	)
-	var n atomic.Int32
-	out, err := g.router.Do(sctx, plan.tiers, plan.strategy, func(ctx context.Context, d *hostpick.Deployment) (err error) {
-		// The attempt's span hangs off sctx, which outlives this function
-		// as a stream or a forwarded body does.
-		actx := g.startAttempt(sctx, d, &n)
-		defer func() { g.endAttempt(actx, d, err) }()
-		pv, err := g.provider(ctx, c.Principal.Team.ID, d)
-		if err != nil {
-			return err
-		}
-		if fw, ok := pv.(llm.Forwarder); ok && x.Raw != nil && fw.Forwards(x.Raw.Protocol) {
-			r, err := fw.Forward(actx, x.Raw, d.Model)
-			if err != nil {
-				return err
-			}
-			raw, ttft = r, g.now().Sub(start)
-			g.router.Hold(d)
-			return nil
-		}
-		req, err := x.chat()
-		if err != nil {
-			return err
-		}
-		family = g.instances[d.Instance].Family
-		r := translated(req, d.Model, family)
-		if !req.Stream {
-			resp, err = pv.Chat(actx, r)
-			return err
-		}
-		st, ch, err := openStream(actx, pv, r)
-		if err != nil {
-			return err
-		}
-		s, first, ttft = st, ch, g.now().Sub(start)
-		g.router.Hold(d)
-		return nil
-	})
-	g.noteAttempts(rec, plan, out)
+	f := &flight{g: g, c: c, w: g.waitFor(ctx, stream), once: (*flight).chatOnce, x: *x, stream: stream, start: rec.Time}
+	out, err := g.route(ctx, f, plan, rec, adm)
 	if err != nil {
-		timer.Stop()
-		cancel()
-		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-			err = &llmservice.Error{Kind: llmservice.UpstreamTimeout, Message: "upstream timed out before the first chunk", Err: err}
-		}
-		err = clientClosed(ctx, err)
-		adm.finish(ctx, llm.Usage{}, 0, false)
-		return nil, g.fail(rec, err)
+		return nil, err
 	}
-	req = x.Chat // decoded by an attempt that translated, if any did
+	req := f.x.Chat // decoded by an attempt that translated, if any did
 	d := out.Deployment
-	ans := &Answer{Served: served(plan, out, adm)}
+	if ans == nil {
+		ans = new(Answer)
+	}
+	*ans = Answer{Served: served(plan, out, adm)}
 	ans.Cache = cc.header()
-	ttft = max(ttft, time.Nanosecond)
+	ttft := max(f.ttft, time.Nanosecond)
 	switch {
-	case raw != nil:
-		if stream {
-			timer.Stop()
-		}
-		mr := g.newMeteredRaw(ctx, c, rec, plan, d, adm, req, cancel, ttft, raw.Body)
-		mr.x = x // the request, decoded only for a local count or the body log
+	case f.raw != nil:
+		// A forwarded stream's rest is bounded by the client's
+		// connection, a whole body's by the wait's deadline.
+		f.w.started()
+		mr := g.newMeteredRaw(ctx, c, rec, plan, d, adm, req, f.w.cancel, ttft, f.raw.Body)
+		mr.decode = f.x.Decode // the request, decoded only for a local count or the body log
 		if !stream {
-			mr.ttft, mr.timer = 0, timer
+			mr.ttft = 0
 		}
 		if cc != nil && cc.write {
-			mr.tee = &rawTee{cc: cc, codec: x.Cache, stream: stream}
+			mr.tee = &rawTee{cc: cc, codec: f.x.Cache, stream: stream}
 		}
-		ans.Raw = &RawAnswer{Status: raw.Status, Header: raw.Header, Body: mr}
-	case resp != nil:
-		timer.Stop()
-		cancel()
-		g.observeFinish(ctx, resp)
-		u, cost := g.settleChat(ctx, c, rec, plan, d, adm, req, resp)
-		if cacheable(resp) {
-			cc.keep(ctx, &cacheEntry{Chat: resp, Usage: u, Cost: cost, Instance: ans.Instance, Model: ans.Model, Public: ans.Public})
+		ans.Raw = &RawAnswer{Status: f.raw.Status, Header: f.raw.Header, Body: mr}
+	case f.resp != nil:
+		f.w.end()
+		g.observeFinish(ctx, f.resp)
+		u, cost := g.settleChat(ctx, c, rec, plan, d, adm, req, f.resp)
+		if cacheable(f.resp) {
+			cc.keep(ctx, &cacheEntry{Chat: f.resp, Usage: u, Cost: cost, Instance: ans.Instance, Model: ans.Model, Public: ans.Public})
 		}
-		ans.Result = &Result{Served: ans.Served, Response: resp, Usage: u, Cost: cost, Latency: g.now().Sub(start)}
+		ans.Result = &Result{Served: ans.Served, Response: f.resp, Usage: u, Cost: cost, Latency: g.now().Sub(rec.Time)}
 	default:
-		timer.Stop()
-		ms := g.newMeteredStream(ctx, c, rec, plan, d, adm, req, cancel, ttft, s, first)
+		f.w.started()
+		ms := g.newMeteredStream(ctx, c, rec, plan, d, adm, req, f.w.cancel, ttft, f.s, f.first)
 		if cc != nil && cc.write {
 			ms.tee = &assembler{cc: cc}
 		}
-		ms.observe(first)
+		ms.observe(*f.first)
 		ans.Stream = &StreamResult{Stream: ms, Served: ans.Served}
 	}
 	return ans, nil
 }
 
+// chatOnce is one attempt of a chat call: forwarded when the provider
+// forwards the client's protocol, translated otherwise.
+func (f *flight) chatOnce(ctx context.Context, pv llm.Provider, d *hostpick.Deployment) error {
+	g, x := f.g, &f.x
+	if fw, ok := pv.(llm.Forwarder); ok && x.Raw != nil && fw.Forwards(x.Raw.Protocol) {
+		r, err := fw.Forward(ctx, x.Raw, d.Model)
+		if err != nil {
+			return err
+		}
+		f.raw, f.ttft = r, g.now().Sub(f.start)
+		// The answer stays in flight after this returns;
+		// least-outstanding must count it until it settles.
+		g.router.Hold(d)
+		return nil
+	}
+	req, err := x.chat()
+	if err != nil {
+		return err
+	}
+	r := translated(req, d.Model, g.instances[d.Instance].Family)
+	if !f.stream {
+		f.resp, err = pv.Chat(ctx, r)
+		return err
+	}
+	st, ch, err := openStream(ctx, pv, r)
+	if err != nil {
+		return err
+	}
+	f.s, f.first, f.ttft = st, &ch, g.now().Sub(f.start)
+	g.router.Hold(d)
+	return nil
+}
+
+// hit answers a call from a kept entry, into ans as exchange does; ok is
+// false when the entry cannot answer the call, which then goes upstream.
+// A call with x.Raw is the lane cache's (laneHit). One without is answered
+// from a kept canonical answer, replayed as a stream when stream asks.
+func (g *Gateway) hit(ctx context.Context, c *Call, plan *Plan, rec *llmservice.UsageRecord, x *Exchange, stream bool,
+	e *cacheEntry, ans *Answer) (*Answer, bool, error) {
+	if x.Raw != nil {
+		return g.laneHit(ctx, c, plan, rec, x, e)
+	}
+	if e.Chat == nil || len(e.Chat.Choices) != 1 {
+		return nil, false, nil
+	}
+	s, err := g.serveHit(ctx, c, plan, rec, e, x.Chat.Messages)
+	if err != nil {
+		return nil, true, err
+	}
+	if ans == nil {
+		ans = new(Answer)
+	}
+	*ans = Answer{Served: s}
+	if stream {
+		ans.Stream = &StreamResult{Stream: newReplay(e.Chat, e.Usage), Served: s}
+	} else {
+		ans.Result = &Result{Served: s, Response: e.Chat, Usage: e.Usage, Latency: g.now().Sub(rec.Time)}
+	}
+	return ans, true, nil
+}
+
 // mayForward reports whether the pass-through lane may serve a call that
-// the dialect has not decoded: the response cache (which keys and keeps
-// decoded answers) does not apply to it, and some deployment of its plan
-// forwards p. Otherwise it is served as Chat and ChatStream serve it,
+// the dialect has not decoded: the response cache applies to it only if
+// the dialect offers x.Cache (otherwise the cache keys and keeps decoded
+// answers), and some deployment of its plan forwards x's protocol. Otherwise it is served as Chat and ChatStream serve it,
 // which keeps every behaviour of the translation lane; an error resolving
 // the plan is left for them to report.
-func (g *Gateway) mayForward(c *Call, p llm.Protocol) bool {
+func (g *Gateway) mayForward(c *Call, x *Exchange) bool {
+	p := x.Raw.Protocol
 	plan, err := g.Resolve(c.Model)
 	if err != nil {
 		return false
 	}
-	if g.cache != nil && c.Cache != nil && policyTTL(c.Principal, plan) > 0 {
+	if x.Cache == nil && g.cache != nil && c.Cache != nil && policyTTL(c.Principal, plan) > 0 {
 		return false
 	}
 	for _, tier := range plan.tiers {
@@ -249,24 +268,15 @@ func (g *Gateway) mayForward(c *Call, p llm.Protocol) bool {
 	return false
 }
 
-// translateAll serves an undecoded exchange through Chat or ChatStream.
+// translateAll serves an undecoded exchange as Chat and ChatStream serve
+// a call: decoded, translated by every attempt, keyed in the response
+// cache by its canonical request.
 func (g *Gateway) translateAll(ctx context.Context, c *Call, x *Exchange) (*Answer, error) {
 	req, err := x.chat()
 	if err != nil {
 		return nil, err
 	}
-	if !req.Stream {
-		res, err := g.Chat(ctx, c, req)
-		if err != nil {
-			return nil, err
-		}
-		return &Answer{Served: res.Served, Result: res}, nil
-	}
-	s, err := g.ChatStream(ctx, c, req)
-	if err != nil {
-		return nil, err
-	}
-	return &Answer{Served: s.Served, Stream: s}, nil
+	return g.exchange(ctx, c, &Exchange{Chat: req}, req.Stream, nil)
 }
 
 // translated returns req for one attempt: the upstream model set, and the

@@ -239,20 +239,134 @@ func TestExchangeRefusals(t *testing.T) {
 	}
 }
 
-// The first frame of an exchange is bounded by the gateway's timeout.
-func TestExchangeTimeout(t *testing.T) {
-	fw := &fakeForwarder{fakeProvider: &fakeProvider{}, forwards: func(llm.Protocol) bool { return true }}
-	fw.forward = func(ctx context.Context, _ *llm.RawRequest, _ string) (*llm.RawResponse, error) {
-		<-ctx.Done()
-		return nil, &llmservice.Error{Kind: llmservice.Upstream, Code: "cancelled", Message: "cancelled", Err: ctx.Err()}
+// Every entry point times out alike: a whole answer when the deadline
+// passes, a stream (forwarded or translated) when its first frame is
+// late; each is a 504 with code upstream_timeout, in the error the client
+// gets and in the ledger.
+func TestTimeoutAcrossEntryPoints(t *testing.T) {
+	const whole, first = "The upstream did not answer in time", "The upstream did not send its first chunk in time"
+	tests := []struct {
+		name    string
+		run     func(g *Gateway, c *Call) error
+		wantMsg string
+	}{
+		{"Chat", func(g *Gateway, c *Call) error {
+			_, err := g.Chat(context.Background(), c, userSays("hello"))
+			return err
+		}, whole},
+		{"ChatStream", func(g *Gateway, c *Call) error {
+			_, err := g.ChatStream(context.Background(), c, userSays("hello"))
+			return err
+		}, first},
+		{"Exchange forwarded", func(g *Gateway, c *Call) error {
+			_, err := g.Exchange(context.Background(), c, exchange(false, llm.OpenAIChat))
+			return err
+		}, whole},
+		{"Exchange forwarded stream", func(g *Gateway, c *Call) error {
+			_, err := g.Exchange(context.Background(), c, exchange(true, llm.OpenAIChat))
+			return err
+		}, first},
+		{"Exchange translated", func(g *Gateway, c *Call) error {
+			_, err := g.Exchange(context.Background(), c, exchange(false, llm.AnthropicMessages))
+			return err
+		}, whole},
+		{"Exchange translated stream", func(g *Gateway, c *Call) error {
+			_, err := g.Exchange(context.Background(), c, exchange(true, llm.AnthropicMessages))
+			return err
+		}, first},
 	}
-	h := newHarness(t, env{instances: []Instance{one("mock", "openai", fw)}, timeout: time.Nanosecond})
-	_, err := h.g.Exchange(context.Background(), h.call("mock/echo"), exchange(true, llm.OpenAIChat))
-	if llmservice.ErrorKind(err) != llmservice.UpstreamTimeout {
-		t.Fatalf("err %v; want upstream_timeout", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cancelled := func(ctx context.Context) error {
+				<-ctx.Done()
+				return &llmservice.Error{Kind: llmservice.Upstream, Code: "cancelled", Message: "cancelled", Err: ctx.Err()}
+			}
+			fw := &fakeForwarder{
+				fakeProvider: &fakeProvider{
+					chat:   func(ctx context.Context, _ *llm.ChatRequest) (*llm.ChatResponse, error) { return nil, cancelled(ctx) },
+					stream: func(ctx context.Context, _ *llm.ChatRequest) (llm.Stream, error) { return nil, cancelled(ctx) },
+				},
+				forwards: func(p llm.Protocol) bool { return p == llm.OpenAIChat },
+				forward: func(ctx context.Context, _ *llm.RawRequest, _ string) (*llm.RawResponse, error) {
+					return nil, cancelled(ctx)
+				},
+			}
+			h := newHarness(t, env{instances: []Instance{one("mock", "openai", fw)}, timeout: time.Nanosecond})
+			e := llmservice.AsError(tt.run(h.g, h.call("mock/echo")))
+			if e.Kind != llmservice.UpstreamTimeout || e.Code != "upstream_timeout" || e.Message != tt.wantMsg {
+				t.Errorf("err %s %q %q; want upstream_timeout %q", e.Kind, e.Code, e.Message, tt.wantMsg)
+			}
+			if rec := h.meter.only(t); rec.Status != 504 || rec.ErrorType != "upstream_timeout" {
+				t.Errorf("recorded %d %q; want 504 upstream_timeout", rec.Status, rec.ErrorType)
+			}
+		})
 	}
-	if rec := h.meter.only(t); rec.Status != 504 {
-		t.Errorf("recorded %d; want 504", rec.Status)
+}
+
+// Every entry point leaves thinking another family signed out of a
+// translated request (its own family's stays).
+func TestForeignThinkingAcrossEntryPoints(t *testing.T) {
+	msgs := []llm.Message{
+		llm.TextMessage(llm.RoleUser, "q"),
+		{Role: llm.RoleAssistant, Content: []llm.Part{
+			{Type: llm.PartThinking, Text: "mine", Family: "openai"},
+			{Type: llm.PartThinking, Text: "theirs", Family: "anthropic"},
+			{Type: llm.PartText, Text: "answer"},
+		}},
+		llm.TextMessage(llm.RoleUser, "and?"),
+	}
+	tests := []struct {
+		name string
+		run  func(g *Gateway, c *Call, req *llm.ChatRequest) error
+	}{
+		{"Chat", func(g *Gateway, c *Call, req *llm.ChatRequest) error {
+			_, err := g.Chat(context.Background(), c, req)
+			return err
+		}},
+		{"ChatStream", func(g *Gateway, c *Call, req *llm.ChatRequest) error {
+			s, err := g.ChatStream(context.Background(), c, req)
+			if err == nil {
+				s.Close()
+			}
+			return err
+		}},
+		{"Exchange translated", func(g *Gateway, c *Call, req *llm.ChatRequest) error {
+			ans, err := g.Exchange(context.Background(), c, &Exchange{Raw: &llm.RawRequest{Protocol: llm.AnthropicMessages}, Chat: req})
+			if err == nil && ans.Result == nil {
+				t.Fatal("not translated")
+			}
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got [][]llm.Part
+			note := func(req *llm.ChatRequest) { got = append(got, req.Messages[1].Content) }
+			pv := &fakeProvider{
+				chat: func(ctx context.Context, req *llm.ChatRequest) (*llm.ChatResponse, error) {
+					note(req)
+					return answer("fine", nil)(ctx, req)
+				},
+				stream: func(_ context.Context, req *llm.ChatRequest) (llm.Stream, error) {
+					note(req)
+					return &fakeStream{chunks: helloChunks(nil)}, nil
+				},
+			}
+			h := newHarness(t, env{instances: []Instance{one("mock", "openai", pv)}})
+			if err := tt.run(h.g, h.call("mock/echo"), &llm.ChatRequest{Messages: msgs}); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 {
+				t.Fatalf("%d upstream requests; want 1", len(got))
+			}
+			var kept []string
+			for _, p := range got[0] {
+				kept = append(kept, p.Text)
+			}
+			if want := []string{"mine", "answer"}; !slices.Equal(kept, want) {
+				t.Errorf("upstream got %q; want %q", kept, want)
+			}
+		})
 	}
 }
 

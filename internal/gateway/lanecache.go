@@ -31,6 +31,17 @@ type RawCache interface {
 	Stream(whole []byte) []byte
 }
 
+// RawReplayer is a RawCache whose replays depend on the call, so that the
+// gateway cannot convert a kept answer with Whole and Stream alone: an
+// OpenAI chat stream carries its usage chunk only when the request asks
+// for it, while a whole answer always carries usage. laneHit asks it for
+// every raw hit. kept is the kept answer (a stream's frames when
+// keptStream), stream the framing the call asks for, u the usage kept
+// with the answer; false when the kept answer cannot answer the call.
+type RawReplayer interface {
+	Replay(kept []byte, keptStream, stream bool, u llm.Usage) ([]byte, bool)
+}
+
 // maxRawEntry bounds the pass-through answer a miss keeps: a longer one is
 // relayed but not cached.
 const maxRawEntry = 4 << 20
@@ -61,7 +72,11 @@ func (g *Gateway) laneHit(ctx context.Context, c *Call, plan *Plan, rec *llmserv
 	switch {
 	case e.Raw != nil:
 		body := e.Raw
-		if e.RawStream != x.Raw.Stream {
+		if rp, ok := x.Cache.(RawReplayer); ok {
+			if body, ok = rp.Replay(e.Raw, e.RawStream, x.Raw.Stream, e.Usage); !ok {
+				return nil, false, nil
+			}
+		} else if e.RawStream != x.Raw.Stream {
 			if x.Raw.Stream {
 				body = x.Cache.Stream(e.Raw)
 			} else if body, _ = x.Cache.Whole(e.Raw, true); body == nil {
@@ -74,7 +89,7 @@ func (g *Gateway) laneHit(ctx context.Context, c *Call, plan *Plan, rec *llmserv
 		}
 		ans.Raw = &RawAnswer{Status: 200, Header: map[string][]string{"Content-Type": {ct}}, Body: io.NopCloser(bytes.NewReader(body))}
 	case e.Chat != nil && len(e.Chat.Choices) == 1:
-		if x.Chat.Stream {
+		if x.Raw.Stream { // x.Chat may not be decoded
 			ans.Stream = &StreamResult{Stream: newReplay(e.Chat, e.Usage)}
 		} else {
 			ans.Result = &Result{Response: e.Chat, Usage: e.Usage}

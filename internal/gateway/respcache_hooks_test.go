@@ -154,6 +154,50 @@ func (h *harness) cachedCall(model string) *Call {
 	return c
 }
 
+// A kept entry that cannot answer the call (here one without an answer,
+// as a store shared with another version could hold) is a miss, whichever
+// entry point the call came by: the call goes upstream and says so.
+func TestCacheEntryThatCannotAnswer(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(h *harness) (Served, error)
+	}{
+		{"Chat", func(h *harness) (Served, error) {
+			res, err := h.g.Chat(context.Background(), h.cachedCall("mock/echo"), userSays("hello"))
+			if err != nil {
+				return Served{}, err
+			}
+			return res.Served, nil
+		}},
+		{"ChatStream", func(h *harness) (Served, error) {
+			s, err := h.g.ChatStream(context.Background(), h.cachedCall("mock/echo"), userSays("hello"))
+			if err != nil {
+				return Served{}, err
+			}
+			s.Close()
+			return s.Served, nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pv := okProvider()
+			pv.stream = streamOf(&fakeStream{chunks: helloChunks(nil)})
+			h, fc := cacheHarness(t, pv, llmservice.Limits{})
+			fc.get = func(context.Context, string) ([]byte, bool, error) { return []byte(`{"usage":{}}`), true, nil }
+			s, err := tt.run(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Cache != CacheMiss || pv.Calls() != 1 {
+				t.Errorf("cache %q after %d upstream calls; want a miss that went upstream", s.Cache, pv.Calls())
+			}
+			if rec := h.meter.only(t); rec.CacheHit {
+				t.Error("recorded as a hit")
+			}
+		})
+	}
+}
+
 // A repeated question is answered from the cache: no upstream call, no
 // cost, the saved cost in the ledger, and only the request limits charged.
 func TestCacheHit(t *testing.T) {

@@ -37,15 +37,13 @@ type settlement struct {
 	d      *hostpick.Deployment
 	adm    *admission
 	req    *llm.ChatRequest
-	// x, when req is nil, is the undecoded exchange of a pass-through
-	// answer: decoded only for a local count or the body log.
-	x      *Exchange
+	// decode, when req is nil, builds the request of an undecoded
+	// pass-through answer (Exchange.Decode): called only for a local
+	// count or the body log.
+	decode func() (*llm.ChatRequest, error)
 	ttft   time.Duration
 	cancel context.CancelFunc
-	// timer bounds a whole answer the client reads as one body; nil when
-	// the answer is a stream, bounded by the client's connection instead.
-	timer *time.Timer
-	tally tally
+	tally  tally
 
 	// Usage is counted locally when the upstream reports none; the count
 	// is kept, and redone only when the answer has grown since.
@@ -83,15 +81,19 @@ func (s *settlement) Usage() llm.Usage {
 	return llm.Usage{PromptTokens: s.prompt, CompletionTokens: s.compl, Estimated: true}
 }
 
-// messages returns the request's messages, decoding an exchange's.
+// messages returns the request's messages, decoding them once if need be;
+// none if they cannot be decoded.
 func (s *settlement) messages() []llm.Message {
-	if s.req != nil {
-		return s.req.Messages
+	if s.req == nil && s.decode != nil {
+		if req, err := s.decode(); err == nil {
+			s.req = req
+		}
+		s.decode = nil
 	}
-	if s.x != nil {
-		return s.x.messages()
+	if s.req == nil {
+		return nil
 	}
-	return nil
+	return s.req.Messages
 }
 
 // Cost returns what the answer costs so far, as the ledger prices it.
@@ -132,9 +134,6 @@ func (s *settlement) close(body io.Closer) error {
 	s.closed = true
 	if !s.settled {
 		s.settle(&llmservice.Error{Kind: llmservice.ClientClosed, Code: "client_closed", Message: "The client closed the stream before its end"})
-	}
-	if s.timer != nil {
-		s.timer.Stop()
 	}
 	s.cancel()
 	s.g.router.Release(s.d)

@@ -101,6 +101,9 @@ func (h *Handler) exchange(w http.ResponseWriter, r *http.Request, p *gateway.Pr
 		},
 		Prompt: f.Prompt, MaxTokens: f.MaxTokens,
 	}
+	if f.N == nil || *f.N == 1 {
+		x.Cache = chatCache{includeUsage: f.IncludeUsage}
+	}
 	ans, err := ex.Exchange(r.Context(), call, x)
 	if err != nil {
 		return err

@@ -20,6 +20,8 @@ type chatFields struct {
 	// MaxTokens is max_completion_tokens, else max_tokens, as ToLLM reads
 	// them; nil when neither is set.
 	MaxTokens *int
+	// N is n, nil when not set.
+	N *int
 	// Prompt is the admission estimate of the prompt, as the gateway
 	// computes it from the decoded messages (3 per request, 4 per
 	// message, and tokens.Estimate of each text).
@@ -138,8 +140,7 @@ func (s *scanner) request(f *chatFields) bool {
 			var v *int
 			return s.optInt(&v, math.MinInt64, math.MaxInt64)
 		case kN:
-			var v *int
-			return s.optInt(&v, 1, 128)
+			return s.optInt(&f.N, 1, 128)
 		case kTools:
 			return s.null() || s.array(s.tool)
 		case kToolChoice:

@@ -215,6 +215,8 @@ func (s *sseBody) inspect(frame []byte) (typ string, data []byte) {
 		}
 	case "message_delta":
 		s.merge(e.Usage)
+	case "message_stop":
+		s.Ended() // the stream's terminal event
 	case "content_block_delta":
 		if d := e.Delta; d != nil {
 			s.Keep(d.Text)

@@ -414,7 +414,15 @@ type chatSSE struct {
 func (s *chatSSE) Usage() (llm.Usage, bool) { return s.u, s.seen }
 func (s *chatSSE) FinishReasons() []string  { return s.reasons }
 func (s *chatSSE) Text() string             { return s.text.String() }
-func (s *chatSSE) Close() error             { return s.body.Close() }
+
+// Close drains what the upstream still sends after [DONE], so that its
+// connection is reused, and closes it.
+func (s *chatSSE) Close() error {
+	if s.done {
+		upstream.Drain(s.body)
+	}
+	return s.body.Close()
+}
 
 // first reads the first frame: an error there is the upstream's refusal,
 // which the gateway may still retry.
@@ -460,6 +468,13 @@ func (s *chatSSE) Read(p []byte) (int, error) {
 	}
 	n := copy(p, s.out)
 	s.out = s.out[n:]
+	if len(s.out) == 0 && s.done {
+		// [DONE] ends the answer: it is handed out with io.EOF, so that
+		// the gateway settles the call (ledger, response cache) before the
+		// client sees the end (see upstream.Relay.Ended).
+		s.err = io.EOF
+		return n, io.EOF
+	}
 	return n, nil
 }
 

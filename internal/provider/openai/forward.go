@@ -191,6 +191,7 @@ func (s *sseBody) inspect(data []byte) string {
 		if e.Response != nil {
 			s.response(e.Response)
 		}
+		s.Ended() // the stream's terminal event
 	}
 	return e.Type
 }

@@ -58,8 +58,30 @@ type Relay struct {
 	// get them, and its data (nil for an event without any).
 	next func() (out, data []byte, err error)
 
-	out []byte // the current event, not yet read by the client
-	err error  // sticky
+	out   []byte // the current event, not yet read by the client
+	err   error  // sticky
+	ended bool   // the protocol's terminal event was read
+}
+
+// Ended marks the event next is returning as the stream's last (the
+// protocol's terminal event, such as message_stop). Read then hands it out
+// with io.EOF instead of waiting for the upstream to end its response:
+// the gateway settles the call (ledger, response cache) before the client
+// sees the end of its answer, so a client that sends its next request on
+// seeing it finds both written. Close drains what the upstream still sends
+// so that its connection is reused.
+func (r *Relay) Ended() { r.ended = true }
+
+// maxDrain bounds what Close reads of an upstream response after its
+// terminal event before closing it (a longer tail costs the connection).
+const maxDrain = 64 << 10
+
+// Drain reads what an upstream still sends after the answer's end, at most
+// maxDrain bytes, so that closing body lets the connection be reused.
+func Drain(body io.Closer) {
+	if rd, ok := body.(io.Reader); ok {
+		_, _ = io.CopyN(io.Discard, rd, maxDrain)
+	}
 }
 
 // Open starts relaying body: it reads up to and including the first event
@@ -93,6 +115,10 @@ func (r *Relay) Read(p []byte) (int, error) {
 		if r.err != nil {
 			return 0, r.err
 		}
+		if r.ended {
+			r.err = io.EOF
+			continue
+		}
 		out, _, err := r.next()
 		if err != nil {
 			r.err = err
@@ -105,10 +131,19 @@ func (r *Relay) Read(p []byte) (int, error) {
 	}
 	n := copy(p, r.out)
 	r.out = r.out[n:]
+	if len(r.out) == 0 && r.ended {
+		r.err = io.EOF
+		return n, io.EOF
+	}
 	return n, nil
 }
 
-func (r *Relay) Close() error { return r.body.Close() }
+func (r *Relay) Close() error {
+	if r.ended {
+		Drain(r.body)
+	}
+	return r.body.Close()
+}
 
 // Pass makes the pass-through lane's answer of a 2xx upstream response:
 // the headers named in keep, and the body. A JSON answer is read whole
