@@ -57,7 +57,8 @@ func (c *Client) Forward(ctx context.Context, req *llm.RawRequest, model string)
 			return wholeAnswer(b, req.ReplyModel, req.Op == OpCountTokens)
 		},
 		func(body io.ReadCloser) (llm.RawBody, error) {
-			s := &sseBody{r: bufio.NewReaderSize(body, 16<<10), reply: req.ReplyModel}
+			s := &sseBody{reply: req.ReplyModel}
+			s.r = bufio.NewReaderSize(s.Watch(body), 16<<10)
 			return s, s.Open(ctx, body, s.next, refuse)
 		})
 }

@@ -56,7 +56,8 @@ func (c *Client) Forward(ctx context.Context, req *llm.RawRequest, model string)
 	return upstream.Pass(ctx, resp, []string{"Content-Type"},
 		func(b []byte) ([]byte, upstream.Tally, error) { return wholeAnswer(b, reply, req.Op == OpCountTokens) },
 		func(body io.ReadCloser) (llm.RawBody, error) {
-			s := &sseBody{r: bufio.NewReaderSize(body, 16<<10), reply: reply}
+			s := &sseBody{reply: reply}
+			s.r = bufio.NewReaderSize(s.Watch(body), 16<<10)
 			return s, s.Open(ctx, body, s.next, refuse)
 		})
 }

@@ -59,7 +59,8 @@ func (c *Client) Forward(ctx context.Context, req *llm.RawRequest, model string)
 			return wholeAnswer(b, req.ReplyModel, req.Op == OpInputTokens)
 		},
 		func(body io.ReadCloser) (llm.RawBody, error) {
-			s := &sseBody{r: upstream.NewSSEReader(body), reply: req.ReplyModel}
+			s := &sseBody{reply: req.ReplyModel}
+			s.r = upstream.NewSSEReader(s.Watch(body))
 			return s, s.Open(ctx, body, s.next, s.refuse)
 		})
 }

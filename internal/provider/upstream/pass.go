@@ -61,6 +61,27 @@ type Relay struct {
 	out   []byte // the current event, not yet read by the client
 	err   error  // sticky
 	ended bool   // the protocol's terminal event was read
+	wait  WaitHook
+}
+
+// Watch returns body as the forwarder is to read it: through a hook that
+// tells when a read is about to wait on the upstream's connection, for
+// BeforeWait. The forwarder's buffered reader goes on top of it.
+func (r *Relay) Watch(body io.Reader) io.Reader {
+	r.wait.R = body
+	return &r.wait
+}
+
+// BeforeWait has f called whenever the stream is about to read the
+// upstream's connection (llm.WaitNotifier), when the forwarder reads its
+// body through Watch: the relay to the client then flushes the events of
+// one upstream write in one write instead of after each event.
+func (r *Relay) BeforeWait(f func()) bool {
+	if r.wait.R == nil {
+		return false
+	}
+	r.wait.Before = f
+	return true
 }
 
 // Ended marks the event next is returning as the stream's last (the
