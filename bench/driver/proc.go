@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -160,22 +161,36 @@ func memory(pid int) (hwm, rss int64, err error) {
 }
 
 func parseStatus(b []byte) (hwm, rss int64, err error) {
+	f, err := statusFields(b, "VmHWM", "VmRSS")
+	return f["VmHWM"], f["VmRSS"], err
+}
+
+// statusFields returns the named fields (in kB) of a /proc/PID/status.
+func statusFields(b []byte, names ...string) (map[string]int64, error) {
+	out := make(map[string]int64, len(names))
 	for line := range strings.SplitSeq(string(b), "\n") {
 		name, val, ok := strings.Cut(line, ":")
-		if !ok || (name != "VmHWM" && name != "VmRSS") {
+		if !ok || !slices.Contains(names, name) {
 			continue
 		}
 		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("parse %s: %w", name, err)
+			return nil, fmt.Errorf("parse %s: %w", name, err)
 		}
-		if name == "VmHWM" {
-			hwm = n
-		} else {
-			rss = n
-		}
+		out[name] = n
 	}
-	return hwm, rss, nil
+	return out, nil
+}
+
+// rssSplit returns the anonymous and the file-backed resident set
+// (RssAnon, RssFile) in KiB: heap and stacks, against the binary's pages.
+func rssSplit(pid int) (anon, file int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	f, err := statusFields(b, "RssAnon", "RssFile")
+	return f["RssAnon"], f["RssFile"], err
 }
 
 // resetPeak sets VmHWM back to the current RSS (Linux 4.0+), so that each

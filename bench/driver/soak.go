@@ -19,7 +19,10 @@ type soakResult struct {
 	startKiB int64         // VmRSS once the process has warmed to the load
 	endKiB   int64         // VmRSS as the run ends
 	peakKiB  int64         // VmHWM over the run
-	res      report.Result
+	// RssAnon and RssFile when startKiB and endKiB were read: whether a
+	// growth is heap or newly touched pages of the binary.
+	startAnon, startFile, endAnon, endFile int64
+	res                                    report.Result
 }
 
 // soakRun drives llmservice at rate for d and reads its RSS a little after
@@ -51,17 +54,36 @@ func (b *bench) soakRun(ctx context.Context, rate float64, d time.Duration) (*so
 		return nil, ctx.Err()
 	}
 	var err error
-	if _, s.startKiB, err = memory(t.proc.pid()); err != nil {
+	pid := t.proc.pid()
+	if _, s.startKiB, err = memory(pid); err != nil {
+		return nil, err
+	}
+	if s.startAnon, s.startFile, err = rssSplit(pid); err != nil {
 		return nil, err
 	}
 	// The end is read while the load still runs, a second before it
-	// stops, so that an idle GC cycle does not flatter the figure.
-	select {
-	case <-time.After(d - s.after - time.Second):
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	// stops, so that an idle GC cycle does not flatter the figure. On
+	// the way, the split is logged each minute, to see a growth's shape.
+	end := time.After(d - s.after - time.Second)
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-end:
+			break wait
+		case <-tick.C:
+			if anon, file, err := rssSplit(pid); err == nil {
+				logf("soak: RssAnon %.1f MiB, RssFile %.1f MiB", float64(anon)/1024, float64(file)/1024)
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	if s.peakKiB, s.endKiB, err = memory(t.proc.pid()); err != nil {
+	if s.peakKiB, s.endKiB, err = memory(pid); err != nil {
+		return nil, err
+	}
+	if s.endAnon, s.endFile, err = rssSplit(pid); err != nil {
 		return nil, err
 	}
 	o := <-done

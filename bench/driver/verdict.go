@@ -153,8 +153,9 @@ func (b *bench) verdicts() []verdict {
 	if s := b.soak; s != nil {
 		grew := float64(s.endKiB-s.startKiB) / 1024
 		v := verdict{what: fmt.Sprintf("llmservice RSS over a %v run at %g rps", s.dur, s.rate),
-			got: fmt.Sprintf("%.1f MiB after %v, %.1f MiB at the end (%+.1f MiB); peak %.1f MiB; %d errors",
-				float64(s.startKiB)/1024, s.after, float64(s.endKiB)/1024, grew, float64(s.peakKiB)/1024, s.res.Errors),
+			got: fmt.Sprintf("%.1f MiB after %v, %.1f MiB at the end (%+.1f MiB: anonymous %+.1f, file-backed %+.1f); peak %.1f MiB; %d errors",
+				float64(s.startKiB)/1024, s.after, float64(s.endKiB)/1024, grew, float64(s.endAnon-s.startAnon)/1024,
+				float64(s.endFile-s.startFile)/1024, float64(s.peakKiB)/1024, s.res.Errors),
 			bar: fmt.Sprintf("growth < %.0f MiB", maxSoakGrowthMiB), pass: grew < maxSoakGrowthMiB && s.res.Errors == 0}
 		vs = append(vs, v)
 	}
