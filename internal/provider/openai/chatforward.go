@@ -191,9 +191,11 @@ func getSpans() *spans { return spansPool.Get().(*spans) }
 
 // topLevel finds, in one pass over a JSON object, the spans of the
 // top-level values the pass-through lane reads or edits, into sp (reset
-// first). It checks structure, not every byte: the body has been read by
-// the dialect, an answer chunk comes from the upstream. A value absent
-// from doc leaves its slice empty (len 0; not necessarily nil).
+// first), and checks doc as json.Valid does (an upstream's answer needs
+// no other check; a request body has been checked by the dialect). A
+// value absent from doc leaves its slice empty (len 0; not necessarily
+// nil). Any error is errNotJSONObject: see notJSONObject for the one the
+// caller reports.
 func topLevel(doc []byte, sp *spans) error {
 	sp.reset()
 	i := skipWS(doc, 0)
@@ -202,16 +204,16 @@ func topLevel(doc []byte, sp *spans) error {
 	}
 	i++
 	sp.open = i
+	i = skipWS(doc, i)
+	if i < len(doc) && doc[i] == '}' {
+		return topEnd(doc, i)
+	}
 	for {
-		i = skipWS(doc, i)
-		if i < len(doc) && doc[i] == '}' {
-			return nil
-		}
 		if i >= len(doc) || doc[i] != '"' {
 			return errNotJSONObject
 		}
 		ks := i
-		i = skipString(doc, i)
+		i = scanString(doc, i)
 		if i < 0 {
 			return errNotJSONObject
 		}
@@ -221,7 +223,7 @@ func topLevel(doc []byte, sp *spans) error {
 			return errNotJSONObject
 		}
 		vs := skipWS(doc, i+1)
-		ve := skipValue(doc, vs)
+		ve := skipValue(doc, vs, 1)
 		if ve < 0 {
 			return errNotJSONObject
 		}
@@ -258,14 +260,32 @@ func topLevel(doc []byte, sp *spans) error {
 		}
 		i = skipWS(doc, ve)
 		if i < len(doc) && doc[i] == ',' {
-			i++
+			i = skipWS(doc, i+1)
 			continue
 		}
 		if i < len(doc) && doc[i] == '}' {
-			return nil
+			return topEnd(doc, i)
 		}
 		return errNotJSONObject
 	}
+}
+
+// topEnd checks that only whitespace follows the closing brace at doc[i].
+func topEnd(doc []byte, i int) error {
+	if skipWS(doc, i+1) != len(doc) {
+		return errNotJSONObject
+	}
+	return nil
+}
+
+// notJSONObject is the error topLevel's failure on doc reports: the one
+// encoding/json gives for what is not JSON, errNotJSONObject for JSON
+// that is not an object (what the checks before topLevel read reported).
+func notJSONObject(doc []byte) error {
+	if !json.Valid(doc) {
+		return json.Unmarshal(doc, new(json.RawMessage))
+	}
+	return errNotJSONObject
 }
 
 var errNotJSONObject = errors.New("not a JSON object")
@@ -280,6 +300,7 @@ func skipWS(b []byte, i int) int {
 }
 
 // skipString returns the index after the string starting at b[i], or -1.
+// It does not check the string: see scanString.
 func skipString(b []byte, i int) int {
 	for i++; i < len(b); i++ {
 		switch b[i] {
@@ -290,45 +311,6 @@ func skipString(b []byte, i int) int {
 		}
 	}
 	return -1
-}
-
-// skipValue returns the index after the value starting at b[i], or -1.
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				if i < 0 {
-					return -1
-				}
-				i--
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return -1
-	}
-	j := i
-	for j < len(b) && !strings.ContainsRune(" \t\r\n,}]", rune(b[j])) {
-		j++
-	}
-	if j == i {
-		return -1
-	}
-	return j
 }
 
 // chatUsage is what the scanner reads of an answer or a chunk.
@@ -386,13 +368,13 @@ type chatJSON struct {
 func (j *chatJSON) FinishReasons() []string { return j.reasons }
 
 func newChatJSON(ctx context.Context, b []byte, reply string) (*chatJSON, error) {
-	if !json.Valid(b) {
-		// The error the translation lane's decoder reports.
-		return nil, upstream.DecodeError(ctx, json.NewDecoder(bytes.NewReader(b)).Decode(new(json.RawMessage)))
-	}
 	sp := getSpans()
 	defer spansPool.Put(sp)
 	if err := topLevel(b, sp); err != nil {
+		if !json.Valid(b) {
+			// The error the translation lane's decoder reports.
+			return nil, upstream.DecodeError(ctx, json.NewDecoder(bytes.NewReader(b)).Decode(new(json.RawMessage)))
+		}
 		return nil, upstream.Unreadable("response", err)
 	}
 	j := &chatJSON{raw: b}
@@ -401,12 +383,12 @@ func newChatJSON(ctx context.Context, b []byte, reply string) (*chatJSON, error)
 		j.reasons = appendFinishReasons(nil, b[cs[0]:cs[1]])
 	}
 	if len(sp.usage) > 0 && !sp.usageNull {
-		var u wire.Usage
 		s := sp.usage[len(sp.usage)-1]
-		if err := json.Unmarshal(b[s[0]:s[1]], &u); err != nil {
+		u, err := readUsage(b[s[0]:s[1]])
+		if err != nil {
 			return nil, upstream.Unreadable("response", err)
 		}
-		j.u, j.seen = wire.UsageToLLM(&u), true
+		j.u, j.seen = u, true
 	}
 	if reply != "" && len(sp.model) > 0 {
 		m := jsonString(reply)
@@ -448,9 +430,12 @@ type chatSSE struct {
 	u     llm.Usage
 	seen  bool
 	text  strings.Builder
-	tmp   chatText
-	sp    spans // the current chunk's, reused chunk after chunk
-	done  bool  // [DONE] passed
+	tmp   chatText // what encoding/json decodes when choicesText declines
+	sp    spans    // the current chunk's, reused chunk after chunk
+	done  bool     // [DONE] passed
+
+	textSpans [][2]int // the current chunk's text, in its choices
+	scratch   []byte   // a string of it unescaped
 
 	reasons []string // the finish reasons of the chunks so far
 
@@ -544,12 +529,9 @@ func (s *chatSSE) frame(data []byte) error {
 		s.out = append(s.buf[:0], "data: [DONE]\n\n"...)
 		return nil
 	}
-	if !json.Valid(data) {
-		return upstream.Unreadable("stream chunk", json.Unmarshal(data, new(json.RawMessage)))
-	}
 	sp := &s.sp
-	if err := topLevel(data, sp); err != nil {
-		return upstream.Unreadable("stream chunk", err)
+	if topLevel(data, sp) != nil {
+		return upstream.Unreadable("stream chunk", notJSONObject(data))
 	}
 	if len(sp.errorField) > 0 {
 		var e struct {
@@ -561,12 +543,12 @@ func (s *chatSSE) frame(data []byte) error {
 	}
 	usageOnly := false
 	if len(sp.usage) > 0 && !sp.usageNull {
-		var u wire.Usage
 		us := sp.usage[len(sp.usage)-1]
-		if err := json.Unmarshal(data[us[0]:us[1]], &u); err != nil {
+		u, err := readUsage(data[us[0]:us[1]])
+		if err != nil {
 			return upstream.Unreadable("stream chunk", err)
 		}
-		s.u, s.seen = wire.UsageToLLM(&u), true
+		s.u, s.seen = u, true
 		usageOnly = len(sp.choices) == 0 || emptyArray(data[sp.choices[0][0]:sp.choices[0][1]])
 	}
 	if len(sp.choices) > 0 {
@@ -575,15 +557,9 @@ func (s *chatSSE) frame(data []byte) error {
 	}
 	if len(sp.choices) > 0 && s.text.Len() < maxChatText {
 		cs := sp.choices[0]
-		// encoding/json decodes into the elements it finds: cleared,
-		// a field absent from this chunk cannot keep the last one's.
-		s.tmp.Choices = s.tmp.Choices[:cap(s.tmp.Choices)]
-		clear(s.tmp.Choices)
-		s.tmp.Choices = s.tmp.Choices[:0]
-		if json.Unmarshal(data[cs[0]:cs[1]], &s.tmp.Choices) != nil {
-			return upstream.Unreadable("stream chunk", errors.New("choices is not an array"))
+		if err := s.appendText(data[cs[0]:cs[1]]); err != nil {
+			return err
 		}
-		s.tmp.appendTo(&s.text, maxChatText)
 	}
 	if usageOnly && s.hide {
 		return nil
@@ -599,6 +575,54 @@ func (s *chatSSE) frame(data []byte) error {
 	out = append(append(out, data[prev:]...), "\n\n"...)
 	s.buf, s.out = out, out
 	return nil
+}
+
+// appendText adds a chunk's generated text to s.text: read by hand
+// (choicesText), or decoded by encoding/json when choices is not of the
+// shape choicesText reads.
+func (s *chatSSE) appendText(choices []byte) error {
+	var ok bool
+	s.textSpans, ok = choicesText(s.textSpans[:0], choices)
+	if !ok {
+		// encoding/json decodes into the elements it finds: cleared,
+		// a field absent from this chunk cannot keep the last one's.
+		s.tmp.Choices = s.tmp.Choices[:cap(s.tmp.Choices)]
+		clear(s.tmp.Choices)
+		s.tmp.Choices = s.tmp.Choices[:0]
+		if json.Unmarshal(choices, &s.tmp.Choices) != nil {
+			return upstream.Unreadable("stream chunk", errors.New("choices is not an array"))
+		}
+		s.tmp.appendTo(&s.text, maxChatText)
+		return nil
+	}
+	for _, sp := range s.textSpans {
+		v := choices[sp[0]:sp[1]]
+		if plainString(v) {
+			v = v[1 : len(v)-1]
+		} else {
+			s.scratch = appendUnquoted(s.scratch[:0], v)
+			v = s.scratch
+		}
+		// As chatText.appendTo adds: up to limit bytes, if need be
+		// through a rune.
+		if room := maxChatText - s.text.Len(); room > 0 {
+			s.text.Write(v[:min(len(v), room)])
+		}
+	}
+	return nil
+}
+
+// readUsage reads a usage object (not null) as wire.UsageToLLM of its
+// decoding: by hand if usageOf reads it, else with encoding/json.
+func readUsage(v []byte) (llm.Usage, error) {
+	if u, ok := usageOf(v); ok {
+		return u, nil
+	}
+	var u wire.Usage
+	if err := json.Unmarshal(v, &u); err != nil {
+		return llm.Usage{}, err
+	}
+	return wire.UsageToLLM(&u), nil
 }
 
 func emptyArray(b []byte) bool {
