@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/llmservice/llmservice"
 	"github.com/llmservice/llmservice/internal/llm"
@@ -228,16 +229,7 @@ func topLevel(doc []byte, sp *spans) error {
 			return errNotJSONObject
 		}
 		s := [2]int{vs, ve}
-		// An answer's keys match as encoding/json matches them into the
-		// translation lane's structs: without regard to case.
-		// (name, which does not escape, is converted without allocating.)
-		name := string(key)
-		for _, k := range answerKeys {
-			if strings.EqualFold(name, k) {
-				name = k
-			}
-		}
-		switch name {
+		switch topKey(key) {
 		case "model":
 			if doc[vs] == '"' {
 				sp.model = append(sp.model, s)
@@ -291,6 +283,41 @@ func notJSONObject(doc []byte) error {
 var errNotJSONObject = errors.New("not a JSON object")
 
 var answerKeys = []string{"usage", "choices", "error"}
+
+// topKey returns the name of the top-level key topLevel reads that key
+// is, or "". An answer's keys (answerKeys) match as encoding/json matches
+// them into the translation lane's structs: without regard to case, as
+// strings.EqualFold compares them.
+func topKey(key []byte) string {
+	switch string(key) { // the names as they are written, without a copy
+	case "model":
+		return "model"
+	case "max_tokens":
+		return "max_tokens"
+	case "max_completion_tokens":
+		return "max_completion_tokens"
+	case "stream_options":
+		return "stream_options"
+	case "usage":
+		return "usage"
+	case "choices":
+		return "choices"
+	case "error":
+		return "error"
+	}
+	ascii := true
+	for _, c := range key {
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	for _, k := range answerKeys {
+		// An ASCII key folds to k as fieldIs compares; another may
+		// hold a letter that folds to an ASCII one (ſ, K).
+		if ascii && fieldIs(key, k) || !ascii && strings.EqualFold(string(key), k) {
+			return k
+		}
+	}
+	return ""
+}
 
 func skipWS(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
@@ -434,8 +461,9 @@ type chatSSE struct {
 	sp    spans    // the current chunk's, reused chunk after chunk
 	done  bool     // [DONE] passed
 
-	textSpans [][2]int // the current chunk's text, in its choices
-	scratch   []byte   // a string of it unescaped
+	textSpans [][2]int  // the current chunk's text, in its choices
+	textRoom  [4][2]int // backs textSpans for a chunk of up to 4 strings
+	scratch   []byte    // a string of it unescaped
 
 	reasons []string // the finish reasons of the chunks so far
 
@@ -581,6 +609,9 @@ func (s *chatSSE) frame(data []byte) error {
 // (choicesText), or decoded by encoding/json when choices is not of the
 // shape choicesText reads.
 func (s *chatSSE) appendText(choices []byte) error {
+	if s.textSpans == nil {
+		s.textSpans = s.textRoom[:0] // s is not copied
+	}
 	var ok bool
 	s.textSpans, ok = choicesText(s.textSpans[:0], choices)
 	if !ok {

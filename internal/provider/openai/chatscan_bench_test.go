@@ -54,3 +54,28 @@ func BenchmarkChatJSON(b *testing.B) {
 		}
 	}
 }
+
+// The same with the former code (chatscan_test.go's oracle), to compare
+// in one run on a busy machine: go test -bench 'ChatSSEFrames|ChatJSON'.
+func BenchmarkChatSSEFramesOracle(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		s := &oldChatSSE{reply: []byte(`"alias"`), hide: true}
+		for _, c := range benchChunks {
+			if err := s.frame(c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func BenchmarkChatJSONOracle(b *testing.B) {
+	b.ReportAllocs()
+	ctx := context.Background()
+	body := []byte(benchAnswer)
+	for b.Loop() {
+		if _, err := oldNewChatJSON(ctx, body, "alias"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

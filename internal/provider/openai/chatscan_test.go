@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
@@ -288,6 +289,16 @@ var chunkSeeds = []string{
 	`{"choices":[null,{"delta":null},{"message":null,"delta":{"content":null,"tool_calls":null}},{"delta":{"tool_calls":[null,{"function":null},{"index":null,"id":null}]}}]}`,
 	`{"choices":[{"Delta":{"CONTENT":"case"}}],"Usage":{"Prompt_Tokens":1,"PROMPT_TOKENS_DETAILS":{"Cached_Tokens":1}}}`,
 	`{"choices":[{"delta":{"content":"a","content":"b"}}]}`,
+	`{"choiceſ":[{"delta":{"content":"x"}}],"uſage":{"prompt_tokens":1},"ERROR":null,"CHOICES":[],"Usage":null}`,
+	`{"ChoiceS":[{"delta":{"content":"x"}}],"usagE":{"prompt_tokens":1},"Error":{"message":"m"}}`,
+	`{"choices":[{"delta":{"tool_calls":[{"function":{"arguments":"A","name":"N"},"id":"i"}],"content":"C"},"index":0,"message":{"content":"M","tool_calls":[{"function":{"name":"n2"}}]}},{"message":{"content":"M2"},"delta":{"content":"D2"}}]}`,
+	`{"choices":[{"delta":{"tool_calls":[{"function":{"name":"a","name":"b"}}]}}]}`,
+	`{"choices":[{"delta":{"tool_calls":[{"id":"a","ID":"b","function":{"name":"x"}}]}}]}`,
+	`{"choices":[{"delta":{"tool_calls":[{"function":{"name":"x"},"function":{"arguments":"y"}}]}}]}`,
+	`{"choices":[{"delta":{"tool_calls":[{"index":1,"index":2,"function":{"name":"x"}}]}}]}`,
+	`{"choices":[{"delta":{"tool_calls":[{"type":5}]}}]}`, `{"choices":[{"delta":{"tool_calls":{}}}]}`, `{"choices":[{"delta":{"tool_calls":[5]}}]}`,
+	`{"choices":[{"message":{"tool_calls":[{"function":{"name":null,"arguments":7}}]}}]}`,
+	`{"choices":[{"delta":{"content":"a"},"Delta":{"content":"b"}}]}`, `{"choices":[{"message":"x"}]}`,
 	`{"choices":[{"delta":{"content":5}}]}`,
 	`{"choices":[{"delta":{"tool_calls":[{"index":1.5}]}}]}`,
 	`{"choices":[{"message":{"tool_calls":[{"index":"x","function":{"name":"n"}}]}}]}`,
@@ -503,6 +514,26 @@ func TestSkipValue(t *testing.T) {
 		end := skipValue([]byte(v), 0, 0)
 		if got, want := end == len(v), json.Valid([]byte(v)) && !strings.HasPrefix(v, " "); got != want {
 			t.Errorf("skipValue(%q) = %d (len %d); json.Valid: %v", v, end, len(v), want)
+		}
+	}
+}
+
+// plain8 agrees with plainInString on every byte at every position, among
+// plain bytes and next to other special ones.
+func TestPlain8(t *testing.T) {
+	for _, fill := range []byte{'a', 0x20, 0xff, 0x80, '"' + 1, '\\' - 1} {
+		for pos := 0; pos < 8; pos++ {
+			for c := 0; c < 256; c++ {
+				w := bytes.Repeat([]byte{fill}, 8)
+				w[pos] = byte(c)
+				want := true
+				for _, x := range w {
+					want = want && plainInString[x]
+				}
+				if got := plain8(binary.LittleEndian.Uint64(w)); got != want {
+					t.Errorf("plain8(%q) = %v", w, got)
+				}
+			}
 		}
 	}
 }

@@ -2,6 +2,8 @@ package openai
 
 import (
 	"bytes"
+	"encoding/binary"
+	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -34,13 +36,20 @@ var plainInString = func() (t [256]bool) {
 // scanString returns the index after the JSON string starting at b[i]
 // (a quote), or -1 if there is none there as json.Valid reads it.
 func scanString(b []byte, i int) int {
-	for i++; i < len(b); {
-		c := b[i]
-		if plainInString[c] {
-			i++
-			continue
+	i++
+	for {
+		// Eight bytes at a time while none is special, then one at a
+		// time to the special one.
+		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
 		}
-		switch c {
+		for i < len(b) && plainInString[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			return -1
+		}
+		switch b[i] {
 		case '"':
 			return i + 1
 		case '\\':
@@ -62,7 +71,16 @@ func scanString(b []byte, i int) int {
 			return -1
 		}
 	}
-	return -1
+}
+
+// plain8 reports whether the eight bytes of v are all plainInString: no
+// quote, no backslash, no control character.
+func plain8(v uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// (x - ones) &^ x & highs is not 0 when a byte of x is 0, and
+	// (v - 0x20*ones) &^ v & highs when one of v is below 0x20.
+	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
+	return ((v-0x20*ones)&^v|zero(v^'"'*ones)|zero(v^'\\'*ones))&highs == 0
 }
 
 func isHex4(b []byte) bool {
@@ -223,61 +241,77 @@ func skipValue(b []byte, i, depth int) int {
 // The readers below walk spans topLevel has checked: they do not check
 // the JSON again.
 
-// members reads the members of an object.
-type members struct {
+// cursor walks a checked JSON value.
+type cursor struct {
 	b []byte
-	i int // after the opening brace or the last member
+	i int // at a value, or after an opening bracket or a value in one
 }
 
-// next returns the next member's key, as written (escapes kept, no
-// quotes), and its value; false at the end of the object.
-func (m *members) next() (key, val []byte, ok bool) {
-	b := m.b
-	i := skipWS(b, m.i)
-	if i < len(b) && b[i] == ',' {
-		i = skipWS(b, i+1)
+// peek returns the first byte of the value at the cursor.
+func (c *cursor) peek() byte {
+	if c.i < len(c.b) {
+		return c.b[c.i]
 	}
-	if i >= len(b) || b[i] != '"' {
-		return nil, nil, false
+	return 0
+}
+
+// more moves to the next member or element of the object or array the
+// cursor is in, past the comma before it: false at the end, the cursor
+// then after the closing bracket.
+func (c *cursor) more() bool {
+	i := skipWS(c.b, c.i)
+	if i < len(c.b) && c.b[i] == ',' {
+		i = skipWS(c.b, i+1)
 	}
-	ke := scanString(b, i)
+	if i >= len(c.b) || c.b[i] == '}' || c.b[i] == ']' {
+		c.i = i + 1
+		return false
+	}
+	c.i = i
+	return true
+}
+
+// key reads a member's key, returned as written (escapes kept, no
+// quotes), and the colon after it, leaving the cursor at the value.
+func (c *cursor) key() []byte {
+	ks := c.i
+	ke := scanString(c.b, ks)
 	if ke < 0 {
-		return nil, nil, false
+		c.i = len(c.b)
+		return nil
 	}
-	vs := skipWS(b, ke)
-	if vs >= len(b) || b[vs] != ':' {
-		return nil, nil, false
-	}
-	vs = skipWS(b, vs+1)
-	ve := skipValue(b, vs, 0)
-	if ve < 0 {
-		return nil, nil, false
-	}
-	m.i = ve
-	return b[i+1 : ke-1], b[vs:ve], true
+	c.i = skipWS(c.b, skipWS(c.b, ke)+1)
+	return c.b[ks+1 : ke-1]
 }
 
-// elements reads the elements of an array.
-type elements struct {
-	b []byte
-	i int // after the opening bracket or the last element
+// value moves past the value at the cursor and returns it.
+func (c *cursor) value() []byte {
+	s := c.i
+	e := skipValue(c.b, s, 0)
+	if e < 0 {
+		e = len(c.b)
+	}
+	c.i = e
+	return c.b[s:e]
 }
 
-func (e *elements) next() (val []byte, ok bool) {
-	b := e.b
-	i := skipWS(b, e.i)
-	if i < len(b) && b[i] == ',' {
-		i = skipWS(b, i+1)
+// str moves past the value at the cursor if it is a string or null, and
+// returns the string's span (quotes included; empty for null): false if
+// the value is neither.
+func (c *cursor) str() ([2]int, bool) {
+	switch c.peek() {
+	case 'n':
+		c.i += len("null")
+		return [2]int{}, true
+	case '"':
+		s := c.i
+		c.i = scanString(c.b, s)
+		if c.i < 0 {
+			c.i = len(c.b)
+		}
+		return [2]int{s, c.i}, true
 	}
-	if i >= len(b) || b[i] == ']' {
-		return nil, false
-	}
-	ve := skipValue(b, i, 0)
-	if ve < 0 {
-		return nil, false
-	}
-	e.i = ve
-	return b[i:ve], true
+	return [2]int{}, false
 }
 
 // fieldIs reports whether key, a key without escapes, names the field
@@ -307,20 +341,17 @@ func plainKey(key []byte) bool {
 	return true
 }
 
-func isNull(v []byte) bool { return len(v) == 4 && string(v) == "null" }
-
 // intValue reads v into *n as encoding/json reads a number into an int
 // field: null leaves *n as it is. false for anything else than an
 // integer of at most 18 digits (never out of range), which encoding/json
 // rejects (a fraction, an exponent, a string) or must range-check.
 func intValue(v []byte, n *int) bool {
-	if isNull(v) {
+	if string(v) == "null" {
 		return true
 	}
-	neg := len(v) > 0 && v[0] == '-'
 	d := v
-	if neg {
-		d = v[1:]
+	if len(d) > 0 && d[0] == '-' {
+		d = d[1:]
 	}
 	if len(d) == 0 || len(d) > 18 {
 		return false
@@ -332,7 +363,7 @@ func intValue(v []byte, n *int) bool {
 		}
 		x = x*10 + int(c-'0')
 	}
-	if neg {
+	if v[0] == '-' {
 		x = -x
 	}
 	*n = x
@@ -350,55 +381,57 @@ func usageOf(v []byte) (llm.Usage, bool) {
 		return u, false
 	}
 	var total int
-	m := members{b: v, i: 1}
-	for {
-		k, val, more := m.next()
-		if !more {
-			return u, true
-		}
-		if !plainKey(k) {
-			return u, false
-		}
-		ok := true
+	c := cursor{b: v, i: 1}
+	for c.more() {
+		k := c.key()
+		ok := plainKey(k)
 		switch {
+		case !ok:
 		case fieldIs(k, "prompt_tokens"):
-			ok = intValue(val, &u.PromptTokens)
+			ok = intValue(c.value(), &u.PromptTokens)
 		case fieldIs(k, "completion_tokens"):
-			ok = intValue(val, &u.CompletionTokens)
+			ok = intValue(c.value(), &u.CompletionTokens)
 		case fieldIs(k, "total_tokens"):
-			ok = intValue(val, &total) // read only to fail as encoding/json does
+			ok = intValue(c.value(), &total) // read only to fail as encoding/json does
 		case fieldIs(k, "prompt_tokens_details"):
-			ok = usageDetail(val, "cached_tokens", &u.CachedTokens)
+			ok = usageDetail(c.value(), "cached_tokens", &u.CachedTokens)
 		case fieldIs(k, "completion_tokens_details"):
-			ok = usageDetail(val, "reasoning_tokens", &u.ReasoningTokens)
+			ok = usageDetail(c.value(), "reasoning_tokens", &u.ReasoningTokens)
+		default:
+			c.value()
 		}
 		if !ok {
 			return u, false
 		}
 	}
+	return u, true
 }
 
 // usageDetail reads a details object's field name into *n. encoding/json
 // decodes a details object into the struct a former one of the same usage
 // left (so its fields stay) and null as no struct (UsageToLLM reads 0).
 func usageDetail(v []byte, name string, n *int) bool {
-	if isNull(v) {
+	if string(v) == "null" {
 		*n = 0
 		return true
 	}
 	if v[0] != '{' {
 		return false
 	}
-	m := members{b: v, i: 1}
-	for {
-		k, val, more := m.next()
-		if !more {
-			return true
-		}
-		if !plainKey(k) || fieldIs(k, name) && !intValue(val, n) {
+	c := cursor{b: v, i: 1}
+	for c.more() {
+		switch k := c.key(); {
+		case !plainKey(k):
 			return false
+		case fieldIs(k, name):
+			if !intValue(c.value(), n) {
+				return false
+			}
+		default:
+			c.value()
 		}
 	}
+	return true
 }
 
 // choicesText appends to dst the spans (in choices) of the strings that
@@ -409,178 +442,213 @@ func usageDetail(v []byte, name string, n *int) bool {
 // a key with an escape or beyond ASCII, a field given twice), and the
 // caller decodes it with encoding/json.
 func choicesText(dst [][2]int, choices []byte) ([][2]int, bool) {
-	if isNull(choices) {
+	if string(choices) == "null" {
 		return dst, true
 	}
 	if len(choices) == 0 || choices[0] != '[' {
 		return dst, false
 	}
-	e := elements{b: choices, i: 1}
-	for {
-		c, more := e.next()
-		if !more {
-			return dst, true
-		}
-		if isNull(c) {
+	c := &cursor{b: choices, i: 1}
+	for c.more() {
+		switch c.peek() {
+		case 'n':
+			c.value()
 			continue
-		}
-		if c[0] != '{' {
+		case '{':
+			c.i++
+		default:
 			return dst, false
 		}
-		var message, delta []byte
-		m := members{b: c, i: 1}
-		for {
-			k, v, more := m.next()
-			if !more {
-				break
-			}
-			switch {
-			case !plainKey(k):
-				return dst, false
-			case fieldIs(k, "message"):
-				if message != nil {
-					return dst, false
-				}
-				message = v
-			case fieldIs(k, "delta"):
-				if delta != nil {
-					return dst, false
-				}
-				delta = v
-			}
-		}
-		var ok bool
-		if dst, ok = messageText(dst, choices, message, false); !ok {
-			return dst, false
-		}
-		if dst, ok = messageText(dst, choices, delta, true); !ok {
-			return dst, false
-		}
-	}
-}
-
-// messageText appends the spans of a message's or a delta's text; base is
-// the choices array msg lies in (spans are offsets into it).
-func messageText(dst [][2]int, base, msg []byte, delta bool) ([][2]int, bool) {
-	if msg == nil || isNull(msg) {
-		return dst, true
-	}
-	if msg[0] != '{' {
-		return dst, false
-	}
-	var content, calls []byte
-	m := members{b: msg, i: 1}
-	for {
-		k, v, more := m.next()
-		if !more {
-			break
-		}
-		switch {
-		case !plainKey(k):
-			return dst, false
-		case fieldIs(k, "content"):
-			if content != nil || v[0] != '"' && !isNull(v) {
-				return dst, false
-			}
-			content = v
-		case fieldIs(k, "tool_calls"):
-			if calls != nil || v[0] != '[' && !isNull(v) {
-				return dst, false
-			}
-			calls = v
-		}
-	}
-	dst = appendString(dst, base, content)
-	if calls == nil || isNull(calls) {
-		return dst, true
-	}
-	e := elements{b: calls, i: 1}
-	for {
-		tc, more := e.next()
-		if !more {
-			return dst, true
-		}
-		if isNull(tc) {
-			continue
-		}
-		if tc[0] != '{' {
-			return dst, false
-		}
-		var fn []byte
-		var seen uint8 // id, type, index
-		m := members{b: tc, i: 1}
-		for {
-			k, v, more := m.next()
-			if !more {
-				break
-			}
+		start, mid := len(dst), -1 // mid: where the message's spans start
+		var seen uint8             // message, delta
+		for c.more() {
+			k := c.key()
 			var bit uint8
 			switch {
 			case !plainKey(k):
 				return dst, false
-			case fieldIs(k, "function"):
-				if fn != nil || v[0] != '{' && !isNull(v) {
-					return dst, false
-				}
-				fn = v
+			case fieldIs(k, "message"):
+				bit = 1
+			case fieldIs(k, "delta"):
+				bit = 2
+			default:
+				c.value()
+				continue
+			}
+			if seen&bit != 0 {
+				return dst, false
+			}
+			if bit == 1 && seen != 0 {
+				mid = len(dst)
+			}
+			seen |= bit
+			var ok bool
+			if dst, ok = c.messageText(dst, bit == 2); !ok {
+				return dst, false
+			}
+		}
+		if mid >= 0 {
+			// The delta came first: its spans go after the message's.
+			slices.Reverse(dst[start:mid])
+			slices.Reverse(dst[mid:])
+			slices.Reverse(dst[start:])
+		}
+	}
+	return dst, true
+}
+
+// messageText appends the spans of the text of the message or delta at
+// the cursor.
+func (c *cursor) messageText(dst [][2]int, delta bool) ([][2]int, bool) {
+	switch c.peek() {
+	case 'n':
+		c.value()
+		return dst, true
+	case '{':
+		c.i++
+	default:
+		return dst, false
+	}
+	start := len(dst)
+	var content [2]int
+	var seen uint8 // content, tool_calls
+	for c.more() {
+		k := c.key()
+		ok := plainKey(k)
+		switch {
+		case !ok:
+		case fieldIs(k, "content"):
+			ok = seen&1 == 0
+			seen |= 1
+			if ok {
+				content, ok = c.str()
+			}
+		case fieldIs(k, "tool_calls"):
+			ok = seen&2 == 0
+			seen |= 2
+			if ok {
+				dst, ok = c.toolCallsText(dst, delta)
+			}
+		default:
+			c.value()
+		}
+		if !ok {
+			return dst, false
+		}
+	}
+	if content[1] > 0 {
+		// The content, wherever it was, goes before the tool calls.
+		dst = slices.Insert(dst, start, content)
+	}
+	return dst, true
+}
+
+// toolCallsText appends the spans of the function names and arguments of
+// the tool_calls array (or null) at the cursor.
+func (c *cursor) toolCallsText(dst [][2]int, delta bool) ([][2]int, bool) {
+	switch c.peek() {
+	case 'n':
+		c.value()
+		return dst, true
+	case '[':
+		c.i++
+	default:
+		return dst, false
+	}
+	for c.more() {
+		switch c.peek() {
+		case 'n':
+			c.value()
+			continue
+		case '{':
+			c.i++
+		default:
+			return dst, false
+		}
+		var seen uint8 // id, type, index, function
+		var name, args [2]int
+		for c.more() {
+			k := c.key()
+			var bit uint8
+			switch {
+			case !plainKey(k):
+				return dst, false
 			case fieldIs(k, "id"):
 				bit = 1
 			case fieldIs(k, "type"):
 				bit = 2
 			case delta && fieldIs(k, "index"): // wire.ToolCall has none
-				var n int
-				if seen&4 != 0 || !intValue(v, &n) {
-					return dst, false
-				}
-				seen |= 4
-			}
-			if bit != 0 {
-				if seen&bit != 0 || v[0] != '"' && !isNull(v) {
-					return dst, false
-				}
-				seen |= bit
-			}
-		}
-		if fn == nil || isNull(fn) {
-			continue
-		}
-		var name, args []byte
-		m = members{b: fn, i: 1}
-		for {
-			k, v, more := m.next()
-			if !more {
-				break
-			}
-			var p *[]byte
-			switch {
-			case !plainKey(k):
-				return dst, false
-			case fieldIs(k, "name"):
-				p = &name
-			case fieldIs(k, "arguments"):
-				p = &args
+				bit = 4
+			case fieldIs(k, "function"):
+				bit = 8
 			default:
+				c.value()
 				continue
 			}
-			if *p != nil || v[0] != '"' && !isNull(v) {
+			if seen&bit != 0 {
 				return dst, false
 			}
-			*p = v
+			seen |= bit
+			ok := true
+			switch bit {
+			case 1, 2:
+				_, ok = c.str()
+			case 4:
+				var n int
+				ok = intValue(c.value(), &n)
+			case 8:
+				name, args, ok = c.function()
+			}
+			if !ok {
+				return dst, false
+			}
 		}
-		dst = appendString(dst, base, name)
-		dst = appendString(dst, base, args)
+		for _, s := range [2][2]int{name, args} {
+			if s[1] > 0 {
+				dst = append(dst, s)
+			}
+		}
 	}
+	return dst, true
 }
 
-// appendString appends the span of v, a part of base, if v is a string
-// (not null, not absent).
-func appendString(dst [][2]int, base, v []byte) [][2]int {
-	if len(v) == 0 || v[0] != '"' {
-		return dst
+// function reads the function object (or null) at the cursor: the spans
+// of its name and arguments strings (empty if absent or null).
+func (c *cursor) function() (name, args [2]int, ok bool) {
+	switch c.peek() {
+	case 'n':
+		c.value()
+		return name, args, true
+	case '{':
+		c.i++
+	default:
+		return name, args, false
 	}
-	// v lies in base's array: its offset is the distance between them.
-	off := cap(base) - cap(v)
-	return append(dst, [2]int{off, off + len(v)})
+	var seen uint8 // name, arguments
+	for c.more() {
+		k := c.key()
+		var p *[2]int
+		var bit uint8
+		switch {
+		case !plainKey(k):
+			return name, args, false
+		case fieldIs(k, "name"):
+			p, bit = &name, 1
+		case fieldIs(k, "arguments"):
+			p, bit = &args, 2
+		default:
+			c.value()
+			continue
+		}
+		if seen&bit != 0 {
+			return name, args, false
+		}
+		seen |= bit
+		if *p, ok = c.str(); !ok {
+			return name, args, false
+		}
+	}
+	return name, args, true
 }
 
 // appendUnquoted appends the value of the JSON string s (quotes included,
