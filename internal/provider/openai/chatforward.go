@@ -305,18 +305,33 @@ func topKey(key []byte) string {
 	case "error":
 		return "error"
 	}
-	ascii := true
-	for _, c := range key {
-		ascii = ascii && c < utf8.RuneSelf
+	// A key beyond ASCII may hold a letter that folds to an ASCII one
+	// (ſ, K), in more bytes: it needs strings.EqualFold. Any other folds
+	// to k as fieldIs compares. (The names have 5 bytes or more: a key of
+	// 5 bytes or fewer that is not ASCII has fewer letters than they.)
+	if len(key) > 5 && !isASCII(key) {
+		for _, k := range answerKeys {
+			if strings.EqualFold(string(key), k) {
+				return k
+			}
+		}
+		return ""
 	}
 	for _, k := range answerKeys {
-		// An ASCII key folds to k as fieldIs compares; another may
-		// hold a letter that folds to an ASCII one (ſ, K).
-		if ascii && fieldIs(key, k) || !ascii && strings.EqualFold(string(key), k) {
+		if fieldIs(key, k) {
 			return k
 		}
 	}
 	return ""
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func skipWS(b []byte, i int) int {

@@ -537,3 +537,38 @@ func TestPlain8(t *testing.T) {
 		}
 	}
 }
+
+// topKey names the keys the former topLevel named: strings.EqualFold
+// against answerKeys, then the exact names.
+func TestTopKey(t *testing.T) {
+	old := func(key []byte) string {
+		name := string(key)
+		for _, k := range answerKeys {
+			if strings.EqualFold(name, k) {
+				name = k
+			}
+		}
+		switch name {
+		case "model", "max_tokens", "max_completion_tokens", "stream_options", "usage", "choices", "error":
+			return name
+		}
+		return ""
+	}
+	keys := []string{"usage", "Usage", "USAGE", "uſage", "uſagE", "choices", "choiceſ", "CHOICES", "error", "ERROR", "Error",
+		"model", "Model", "max_tokens", "MAX_TOKENS", "stream_options", "id", "", "usag", "usagee", "\xffsage", "u\xffage", "ſ",
+		"usage\x00", "us\\u0061ge", "errorſ", "error\u212a"}
+	// And keys of the letters that matter, in every case, some beyond ASCII.
+	letters := []string{"u", "s", "a", "g", "e", "c", "h", "o", "i", "r", "U", "S", "E", "ſ", "K", "k", "\xc5", "_"}
+	for n := uint64(0); n < 200000; n++ {
+		var b strings.Builder
+		for x := n*2654435761 + 1; x > 0 && b.Len() < 9; x /= uint64(len(letters)) {
+			b.WriteString(letters[x%uint64(len(letters))])
+		}
+		keys = append(keys, b.String())
+	}
+	for _, k := range keys {
+		if got, want := topKey([]byte(k)), old([]byte(k)); got != want {
+			t.Errorf("topKey(%q) = %q; was %q", k, got, want)
+		}
+	}
+}
