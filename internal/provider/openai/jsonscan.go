@@ -295,6 +295,21 @@ func (c *cursor) value() []byte {
 	return c.b[s:e]
 }
 
+// open enters the object or array (bracket is '{' or '[') at the cursor:
+// false, false if the value there is neither it nor null; false, true for
+// null, which it passes over.
+func (c *cursor) open(bracket byte) (entered, ok bool) {
+	switch c.peek() {
+	case 'n':
+		c.i += len("null")
+		return false, true
+	case bracket:
+		c.i++
+		return true, true
+	}
+	return false, false
+}
+
 // str moves past the value at the cursor if it is a string or null, and
 // returns the string's span (quotes included; empty for null): false if
 // the value is neither.
@@ -312,6 +327,33 @@ func (c *cursor) str() ([2]int, bool) {
 		return [2]int{s, c.i}, true
 	}
 	return [2]int{}, false
+}
+
+// member reads the key of the next member of the object the cursor is
+// in and returns which of names (at most 8) it is, as fieldIs matches
+// them, the cursor then at its value; -1 for none of them, its value
+// passed over. false: the key has an escape or is beyond ASCII, or names
+// a field seen before (seen, unless nil, has a bit for each name), which
+// encoding/json would read again, over what the first left.
+func (c *cursor) member(seen *uint8, names ...string) (int, bool) {
+	k := c.key()
+	if !plainKey(k) {
+		return -1, false
+	}
+	for i, name := range names {
+		if fieldIs(k, name) {
+			if seen == nil {
+				return i, true
+			}
+			if *seen&(1<<i) != 0 {
+				return i, false
+			}
+			*seen |= 1 << i
+			return i, true
+		}
+	}
+	c.value()
+	return -1, true
 }
 
 // fieldIs reports whether key, a key without escapes, names the field
@@ -372,33 +414,32 @@ func intValue(v []byte, n *int) bool {
 
 // usageOf reads a usage object as json.Unmarshal into wire.Usage and
 // wire.UsageToLLM read it. false: the object is not one read here (not
-// an object, a key with an escape or beyond ASCII, a count that is not an
-// integer of at most 18 digits or null, details that are not an object
-// or null); encoding/json is to read it then, or to report its error.
+// an object, a key with an escape or beyond ASCII, a field given twice, a
+// count that is not an integer of at most 18 digits or null, details that
+// are not an object or null); encoding/json is to read it then, or to
+// report its error.
 func usageOf(v []byte) (llm.Usage, bool) {
 	var u llm.Usage
-	if len(v) == 0 || v[0] != '{' {
+	var total int // read only to fail as encoding/json does
+	c := &cursor{b: v}
+	if in, _ := c.open('{'); !in {
 		return u, false
 	}
-	var total int
-	c := cursor{b: v, i: 1}
 	for c.more() {
-		k := c.key()
-		ok := plainKey(k)
+		// A field given twice is read twice, as encoding/json reads it.
+		f, ok := c.member(nil, "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details")
 		switch {
 		case !ok:
-		case fieldIs(k, "prompt_tokens"):
+		case f == 0:
 			ok = intValue(c.value(), &u.PromptTokens)
-		case fieldIs(k, "completion_tokens"):
+		case f == 1:
 			ok = intValue(c.value(), &u.CompletionTokens)
-		case fieldIs(k, "total_tokens"):
-			ok = intValue(c.value(), &total) // read only to fail as encoding/json does
-		case fieldIs(k, "prompt_tokens_details"):
-			ok = usageDetail(c.value(), "cached_tokens", &u.CachedTokens)
-		case fieldIs(k, "completion_tokens_details"):
-			ok = usageDetail(c.value(), "reasoning_tokens", &u.ReasoningTokens)
-		default:
-			c.value()
+		case f == 2:
+			ok = intValue(c.value(), &total)
+		case f == 3:
+			ok = c.usageDetail("cached_tokens", &u.CachedTokens)
+		case f == 4:
+			ok = c.usageDetail("reasoning_tokens", &u.ReasoningTokens)
 		}
 		if !ok {
 			return u, false
@@ -407,28 +448,22 @@ func usageOf(v []byte) (llm.Usage, bool) {
 	return u, true
 }
 
-// usageDetail reads a details object's field name into *n. encoding/json
-// decodes a details object into the struct a former one of the same usage
-// left (so its fields stay) and null as no struct (UsageToLLM reads 0).
-func usageDetail(v []byte, name string, n *int) bool {
-	if string(v) == "null" {
-		*n = 0
-		return true
+// usageDetail reads the details object (or null) at the cursor, its field
+// name into *n. encoding/json decodes a details object into the struct a
+// former one of the same usage left (so its fields stay), and null as no
+// struct (UsageToLLM reads 0).
+func (c *cursor) usageDetail(name string, n *int) bool {
+	in, ok := c.open('{')
+	if !in {
+		if ok {
+			*n = 0
+		}
+		return ok
 	}
-	if v[0] != '{' {
-		return false
-	}
-	c := cursor{b: v, i: 1}
 	for c.more() {
-		switch k := c.key(); {
-		case !plainKey(k):
+		f, ok := c.member(nil, name)
+		if !ok || f == 0 && !intValue(c.value(), n) {
 			return false
-		case fieldIs(k, name):
-			if !intValue(c.value(), n) {
-				return false
-			}
-		default:
-			c.value()
 		}
 	}
 	return true
@@ -442,48 +477,28 @@ func usageDetail(v []byte, name string, n *int) bool {
 // a key with an escape or beyond ASCII, a field given twice), and the
 // caller decodes it with encoding/json.
 func choicesText(dst [][2]int, choices []byte) ([][2]int, bool) {
-	if string(choices) == "null" {
-		return dst, true
+	c := &cursor{b: choices}
+	if in, ok := c.open('['); !in {
+		return dst, ok
 	}
-	if len(choices) == 0 || choices[0] != '[' {
-		return dst, false
-	}
-	c := &cursor{b: choices, i: 1}
 	for c.more() {
-		switch c.peek() {
-		case 'n':
-			c.value()
+		if in, ok := c.open('{'); !in {
+			if !ok {
+				return dst, false
+			}
 			continue
-		case '{':
-			c.i++
-		default:
-			return dst, false
 		}
 		start, mid := len(dst), -1 // mid: where the message's spans start
-		var seen uint8             // message, delta
+		var seen uint8
 		for c.more() {
-			k := c.key()
-			var bit uint8
-			switch {
-			case !plainKey(k):
-				return dst, false
-			case fieldIs(k, "message"):
-				bit = 1
-			case fieldIs(k, "delta"):
-				bit = 2
-			default:
-				c.value()
-				continue
-			}
-			if seen&bit != 0 {
-				return dst, false
-			}
-			if bit == 1 && seen != 0 {
+			f, ok := c.member(&seen, "message", "delta")
+			if f == 0 && seen&2 != 0 {
 				mid = len(dst)
 			}
-			seen |= bit
-			var ok bool
-			if dst, ok = c.messageText(dst, bit == 2); !ok {
+			if ok && f >= 0 {
+				dst, ok = c.messageText(dst, f == 1)
+			}
+			if !ok {
 				return dst, false
 			}
 		}
@@ -500,37 +515,20 @@ func choicesText(dst [][2]int, choices []byte) ([][2]int, bool) {
 // messageText appends the spans of the text of the message or delta at
 // the cursor.
 func (c *cursor) messageText(dst [][2]int, delta bool) ([][2]int, bool) {
-	switch c.peek() {
-	case 'n':
-		c.value()
-		return dst, true
-	case '{':
-		c.i++
-	default:
-		return dst, false
+	if in, ok := c.open('{'); !in {
+		return dst, ok
 	}
 	start := len(dst)
 	var content [2]int
-	var seen uint8 // content, tool_calls
+	var seen uint8
 	for c.more() {
-		k := c.key()
-		ok := plainKey(k)
+		f, ok := c.member(&seen, "content", "tool_calls")
 		switch {
 		case !ok:
-		case fieldIs(k, "content"):
-			ok = seen&1 == 0
-			seen |= 1
-			if ok {
-				content, ok = c.str()
-			}
-		case fieldIs(k, "tool_calls"):
-			ok = seen&2 == 0
-			seen |= 2
-			if ok {
-				dst, ok = c.toolCallsText(dst, delta)
-			}
-		default:
-			c.value()
+		case f == 0:
+			content, ok = c.str()
+		case f == 1:
+			dst, ok = c.toolCallsText(dst, delta)
 		}
 		if !ok {
 			return dst, false
@@ -543,61 +541,40 @@ func (c *cursor) messageText(dst [][2]int, delta bool) ([][2]int, bool) {
 	return dst, true
 }
 
+// toolCallFields are the fields of a wire.ToolCallDelta; a wire.ToolCall
+// has all but index.
+var toolCallFields = []string{"function", "id", "type", "index"}
+
 // toolCallsText appends the spans of the function names and arguments of
 // the tool_calls array (or null) at the cursor.
 func (c *cursor) toolCallsText(dst [][2]int, delta bool) ([][2]int, bool) {
-	switch c.peek() {
-	case 'n':
-		c.value()
-		return dst, true
-	case '[':
-		c.i++
-	default:
-		return dst, false
+	if in, ok := c.open('['); !in {
+		return dst, ok
+	}
+	fields := toolCallFields
+	if !delta {
+		fields = fields[:3]
 	}
 	for c.more() {
-		switch c.peek() {
-		case 'n':
-			c.value()
+		if in, ok := c.open('{'); !in {
+			if !ok {
+				return dst, false
+			}
 			continue
-		case '{':
-			c.i++
-		default:
-			return dst, false
 		}
-		var seen uint8 // id, type, index, function
+		var seen uint8
 		var name, args [2]int
 		for c.more() {
-			k := c.key()
-			var bit uint8
+			f, ok := c.member(&seen, fields...)
 			switch {
-			case !plainKey(k):
-				return dst, false
-			case fieldIs(k, "id"):
-				bit = 1
-			case fieldIs(k, "type"):
-				bit = 2
-			case delta && fieldIs(k, "index"): // wire.ToolCall has none
-				bit = 4
-			case fieldIs(k, "function"):
-				bit = 8
-			default:
-				c.value()
-				continue
-			}
-			if seen&bit != 0 {
-				return dst, false
-			}
-			seen |= bit
-			ok := true
-			switch bit {
-			case 1, 2:
+			case !ok:
+			case f == 0:
+				name, args, ok = c.function()
+			case f == 1, f == 2:
 				_, ok = c.str()
-			case 4:
+			case f == 3:
 				var n int
 				ok = intValue(c.value(), &n)
-			case 8:
-				name, args, ok = c.function()
 			}
 			if !ok {
 				return dst, false
@@ -615,36 +592,20 @@ func (c *cursor) toolCallsText(dst [][2]int, delta bool) ([][2]int, bool) {
 // function reads the function object (or null) at the cursor: the spans
 // of its name and arguments strings (empty if absent or null).
 func (c *cursor) function() (name, args [2]int, ok bool) {
-	switch c.peek() {
-	case 'n':
-		c.value()
-		return name, args, true
-	case '{':
-		c.i++
-	default:
-		return name, args, false
+	if in, ok := c.open('{'); !in {
+		return name, args, ok
 	}
-	var seen uint8 // name, arguments
+	var seen uint8
 	for c.more() {
-		k := c.key()
-		var p *[2]int
-		var bit uint8
+		f, ok := c.member(&seen, "name", "arguments")
 		switch {
-		case !plainKey(k):
-			return name, args, false
-		case fieldIs(k, "name"):
-			p, bit = &name, 1
-		case fieldIs(k, "arguments"):
-			p, bit = &args, 2
-		default:
-			c.value()
-			continue
+		case !ok:
+		case f == 0:
+			name, ok = c.str()
+		case f == 1:
+			args, ok = c.str()
 		}
-		if seen&bit != 0 {
-			return name, args, false
-		}
-		seen |= bit
-		if *p, ok = c.str(); !ok {
+		if !ok {
 			return name, args, false
 		}
 	}
