@@ -36,7 +36,7 @@ func TestAnswerLimit(t *testing.T) {
 		_, _ = io.WriteString(w, big)
 	}))
 	defer srv.Close()
-	hc := upstream.NewClientWithLimit(0, 1024)
+	hc := upstream.NewClientWithLimit(0, 1024, true)
 	tests := []struct {
 		path    string
 		tooBig  bool
