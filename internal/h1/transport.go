@@ -590,8 +590,7 @@ func (c *conn) writeRequest(req *http.Request, uri, host string, body io.ReadClo
 	n := req.ContentLength
 	if n > 0 || method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
 		w.WriteString("Content-Length: ")
-		var digits [20]byte
-		w.Write(strconv.AppendInt(digits[:0], n, 10))
+		w.Write(strconv.AppendInt(w.AvailableBuffer(), n, 10)) // no copy, no allocation
 		w.WriteString("\r\n")
 	}
 	// The caller's headers, sorted by name as net/http writes them.
