@@ -255,6 +255,7 @@ type conn struct {
 	reused bool
 	fired  atomic.Bool // the request's context was done during this exchange
 	stopFn func() bool // stops the context's AfterFunc; nil when none
+	spoilt bool        // the AfterFunc could not be stopped: it ran
 	onDone func()      // interrupt, bound once
 	keys   []string    // scratch for sorting header names
 	one    [1]byte     // scratch for the look past a body's announced end
@@ -396,7 +397,7 @@ func (t *Transport) sweepIdle() {
 func (t *Transport) exchange(c *conn, req *http.Request, uri, host string, body io.ReadCloser) (*http.Response, error) {
 	ctx := req.Context()
 	c.fired.Store(false)
-	c.stopFn = nil
+	c.stopFn, c.spoilt = nil, false
 	if ctx.Done() != nil {
 		c.stopFn = context.AfterFunc(ctx, c.onDone)
 	}
@@ -468,12 +469,17 @@ func (t *Transport) exchange(c *conn, req *http.Request, uri, host string, body 
 }
 
 // stop ends the context watch of the exchange; it reports false when the
-// context fired, after which the connection's deadline is spoilt.
+// context fired, after which the connection's deadline is spoilt. It may be
+// called more than once (the AfterFunc's stop reports false the second
+// time, as if the context had fired).
 func (c *conn) stop() bool {
-	if c.stopFn != nil && !c.stopFn() {
-		return false
+	if f := c.stopFn; f != nil {
+		c.stopFn = nil
+		if !f() {
+			c.spoilt = true // interrupt runs, or ran
+		}
 	}
-	return !c.fired.Load()
+	return !c.spoilt && !c.fired.Load()
 }
 
 // release ends the exchange: the connection goes back to the pool when the

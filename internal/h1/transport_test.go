@@ -812,3 +812,35 @@ func TestHostPort(t *testing.T) {
 		}
 	}
 }
+
+// TestStopTwice: ending the context watch twice (a failed read, then
+// Close) does not count as the context firing, so a connection is still
+// reused when its exchange ends normally after an earlier stop.
+func TestStopTwice(t *testing.T) {
+	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, err := readRequest(br); err != nil {
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	tr := newTransport()
+	defer tr.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url(), nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodyConn := resp.Body.(*bodyReader).c
+	if !bodyConn.stop() || !bodyConn.stop() {
+		t.Fatal("stop reported the context fired")
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if n := len(tr.idle[s.ln.Addr().String()]); n != 1 {
+		t.Errorf("%d idle connections, want 1", n)
+	}
+}
