@@ -132,7 +132,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	key := hostPort(req.URL)
 	for retried := false; ; retried = true {
-		c, err := t.conn(ctx, key)
+		c, err := t.conn(ctx, key, retried)
 		if err != nil {
 			closeBody(body)
 			if ctx.Err() != nil {
@@ -283,10 +283,13 @@ func (c *conn) interrupt() {
 	c.nc.SetDeadline(time.Unix(1, 0))
 }
 
-// conn returns an idle connection to key, or a new one.
-func (t *Transport) conn(ctx context.Context, key string) (*conn, error) {
-	if c := t.takeIdle(key); c != nil {
-		return c, nil
+// conn returns an idle connection to key, or a new one (always when
+// fresh: a retry must not meet another connection the server closed).
+func (t *Transport) conn(ctx context.Context, key string, fresh bool) (*conn, error) {
+	if !fresh {
+		if c := t.takeIdle(key); c != nil {
+			return c, nil
+		}
 	}
 	dial := t.DialContext
 	if dial == nil {

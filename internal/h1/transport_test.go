@@ -844,3 +844,39 @@ func TestStopTwice(t *testing.T) {
 		t.Errorf("%d idle connections, want 1", n)
 	}
 }
+
+// TestRetryDialsFresh: when every idle connection was closed by the server
+// (a restart), the one retry goes to a new connection, not to another
+// closed one.
+func TestRetryDialsFresh(t *testing.T) {
+	closed := make(chan struct{}, 8)
+	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		if _, err := readRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		c.Close()
+		closed <- struct{}{}
+	})
+	tr := newTransport()
+	defer tr.CloseIdleConnections()
+	// Two answers held at once: two connections, both kept when read.
+	var resps []*http.Response
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodGet, s.url(), nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resps = append(resps, resp)
+	}
+	for _, r := range resps {
+		io.ReadAll(r.Body)
+		r.Body.Close()
+	}
+	<-closed
+	<-closed
+	if got, err := get(t, tr, s.url()); err != nil || got != "ok" {
+		t.Fatalf("%q, %v", got, err)
+	}
+}
