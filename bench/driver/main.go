@@ -36,6 +36,9 @@ type config struct {
 	loadProcs  int
 	profile    bool
 	profileDur time.Duration
+	// profileStream profiles the streaming scenario instead of the
+	// highest fixed rate.
+	profileStream bool
 	keep       bool
 	quiet      float64       // wait for other work to use at most this share of the machine
 	quietWait  time.Duration // but no longer than this
@@ -77,6 +80,7 @@ func parseFlags() (config, error) {
 	flag.IntVar(&c.loadProcs, "load-procs", 1, "GOMAXPROCS of the load generator (0: Go's default)")
 	flag.BoolVar(&c.profile, "profile", true, "profile llmservice and the proxy with perf at the middle rate after measuring")
 	flag.DurationVar(&c.profileDur, "profile-d", 10*time.Second, "length of each profiling run")
+	flag.BoolVar(&c.profileStream, "profile-stream", false, "profile the streaming run (at -stream-rate) instead of the highest fixed rate")
 	flag.Float64Var(&c.quiet, "quiet", 0.15, "before each run, wait until other work uses at most this share of the machine (1 disables)")
 	flag.DurationVar(&c.quietWait, "quiet-wait", 2*time.Minute, "longest wait for the machine to become quiet before a run")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (binaries, logs, perf data)")

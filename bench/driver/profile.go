@@ -41,10 +41,13 @@ func (b *bench) profileAll(ctx context.Context) (*profiles, error) {
 	if _, err := exec.LookPath("perf"); err != nil {
 		return nil, fmt.Errorf("perf not installed")
 	}
-	rate := slices.Max(b.cfg.rates)
+	sc := scenario{rate: slices.Max(b.cfg.rates)}
+	if b.cfg.profileStream {
+		sc = scenario{rate: b.cfg.streamRate, stream: true}
+	}
 	ps := &profiles{}
 	for _, t := range b.env.targets[1:3] { // proxy and llmservice
-		p, err := b.profileOne(ctx, t, rate)
+		p, err := b.profileOne(ctx, t, sc)
 		if err != nil {
 			return ps, err
 		}
@@ -53,7 +56,8 @@ func (b *bench) profileAll(ctx context.Context) (*profiles, error) {
 	return ps, nil
 }
 
-func (b *bench) profileOne(ctx context.Context, t target, rate float64) (profile, error) {
+func (b *bench) profileOne(ctx context.Context, t target, sc scenario) (profile, error) {
+	rate := sc.rate
 	data := filepath.Join(b.dir, t.name+".perf.data")
 	if b.cfg.quiet < 1 {
 		if _, err := waitQuiet(ctx, b.cfg.quiet, b.cfg.quietWait); err != nil {
@@ -73,7 +77,7 @@ func (b *bench) profileOne(ctx context.Context, t target, rate float64) (profile
 		return profile{}, err
 	}
 	time.Sleep(300 * time.Millisecond) // let perf attach before the load starts
-	m, err := b.load(ctx, t, scenario{rate: rate}, b.cfg.profileDur)
+	m, err := b.load(ctx, t, sc, b.cfg.profileDur)
 	if err != nil {
 		return profile{}, err
 	}

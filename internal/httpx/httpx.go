@@ -337,6 +337,21 @@ func RequestID(ctx context.Context) string {
 // free again once Relay returns.
 var relayBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
+// Copy copies a whole answer to the client with a pooled buffer: io.Copy
+// would take a fresh 32 KiB one per answer, since neither the gateway's
+// body nor the middleware's writers have ReadFrom/WriteTo, and that
+// garbage alone set the pace of the collector at a thousand answers a
+// second. No flush per read: nobody waits for part of a whole answer.
+func Copy(w io.Writer, body io.Reader) (int64, error) {
+	bp := relayBufs.Get().(*[]byte)
+	defer relayBufs.Put(bp)
+	return io.CopyBuffer(onlyWriter{w}, body, *bp)
+}
+
+// onlyWriter hides a writer's ReadFrom, which would copy with a buffer of
+// its own.
+type onlyWriter struct{ io.Writer }
+
 // Relay copies body to the client as it arrives, flushing after each read
 // so that stream events are not held back; a body that says when it is
 // about to wait on its upstream (llm.WaitNotifier) is flushed then instead,

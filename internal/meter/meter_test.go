@@ -298,3 +298,24 @@ func TestConcurrentRecordDuringClose(t *testing.T) {
 		t.Errorf("stored %d distinct records; want %d", len(seen), workers*per)
 	}
 }
+
+// TestRecordsWaitInTheBuffer: a record does not wake the run loop; it is
+// taken at the tick or once a batch's worth waits (the loop used to
+// receive, and so wake, for every record).
+func TestRecordsWaitInTheBuffer(t *testing.T) {
+	s := newStore()
+	w := newWriter(t, s, meter.Config{BatchSize: 100, Interval: never})
+	for i := range 10 {
+		w.Record(rec(i))
+	}
+	time.Sleep(20 * time.Millisecond) // a run loop woken per record would have taken them
+	if got := w.Buffered(); got != 10 {
+		t.Errorf("Buffered() = %d, want 10: records below a batch wait for the tick", got)
+	}
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatalf("Flush() error = %v", err)
+	}
+	if got := w.Buffered(); got != 0 || len(s.ids()) != 10 {
+		t.Errorf("after Flush: Buffered() = %d, stored %d; want 0 and 10", got, len(s.ids()))
+	}
+}

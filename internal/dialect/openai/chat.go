@@ -3,7 +3,6 @@ package openai
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 
 	"github.com/llmservice/llmservice"
@@ -129,7 +128,7 @@ func writeRaw(w http.ResponseWriter, a *gateway.RawAnswer, stream bool) error {
 	if !stream {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(a.Status)
-		_, _ = io.Copy(w, a.Body) // a whole answer: no flush per read
+		_, _ = httpx.Copy(w, a.Body)
 		return nil
 	}
 	httpx.StartSSE(w)
