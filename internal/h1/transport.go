@@ -27,8 +27,13 @@
 // A reused connection that the server closed while it was idle is the one
 // failure retried, once, on a new connection, when the body can be sent
 // again: net/http notices such closes in its background reader, which this
-// transport does not have. No goroutine runs per request or per connection;
-// one timer sweeps the expired idle connections.
+// transport does not have. Unlike net/http, a POST is retried too (net/http
+// retries only idempotent requests once bytes were written): the close is
+// only noticed when the request is sent, so without it every request after
+// an upstream's keep-alive timeout would fail. The cost is that an upstream
+// that read a request and then closed without a byte of answer sees it
+// twice. No goroutine runs per request or per connection; one timer sweeps
+// the expired idle connections.
 package h1
 
 import (
