@@ -390,10 +390,15 @@ func (t *Transport) sweepIdle() {
 			t.idle[key] = slices.Delete(cs, 0, n)
 		}
 	}
-	if len(t.idle) > 0 {
-		t.sweep = time.AfterFunc(timeout/2, t.sweepIdle)
-	} else {
+	// One timer only, re-armed: a sweep that ran while CloseIdleConnections
+	// and a putIdle armed a new one must not start a second chain.
+	switch {
+	case len(t.idle) == 0:
 		t.sweep = nil
+	case t.sweep == nil:
+		t.sweep = time.AfterFunc(timeout/2, t.sweepIdle)
+	default:
+		t.sweep.Reset(timeout / 2)
 	}
 	t.mu.Unlock()
 	for _, c := range stale {

@@ -880,3 +880,34 @@ func TestRetryDialsFresh(t *testing.T) {
 		t.Fatalf("%q, %v", got, err)
 	}
 }
+
+// TestSweepTimer: an idle gateway's connections are closed by the sweep,
+// which then stops.
+func TestSweepTimer(t *testing.T) {
+	closed := make(chan struct{})
+	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			if _, err := readRequest(br); err != nil {
+				close(closed) // the client closed it
+				return
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	tr := newTransport()
+	tr.IdleConnTimeout = 10 * time.Millisecond
+	if _, err := get(t, tr, s.url()); err != nil {
+		t.Fatal(err)
+	}
+	<-closed
+	for range 500 {
+		tr.mu.Lock()
+		idle, armed := len(tr.idle), tr.sweep != nil
+		tr.mu.Unlock()
+		if idle == 0 && !armed {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Error("the sweep left connections or a timer behind")
+}
