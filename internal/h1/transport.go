@@ -603,7 +603,7 @@ func (c *conn) writeRequest(req *http.Request, uri, host string, body io.ReadClo
 		w.WriteString(ua)
 		w.WriteString("\r\n")
 	}
-	if req.Close && !hasToken(req.Header["Connection"], "close") {
+	if req.Close && !hasToken(firstConnection(req), "close") {
 		w.WriteString("Connection: close\r\n")
 	}
 	n := req.ContentLength
@@ -712,7 +712,7 @@ func validate(req *http.Request) (string, error) {
 
 // wantsClose reports whether the request asks for its connection to close.
 func wantsClose(req *http.Request) bool {
-	return req.Close || hasToken(req.Header["Connection"], "close")
+	return req.Close || hasToken(firstConnection(req), "close")
 }
 
 func closeBody(b io.ReadCloser) {
@@ -737,6 +737,13 @@ func hostPort(u *url.URL) string {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// firstConnection is the first Connection header value, the one net/http
+// looks at for "close".
+func firstConnection(req *http.Request) []string {
+	v := req.Header["Connection"]
+	return v[:min(len(v), 1)]
 }
 
 // hasToken reports whether a comma-separated header value holds token,

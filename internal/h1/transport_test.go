@@ -595,6 +595,12 @@ func TestWireBytes(t *testing.T) {
 			r.Header.Set("Connection", "close")
 			return r
 		}},
+		{"close in a second connection value", func(u string) *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, u+"/c", nil)
+			r.Close = true
+			r.Header["Connection"] = []string{"keep-alive", "close"}
+			return r
+		}},
 		{"content-length header ignored", func(u string) *http.Request {
 			r, _ := http.NewRequest(http.MethodPost, u, strings.NewReader("abc"))
 			r.Header.Set("Content-Length", "99")
