@@ -73,7 +73,7 @@ func buildGateway(ctx context.Context, cfg config.Config, db store, log *slog.Lo
 			p.close()
 		}
 	}()
-	hc := upstream.NewClientWithLimit(0, cfg.UpstreamBodyLimit)
+	hc := upstream.NewClientWithLimit(0, cfg.UpstreamBodyLimit, cfg.UpstreamHTTP1)
 	instances, err := providerInstances(cfg, hc, log)
 	if err != nil {
 		return nil, err

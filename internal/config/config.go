@@ -60,6 +60,11 @@ type Config struct {
 	// UpstreamBodyLimit caps a non-streaming upstream answer (default
 	// 64 MiB); a larger one ends in 502.
 	UpstreamBodyLimit int64 `yaml:"upstream_body_limit"`
+	// UpstreamHTTP1 sends plain-http upstream requests through the
+	// gateway's own HTTP/1.1 client (internal/h1), which costs less CPU per
+	// request than net/http's; false sends everything through net/http
+	// (default true).
+	UpstreamHTTP1 bool `yaml:"upstream_http1"`
 	// MaxConnections caps open client connections and MaxRequestsInFlight
 	// the requests served at once (503 beyond); 0 = no cap.
 	MaxConnections      int           `yaml:"max_connections"`
@@ -157,6 +162,7 @@ func Defaults() Config {
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		UpstreamBodyLimit: 64 << 20,
+		UpstreamHTTP1:     true,
 		RequestTimeout:    10 * time.Minute,
 		ShutdownTimeout:   30 * time.Second,
 		LogLevel:          "info",
@@ -310,6 +316,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	}
 	if err := c.applyQueueEnv(getenv); err != nil {
 		return err
+	}
+	if v := getenv("LLMSERVICE_UPSTREAM_HTTP1"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("LLMSERVICE_UPSTREAM_HTTP1=%q: want true or false", v)
+		}
+		c.UpstreamHTTP1 = b
 	}
 	if v := getenv("LLMSERVICE_DISABLE_MOCK"); v != "" {
 		c.DisableMock = v == "1" || strings.EqualFold(v, "true")

@@ -43,7 +43,7 @@ func TestDefaults(t *testing.T) {
 	want := config.Config{Addr: ":8080", DatabaseURL: "./data/llmservice.db", BodyLimit: 16 << 20,
 		RequestTimeout: 10 * time.Minute, ShutdownTimeout: 30 * time.Second, LogLevel: "info", LogFormat: "text",
 		StaleKeyGrace: 15 * time.Minute, ResponseCacheBytes: 64 << 20, BodyBytesInFlight: 256 << 20, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
-		UpstreamBodyLimit: 64 << 20,
+		UpstreamBodyLimit: 64 << 20, UpstreamHTTP1: true,
 	}
 	want.JWT.AccessTTL, want.JWT.RefreshTTL = 5*time.Minute, 24*time.Hour
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -58,6 +58,7 @@ admin_key: ${ADMIN_KEY}
 body_limit: 1048576
 write_timeout: 2m
 max_requests_in_flight: 500
+upstream_http1: false
 request_timeout: 90s
 shutdown_timeout: 5s
 log_level: debug
@@ -170,14 +171,14 @@ func TestEnvSettings(t *testing.T) {
 	}
 	got, err = config.Load(nil, env("LLMSERVICE_BODY_BYTES_IN_FLIGHT", "1048576", "LLMSERVICE_BODY_LIMIT", "1024",
 		"LLMSERVICE_UPSTREAM_BODY_LIMIT", "4096", "LLMSERVICE_READ_TIMEOUT", "5s", "LLMSERVICE_WRITE_TIMEOUT", "7s",
-		"LLMSERVICE_MAX_CONNECTIONS", "100", "LLMSERVICE_MAX_REQUESTS_IN_FLIGHT", "50"))
+		"LLMSERVICE_MAX_CONNECTIONS", "100", "LLMSERVICE_MAX_REQUESTS_IN_FLIGHT", "50", "LLMSERVICE_UPSTREAM_HTTP1", "false"))
 	if err != nil {
 		t.Fatalf("Load() error = %v", err)
 	}
 	if got.BodyBytesInFlight != 1<<20 || got.UpstreamBodyLimit != 4096 || got.ReadTimeout != 5*time.Second ||
-		got.WriteTimeout != 7*time.Second || got.MaxConnections != 100 || got.MaxRequestsInFlight != 50 {
-		t.Errorf("memory and connection settings = %d, %d, %v, %v, %d, %d; want 1048576, 4096, 5s, 7s, 100, 50",
-			got.BodyBytesInFlight, got.UpstreamBodyLimit, got.ReadTimeout, got.WriteTimeout, got.MaxConnections, got.MaxRequestsInFlight)
+		got.WriteTimeout != 7*time.Second || got.MaxConnections != 100 || got.MaxRequestsInFlight != 50 || got.UpstreamHTTP1 {
+		t.Errorf("memory and connection settings = %d, %d, %v, %v, %d, %d, %v; want 1048576, 4096, 5s, 7s, 100, 50, false",
+			got.BodyBytesInFlight, got.UpstreamBodyLimit, got.ReadTimeout, got.WriteTimeout, got.MaxConnections, got.MaxRequestsInFlight, got.UpstreamHTTP1)
 	}
 	got, err = config.Load(nil, env("LLMSERVICE_USAGE_RETENTION", "90d", "LLMSERVICE_CACHE_REFRESH", "5s"))
 	if err != nil {
@@ -270,6 +271,7 @@ func TestLoadErrors(t *testing.T) {
 		{"body limit over the budget", nil, []string{"LLMSERVICE_BODY_LIMIT", "2048", "LLMSERVICE_BODY_BYTES_IN_FLIGHT", "1024"}, []string{"body_bytes_in_flight (1024) must be at least body_limit (2048)"}},
 		{"bad upstream body limit", nil, []string{"LLMSERVICE_UPSTREAM_BODY_LIMIT", "64MiB"}, []string{"LLMSERVICE_UPSTREAM_BODY_LIMIT"}},
 		{"zero upstream body limit", nil, []string{"LLMSERVICE_UPSTREAM_BODY_LIMIT", "0"}, []string{"upstream_body_limit must be positive"}},
+		{"bad upstream http1", nil, []string{"LLMSERVICE_UPSTREAM_HTTP1", "off"}, []string{"LLMSERVICE_UPSTREAM_HTTP1"}},
 		{"bad read timeout", nil, []string{"LLMSERVICE_READ_TIMEOUT", "60"}, []string{"LLMSERVICE_READ_TIMEOUT"}},
 		{"zero write timeout", nil, []string{"LLMSERVICE_WRITE_TIMEOUT", "0s"}, []string{"LLMSERVICE_WRITE_TIMEOUT"}},
 		{"negative connection cap", nil, []string{"LLMSERVICE_MAX_CONNECTIONS", "-1"}, []string{"LLMSERVICE_MAX_CONNECTIONS"}},

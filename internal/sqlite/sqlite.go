@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -42,6 +43,10 @@ type DB struct {
 	path   string
 	writer *sql.DB
 	reader *sql.DB
+
+	// ledger holds the usage ledger's prepared statements (ledgerstmts.go).
+	ledgerMu sync.Mutex
+	ledger   *ledgerStmts
 }
 
 // Open opens (creating if needed) the database at path and its parent
@@ -144,7 +149,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	err := db.writer.Close()
+	err := errors.Join(db.closeLedger(), db.writer.Close())
 	if db.reader != db.writer {
 		err = errors.Join(err, db.reader.Close())
 	}

@@ -216,3 +216,7 @@ func TestUsageRollupBackfill(t *testing.T) {
 func BenchmarkInsertUsage(b *testing.B) {
 	storetest.BenchInsertUsage(b, MustOpenDB(b))
 }
+
+func BenchmarkInsertUsageSmallBatches(b *testing.B) {
+	storetest.BenchInsertUsageBatch(b, MustOpenDB(b), 40)
+}

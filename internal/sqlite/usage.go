@@ -36,8 +36,6 @@ const usageRowsPerInsert = 32
 // rollupRowsPerUpsert is the same for the rollups' 35 columns.
 const rollupRowsPerUpsert = 64
 
-var usageInsertFull = usageInsertSQL(usageRowsPerInsert)
-
 // usageInsertSQL inserts rows records. OR IGNORE drops a retried record
 // (primary key) and a queue task's second successful record
 // (usage_job_once); neither may count in the rollups.
@@ -85,8 +83,12 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 	if err := storesql.CheckUsage(recs); err != nil {
 		return fmt.Errorf("insert usage: %w", err)
 	}
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		return storesql.WriteUsage(usageTx{ctx, tx}, recs)
+	l, err := db.preparedLedger(ctx)
+	if err != nil {
+		return fmt.Errorf("insert usage: prepare: %w", err)
+	}
+	err = db.withTx(ctx, func(tx *sql.Tx) error {
+		return storesql.WriteUsage(usageTx{ctx, tx, l}, recs)
 	})
 	if err != nil {
 		return fmt.Errorf("insert usage: %w", refused(err))
@@ -116,6 +118,7 @@ func refused(err error) error {
 type usageTx struct {
 	ctx context.Context
 	tx  *sql.Tx
+	l   *ledgerStmts
 }
 
 // InsertRecords inserts recs and returns those inserted. Nearly always all
@@ -129,7 +132,7 @@ func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]*llmservice.Usa
 		return nil, err
 	}
 	var inserted int64
-	err := chunked(u, len(recs), usageRowsPerInsert, usageInsertSQL, func(args []any, i int) []any {
+	err := chunked(u, len(recs), &u.l.usage, usageRowsPerInsert, usageInsertSQL, func(args []any, i int) []any {
 		return usageArgs(args, &recs[i])
 	}, func(res sql.Result) error {
 		n, err := res.RowsAffected()
@@ -156,7 +159,7 @@ func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]*llmservice.Usa
 // UpsertRollups adds us to table's rollups, 64 rows per statement in the
 // order of us.
 func (u usageTx) UpsertRollups(table string, us []storesql.UsageRollup) error {
-	err := chunked(u, len(us), rollupRowsPerUpsert, func(rows int) string { return rollupUpsertSQL(table, rows) },
+	err := chunked(u, len(us), u.rollups(table), rollupRowsPerUpsert, func(rows int) string { return rollupUpsertSQL(table, rows) },
 		func(args []any, i int) []any { return rollupArgs(args, &us[i]) }, nil)
 	if err != nil {
 		return fmt.Errorf("%s: %w", table, err)
@@ -167,7 +170,7 @@ func (u usageTx) UpsertRollups(table string, us []storesql.UsageRollup) error {
 // UpsertAllRollups adds us to table's all-teams rollups, 64 rows per
 // statement in the order of us.
 func (u usageTx) UpsertAllRollups(table string, us []storesql.UsageAllRollup) error {
-	err := chunked(u, len(us), rollupRowsPerUpsert, func(rows int) string { return allRollupUpsertSQL(table, rows) },
+	err := chunked(u, len(us), u.rollups(table), rollupRowsPerUpsert, func(rows int) string { return allRollupUpsertSQL(table, rows) },
 		func(args []any, i int) []any {
 			return us[i].AppendSums(append(args, us[i].Dim, toMS(us[i].Bucket), us[i].Value))
 		}, nil)
@@ -177,43 +180,54 @@ func (u usageTx) UpsertAllRollups(table string, us []storesql.UsageAllRollup) er
 	return nil
 }
 
-// chunked executes the statement query(rows) over n items, per rows of
-// them; arg appends item i's arguments, and done, if set, sees each result.
-// The statement of a full chunk is prepared once.
-func chunked(u usageTx, n, per int, query func(rows int) string,
+// rollups returns table's prepared ladder, or nil for a table that has
+// none (its statements are then prepared in the transaction).
+func (u usageTx) rollups(table string) *ladder {
+	if ld, ok := u.l.rollups[table]; ok {
+		return &ld
+	}
+	return nil
+}
+
+// chunked executes the statement query(rows) over n items; arg appends
+// item i's arguments, and done, if set, sees each result. With a prepared
+// ladder, each chunk is the ladder's largest rung that fits what is left;
+// without one, chunks are per rows, and their statements are prepared in
+// the transaction.
+func chunked(u usageTx, n int, ld *ladder, per int, query func(rows int) string,
 	arg func(args []any, i int) []any, done func(sql.Result) error) error {
-	var (
-		full *sql.Stmt
-		args []any
-	)
-	for start := 0; start < n; start += per {
-		end := min(start+per, n)
+	var args []any
+	for start := 0; start < n; {
+		var (
+			rows int
+			stmt *sql.Stmt
+			err  error
+		)
+		if ld != nil {
+			var parent *sql.Stmt
+			rows, parent = ld.step(n - start)
+			stmt = u.tx.StmtContext(u.ctx, parent) // closed with the transaction
+		} else {
+			rows = min(per, n-start)
+			if stmt, err = u.tx.PrepareContext(u.ctx, query(rows)); err != nil {
+				return err
+			}
+		}
 		args = args[:0]
-		for i := start; i < end; i++ {
+		for i := start; i < start+rows; i++ {
 			args = arg(args, i)
 		}
-		stmt := full
-		if end-start < per {
-			var err error
-			if stmt, err = u.tx.PrepareContext(u.ctx, query(end-start)); err != nil {
-				return err
-			}
-			defer stmt.Close()
-		} else if full == nil {
-			var err error
-			if full, err = u.tx.PrepareContext(u.ctx, query(per)); err != nil {
-				return err
-			}
-			defer full.Close()
-			stmt = full
-		}
 		res, err := stmt.ExecContext(u.ctx, args...)
+		if ld == nil {
+			_ = stmt.Close()
+		}
 		if err == nil && done != nil {
 			err = done(res)
 		}
 		if err != nil {
 			return err
 		}
+		start += rows
 	}
 	return nil
 }

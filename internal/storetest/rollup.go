@@ -301,7 +301,16 @@ func testUsagePurge(t *testing.T, open func(t *testing.T) Stores) {
 // BenchInsertUsage measures InsertUsage in batches of 500 records of 10
 // teams and 50 keys, a meter flush under load; it reports records/s.
 func BenchInsertUsage(b *testing.B, s llmservice.UsageStore) {
-	const batch = 500
+	benchInsertUsage(b, s, 500)
+}
+
+// BenchInsertUsageBatch is BenchInsertUsage with batches of batch records;
+// a gateway at a few hundred calls a second writes a few dozen per batch.
+func BenchInsertUsageBatch(b *testing.B, s llmservice.UsageStore, batch int) {
+	benchInsertUsage(b, s, batch)
+}
+
+func benchInsertUsage(b *testing.B, s llmservice.UsageStore, batch int) {
 	ctx := context.Background()
 	now := time.Now()
 	recs := make([]llmservice.UsageRecord, batch)

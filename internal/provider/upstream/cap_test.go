@@ -3,6 +3,7 @@ package upstream_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +16,8 @@ import (
 
 // TestAnswerLimit: a non-streaming answer over the cap fails with a 502
 // that says so, whether its length is announced or not; a stream of the
-// same size is not capped (its frames are bounded one by one).
+// same size is not capped (its frames are bounded one by one); through
+// either transport.
 func TestAnswerLimit(t *testing.T) {
 	big := `{"content":"` + strings.Repeat("x", 4096) + `"}`
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -36,38 +38,42 @@ func TestAnswerLimit(t *testing.T) {
 		_, _ = io.WriteString(w, big)
 	}))
 	defer srv.Close()
-	hc := upstream.NewClientWithLimit(0, 1024)
-	tests := []struct {
-		path    string
-		tooBig  bool
-		content string
-	}{
-		{"/announced", true, ""},
-		{"/chunked", true, ""},
-		{"/small", false, "ok"},
-	}
-	for _, tt := range tests {
-		var out struct{ Content string }
-		err := upstream.PostJSON(context.Background(), hc, srv.URL+tt.path, nil, []byte(`{}`), &out)
-		e := llmservice.AsError(err)
-		switch {
-		case tt.tooBig && (err == nil || e.Kind != llmservice.Upstream || !strings.Contains(e.Message, "upstream answer was too large")):
-			t.Errorf("PostJSON(%s) error = %v; want an Upstream error saying the answer was too large", tt.path, err)
-		case !tt.tooBig && (err != nil || out.Content != tt.content):
-			t.Errorf("PostJSON(%s) = %q, %v; want %q", tt.path, out.Content, err, tt.content)
-		}
-		if tt.tooBig && upstream.Retryable(err) {
-			t.Errorf("Retryable(too large) = true; want false")
-		}
-	}
-	resp, err := upstream.Do(context.Background(), hc, http.MethodPost, srv.URL+"/stream", nil, []byte(`{}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || len(b) != len(big) {
-		t.Errorf("stream: read %d bytes, error %v; want all %d", len(b), err, len(big))
+	for _, http1 := range []bool{true, false} { // internal/h1 and net/http
+		t.Run(fmt.Sprintf("http1=%v", http1), func(t *testing.T) {
+			hc := upstream.NewClientWithLimit(0, 1024, http1)
+			tests := []struct {
+				path    string
+				tooBig  bool
+				content string
+			}{
+				{"/announced", true, ""},
+				{"/chunked", true, ""},
+				{"/small", false, "ok"},
+			}
+			for _, tt := range tests {
+				var out struct{ Content string }
+				err := upstream.PostJSON(context.Background(), hc, srv.URL+tt.path, nil, []byte(`{}`), &out)
+				e := llmservice.AsError(err)
+				switch {
+				case tt.tooBig && (err == nil || e.Kind != llmservice.Upstream || !strings.Contains(e.Message, "upstream answer was too large")):
+					t.Errorf("PostJSON(%s) error = %v; want an Upstream error saying the answer was too large", tt.path, err)
+				case !tt.tooBig && (err != nil || out.Content != tt.content):
+					t.Errorf("PostJSON(%s) = %q, %v; want %q", tt.path, out.Content, err, tt.content)
+				}
+				if tt.tooBig && upstream.Retryable(err) {
+					t.Errorf("Retryable(too large) = true; want false")
+				}
+			}
+			resp, err := upstream.Do(context.Background(), hc, http.MethodPost, srv.URL+"/stream", nil, []byte(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || len(b) != len(big) {
+				t.Errorf("stream: read %d bytes, error %v; want all %d", len(b), err, len(big))
+			}
+		})
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/llmservice/llmservice"
+	"github.com/llmservice/llmservice/internal/h1"
 )
 
 // DefaultAnswerLimit is the cap on a non-streaming upstream answer when
@@ -29,7 +30,7 @@ const DefaultAnswerLimit = 64 << 20
 // the wait for response headers are bounded here. Non-streaming answers are
 // capped at DefaultAnswerLimit.
 func NewClient(responseHeaderTimeout time.Duration) *http.Client {
-	return NewClientWithLimit(responseHeaderTimeout, DefaultAnswerLimit)
+	return NewClientWithLimit(responseHeaderTimeout, DefaultAnswerLimit, true)
 }
 
 // NewClientWithLimit is NewClient with answers larger than answerLimit
@@ -37,7 +38,13 @@ func NewClient(responseHeaderTimeout time.Duration) *http.Client {
 // answering hundreds of MiB would hold them all in memory until the
 // request's timeout. A stream is exempt because it is never held whole
 // (its frames are bounded one by one).
-func NewClientWithLimit(responseHeaderTimeout time.Duration, answerLimit int64) *http.Client {
+//
+// With http1, plain-http requests go through internal/h1, which writes the
+// request and reads the answer on the caller's goroutine (issue 17:
+// net/http's two goroutine hand-offs per request cost more CPU than the
+// rest of the exchange); https, proxied requests and bodies of unknown
+// length still go through net/http's transport.
+func NewClientWithLimit(responseHeaderTimeout time.Duration, answerLimit int64, http1 bool) *http.Client {
 	if responseHeaderTimeout <= 0 {
 		responseHeaderTimeout = 10 * time.Minute
 	}
@@ -58,7 +65,17 @@ func NewClientWithLimit(responseHeaderTimeout time.Duration, answerLimit int64) 
 	if answerLimit <= 0 {
 		answerLimit = DefaultAnswerLimit
 	}
-	return &http.Client{Transport: cappedTransport{t, answerLimit}}
+	var rt http.RoundTripper = t
+	if http1 {
+		rt = &h1.Transport{
+			Fallback:              t,
+			Proxy:                 t.Proxy,
+			ResponseHeaderTimeout: responseHeaderTimeout,
+			MaxIdleConnsPerHost:   t.MaxIdleConnsPerHost,
+			IdleConnTimeout:       t.IdleConnTimeout,
+		}
+	}
+	return &http.Client{Transport: cappedTransport{rt, answerLimit}}
 }
 
 // cappedTransport caps the bodies of successful non-streaming answers.
