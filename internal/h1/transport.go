@@ -515,8 +515,12 @@ type bodyReader struct {
 	reusable bool
 
 	mu     sync.Mutex
-	done   bool // EOF seen or closed: c is no longer this body's
+	done   bool // EOF seen, failed or closed: c is no longer this body's
 	closed bool
+	// err is what a Read returns once done: io.EOF, or the failure, again,
+	// as net/http's bodies do (an io.EOF after a failure would make an
+	// answer cut short look whole to a reader that reads again).
+	err error
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -527,7 +531,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	}
 	if b.done {
 		b.mu.Unlock()
-		return 0, io.EOF
+		return 0, b.err
 	}
 	b.mu.Unlock()
 	// Not under the lock: Close must be able to interrupt a blocked read.
@@ -546,14 +550,16 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	}
 	b.done = true
 	if err == io.EOF {
+		b.err = io.EOF
 		b.c.release(b.reusable)
 		return n, io.EOF
 	}
 	b.c.stop()
 	b.c.nc.Close()
-	if b.ctx.Err() != nil {
-		return n, b.ctx.Err()
+	if cerr := b.ctx.Err(); cerr != nil {
+		err = cerr
 	}
+	b.err = err
 	return n, err
 }
 
