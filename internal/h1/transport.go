@@ -263,7 +263,12 @@ type conn struct {
 	spoilt bool        // the AfterFunc could not be stopped: it ran
 	onDone func()      // interrupt, bound once
 	keys   []string    // scratch for sorting header names
-	one    [1]byte     // scratch for the look past a body's announced end
+	one    [1]byte     // scratch for the look past a body's announced end, and idleClean's
+
+	// idleClean's look at the socket (idle_unix.go), bound once.
+	raw    syscall.RawConn
+	peekFn func(fd uintptr) bool
+	clean  bool
 }
 
 // Read feeds br: it counts the bytes and fails once the header limit is
@@ -317,29 +322,36 @@ func (t *Transport) idleTimeout() time.Duration {
 	return DefaultIdleConnTimeout
 }
 
-// takeIdle pops the most recently used idle connection to key; when that
-// one has expired, so have all below it.
+// takeIdle pops the most recently used idle connection to key that
+// nothing came on while idle (idleClean); when one has expired, so have all
+// below it.
 func (t *Transport) takeIdle(key string) *conn {
-	t.mu.Lock()
-	cs := t.idle[key]
-	if len(cs) == 0 {
-		t.mu.Unlock()
-		return nil
-	}
-	c := cs[len(cs)-1]
-	if time.Since(c.idleAt) > t.idleTimeout() {
-		delete(t.idle, key)
-		t.mu.Unlock()
-		for _, c := range cs {
-			c.nc.Close()
+	for {
+		t.mu.Lock()
+		cs := t.idle[key]
+		if len(cs) == 0 {
+			t.mu.Unlock()
+			return nil
 		}
-		return nil
+		c := cs[len(cs)-1]
+		if time.Since(c.idleAt) > t.idleTimeout() {
+			delete(t.idle, key)
+			t.mu.Unlock()
+			for _, c := range cs {
+				c.nc.Close()
+			}
+			return nil
+		}
+		cs[len(cs)-1] = nil
+		t.idle[key] = cs[:len(cs)-1]
+		t.mu.Unlock()
+		if !c.idleClean() {
+			c.nc.Close()
+			continue
+		}
+		c.reused = true
+		return c
 	}
-	cs[len(cs)-1] = nil
-	t.idle[key] = cs[:len(cs)-1]
-	t.mu.Unlock()
-	c.reused = true
-	return c
 }
 
 // putIdle keeps c for the next request to its host, or closes it when the

@@ -227,6 +227,7 @@ func TestStaleIdleConnection(t *testing.T) {
 				closed <- struct{}{}
 			})
 			tr := newTransport()
+			tr.DialContext = opaqueDial // the close is found when sending
 			defer tr.CloseIdleConnections()
 			if got, err := get(t, tr, s.url()); err != nil || got != "ok" {
 				t.Fatalf("first request: %q, %v", got, err)
@@ -865,6 +866,7 @@ func TestRetryDialsFresh(t *testing.T) {
 		closed <- struct{}{}
 	})
 	tr := newTransport()
+	tr.DialContext = opaqueDial // the closes are found when sending
 	defer tr.CloseIdleConnections()
 	// Two answers held at once: two connections, both kept when read.
 	var resps []*http.Response
