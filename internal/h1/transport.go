@@ -24,13 +24,15 @@
 //
 // Connections are kept per host:port on a LIFO stack of idle ones (the most
 // recently used first, so that a quiet period lets the older ones expire).
-// A reused connection that the server closed while it was idle is the one
+// An idle connection is looked at before it is reused (idleClean: one
+// non-blocking peek, where net/http keeps a reader goroutine per
+// connection): one the server closed, or sent anything on, is dropped. A
+// close that comes after that look, while the request is sent, is the one
 // failure retried, once, on a new connection, when the body can be sent
-// again: net/http notices such closes in its background reader, which this
-// transport does not have. Unlike net/http, a POST is retried too (net/http
-// retries only idempotent requests once bytes were written): the close is
-// only noticed when the request is sent, so without it every request after
-// an upstream's keep-alive timeout would fail. The cost is that an upstream
+// again. Unlike net/http, a POST is retried too (net/http retries only
+// idempotent requests once bytes were written): the close is only noticed
+// when the request is sent, so without it a request that meets an
+// upstream's keep-alive timeout would fail. The cost is that an upstream
 // that read a request and then closed without a byte of answer sees it
 // twice. No goroutine runs per request or per connection; one timer sweeps
 // the expired idle connections.
