@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -169,4 +172,51 @@ func TestHeadKeepsTheConnection(t *testing.T) {
 	if n := s.conns.Load(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
 	}
+}
+
+// TestCloseRacesTheEnd: a body closed on another goroutine while its last
+// bytes are read (a client gone as its answer ends) never puts a
+// connection in use, or a closed one, back in the pool: every later
+// request gets its own answer.
+func TestCloseRacesTheEnd(t *testing.T) {
+	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		for {
+			req, err := readRequest(br)
+			if err != nil {
+				return
+			}
+			n := req.URL.Query().Get("n")
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(n))+"\r\n\r\n"+n)
+		}
+	})
+	tr := newTransport()
+	defer tr.CloseIdleConnections()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 100 {
+				want := fmt.Sprintf("%d-%d", g, i)
+				req, _ := http.NewRequest(http.MethodGet, s.url()+"/?n="+want, nil)
+				resp, err := tr.RoundTrip(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%2 == 0 {
+					closed := make(chan struct{})
+					go func() { resp.Body.Close(); close(closed) }()
+					io.ReadAll(resp.Body) // may be cut by the Close
+					<-closed
+					continue
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || string(b) != want {
+					t.Errorf("%q, %v; want %q", b, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -109,3 +109,21 @@ func TestRequestErrorsAreNotUnavailable(t *testing.T) {
 		t.Errorf("FindTeamByID with a cancelled context: %v; want context.Canceled kept", err)
 	}
 }
+
+// InsertUsage under a deadline that has passed is Unavailable, like any
+// write that ran out of time waiting for the database, also when it is the
+// first (it prepares the ledger's statements then).
+func TestInsertUsageOutOfTimeIsUnavailable(t *testing.T) {
+	db := openMigrated(t, filepath.Join(t.TempDir(), "db.db"))
+	past, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	recs := []llmservice.UsageRecord{{ID: "r1", TeamID: "t", Time: time.Now()}}
+	for i := range 2 { // before and after the statements are prepared
+		if err := db.InsertUsage(past, recs); llmservice.ErrorKind(err) != llmservice.Unavailable {
+			t.Errorf("InsertUsage %d past its deadline: %v; want unavailable", i, err)
+		}
+		if err := db.InsertUsage(context.Background(), recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -85,7 +85,7 @@ func (db *DB) InsertUsage(ctx context.Context, recs []llmservice.UsageRecord) er
 	}
 	l, err := db.preparedLedger(ctx)
 	if err != nil {
-		return fmt.Errorf("insert usage: prepare: %w", err)
+		return fmt.Errorf("insert usage: prepare: %w", unavailable(err))
 	}
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		return storesql.WriteUsage(usageTx{ctx, tx, l}, recs)
