@@ -39,14 +39,14 @@ type config struct {
 	// profileStream profiles the streaming scenario instead of the
 	// highest fixed rate.
 	profileStream bool
-	keep       bool
-	quiet      float64       // wait for other work to use at most this share of the machine
-	quietWait  time.Duration // but no longer than this
-	rev        string        // build llmservice from this git revision instead of the working tree
-	llmBin     string        // or use this binary
-	llmEnv     []string      // extra KEY=VALUE for llmservice (rate limits, budgets, GOGC...)
-	teamJSON   string
-	keyJSON    string
+	keep          bool
+	quiet         float64       // wait for other work to use at most this share of the machine
+	quietWait     time.Duration // but no longer than this
+	rev           string        // build llmservice from this git revision instead of the working tree
+	llmBin        string        // or use this binary
+	llmEnv        []string      // extra KEY=VALUE for llmservice (rate limits, budgets, GOGC...)
+	teamJSON      string
+	keyJSON       string
 	// limitsTeamJSON and limitsKeyJSON create the llmservice+limits
 	// target's team and key; an empty team body leaves that target out.
 	// The limits are 1e9 a minute, the most the admin API accepts.

@@ -110,3 +110,44 @@ func TestLimitListener(t *testing.T) {
 		t.Fatal("the second connection was not accepted after the first closed")
 	}
 }
+
+// deadlineRecorder is a ResponseWriter that records the write deadlines
+// http.ResponseController sets on it.
+type deadlineRecorder struct {
+	*httptest.ResponseRecorder
+	set []time.Time
+}
+
+func (d *deadlineRecorder) SetWriteDeadline(t time.Time) error {
+	d.set = append(d.set, t)
+	return nil
+}
+
+// TestDeadlineWriterMovesTheDeadlineSeldom: a stream's many writes and
+// flushes move the write deadline once per eighth of the timeout, not on
+// every call, and never leave it nearer than seven eighths of the timeout.
+func TestDeadlineWriterMovesTheDeadlineSeldom(t *testing.T) {
+	rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
+	const timeout = time.Hour
+	w := &deadlineWriter{ResponseWriter: rec, rc: *http.NewResponseController(rec), timeout: timeout}
+	for range 100 {
+		if _, err := w.Write([]byte("data: x\n\n")); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.FlushError(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(rec.set) != 1 {
+		t.Fatalf("200 writes and flushes within a moment set the deadline %d times; want 1", len(rec.set))
+	}
+	if left := time.Until(rec.set[0]); left < timeout*7/8 {
+		t.Errorf("deadline %v ahead; want at least 7/8 of %v", left, timeout)
+	}
+	// Once the deadline is an eighth of the timeout behind, it moves.
+	w.deadline = w.deadline.Add(-timeout / 4)
+	_, _ = w.Write([]byte("x"))
+	if len(rec.set) != 2 || time.Until(rec.set[1]) < timeout*7/8 {
+		t.Errorf("a deadline a quarter of the timeout stale was not moved on: %d sets", len(rec.set))
+	}
+}

@@ -18,6 +18,7 @@ import (
 type ledgerStmts struct {
 	usage   ladder
 	rollups map[string]ladder // by rollup table
+	lastRow *sql.Stmt         // the usage table's largest rowid
 }
 
 // ladder holds one statement per row count, largest first.
@@ -69,6 +70,10 @@ func (db *DB) preparedLedger(ctx context.Context) (*ledgerStmts, error) {
 		return ld, nil
 	}
 	var err error
+	if l.lastRow, err = db.writer.PrepareContext(ctx, lastUsageRowSQL); err != nil {
+		return nil, err
+	}
+	all = append(all, l.lastRow)
 	if l.usage, err = prepare(usageLadder, usageInsertSQL); err == nil {
 		for table, q := range rollupTables {
 			var ld ladder
@@ -95,7 +100,7 @@ func (db *DB) closeLedger() error {
 	if db.ledger == nil {
 		return nil
 	}
-	var errs []error
+	errs := []error{db.ledger.lastRow.Close()}
 	for _, s := range db.ledger.usage.stmts {
 		errs = append(errs, s.Close())
 	}

@@ -36,6 +36,9 @@ const usageRowsPerInsert = 32
 // rollupRowsPerUpsert is the same for the rollups' 35 columns.
 const rollupRowsPerUpsert = 64
 
+// lastUsageRowSQL reads the largest rowid before a batch's insert.
+const lastUsageRowSQL = `SELECT coalesce(max(rowid), 0) FROM usage`
+
 // usageInsertSQL inserts rows records. OR IGNORE drops a retried record
 // (primary key) and a queue task's second successful record
 // (usage_job_once); neither may count in the rollups.
@@ -128,7 +131,7 @@ type usageTx struct {
 // than a RETURNING clause on every statement of every batch.
 func (u usageTx) InsertRecords(recs []llmservice.UsageRecord) ([]*llmservice.UsageRecord, error) {
 	var last int64
-	if err := u.tx.QueryRowContext(u.ctx, `SELECT coalesce(max(rowid), 0) FROM usage`).Scan(&last); err != nil {
+	if err := u.tx.StmtContext(u.ctx, u.l.lastRow).QueryRowContext(u.ctx).Scan(&last); err != nil {
 		return nil, err
 	}
 	var inserted int64
