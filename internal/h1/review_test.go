@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 )
@@ -53,14 +50,7 @@ func TestReadErrorIsSticky(t *testing.T) {
 // TestCancelAfterTheEnd: a request's context cancelled once its answer was
 // read whole does not touch the connection, which the next request takes.
 func TestCancelAfterTheEnd(t *testing.T) {
-	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
-		for {
-			if _, err := readRequest(br); err != nil {
-				return
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		}
-	})
+	s := newRawServer(t, serveOK)
 	tr := newTransport()
 	defer tr.CloseIdleConnections()
 	for i := range 50 {
@@ -110,35 +100,6 @@ func TestHeaderTimeoutEndsWithTheHeaders(t *testing.T) {
 	}
 }
 
-// TestBytesAfterTheBody: bytes a server sends beyond the answer it
-// announced, in the same write, are not read as the next request's
-// answer; the connection is dropped.
-func TestBytesAfterTheBody(t *testing.T) {
-	for _, tc := range []struct{ name, answer string }{
-		{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nWRONG"},
-		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nWRONG"},
-		{"204", "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nWRONG"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
-				for {
-					if _, err := readRequest(br); err != nil {
-						return
-					}
-					io.WriteString(c, tc.answer)
-				}
-			})
-			tr := newTransport()
-			defer tr.CloseIdleConnections()
-			for i := range 2 {
-				if got, err := get(t, tr, s.url()); err != nil || got == "WRONG" {
-					t.Fatalf("request %d: %q, %v", i, got, err)
-				}
-			}
-		})
-	}
-}
-
 // TestHeadKeepsTheConnection: a HEAD answer's Content-Length announces no
 // body, and the connection serves the next request.
 func TestHeadKeepsTheConnection(t *testing.T) {
@@ -172,51 +133,4 @@ func TestHeadKeepsTheConnection(t *testing.T) {
 	if n := s.conns.Load(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
 	}
-}
-
-// TestCloseRacesTheEnd: a body closed on another goroutine while its last
-// bytes are read (a client gone as its answer ends) never puts a
-// connection in use, or a closed one, back in the pool: every later
-// request gets its own answer.
-func TestCloseRacesTheEnd(t *testing.T) {
-	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
-		for {
-			req, err := readRequest(br)
-			if err != nil {
-				return
-			}
-			n := req.URL.Query().Get("n")
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: "+strconv.Itoa(len(n))+"\r\n\r\n"+n)
-		}
-	})
-	tr := newTransport()
-	defer tr.CloseIdleConnections()
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Go(func() {
-			for i := range 100 {
-				want := fmt.Sprintf("%d-%d", g, i)
-				req, _ := http.NewRequest(http.MethodGet, s.url()+"/?n="+want, nil)
-				resp, err := tr.RoundTrip(req)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if i%2 == 0 {
-					closed := make(chan struct{})
-					go func() { resp.Body.Close(); close(closed) }()
-					io.ReadAll(resp.Body) // may be cut by the Close
-					<-closed
-					continue
-				}
-				b, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil || string(b) != want {
-					t.Errorf("%q, %v; want %q", b, err, want)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
 }

@@ -73,6 +73,17 @@ func (s *rawServer) close() {
 
 func (s *rawServer) url() string { return "http://" + s.ln.Addr().String() }
 
+// serveOK answers every request on a connection with a 2-byte "ok", and
+// keeps the connection.
+func serveOK(c net.Conn, br *bufio.Reader) {
+	for {
+		if _, err := readRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	}
+}
+
 // readRequest reads one request and its body off br.
 func readRequest(br *bufio.Reader) (*http.Request, error) {
 	req, err := http.ReadRequest(br)
@@ -125,6 +136,11 @@ func TestResponses(t *testing.T) {
 		{"103 early hints then 200", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", false, "hello", true},
 		{"204 no body", "HTTP/1.1 204 No Content\r\n\r\n", false, "", true},
 		{"empty content-length body", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false, "", true},
+		// Bytes beyond the announced answer, in the same write, are not
+		// read as the next request's answer: the connection is dropped.
+		{"bytes after a content-length body", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nWRONG", false, "ok", false},
+		{"bytes after a chunked body", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nWRONG", false, "ok", false},
+		{"bytes after a 204", "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nWRONG", false, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
@@ -499,6 +515,17 @@ func TestConcurrent(t *testing.T) {
 					t.Error(err)
 					return
 				}
+				if i%2 == 0 {
+					// A body closed on another goroutine while its end is
+					// read (a client gone as its answer ends) must not put
+					// its connection back in use, or closed: the next
+					// requests check it.
+					closed := make(chan struct{})
+					go func() { resp.Body.Close(); close(closed) }()
+					io.ReadAll(resp.Body)
+					<-closed
+					continue
+				}
 				b, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
 				if err != nil || string(b) != want {
@@ -741,14 +768,7 @@ func TestFallback(t *testing.T) {
 }
 
 func TestPool(t *testing.T) {
-	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
-		for {
-			if _, err := readRequest(br); err != nil {
-				return
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		}
-	})
+	s := newRawServer(t, serveOK)
 	tr := newTransport()
 	tr.MaxIdleConnsPerHost = 2
 	defer tr.CloseIdleConnections()
@@ -824,14 +844,7 @@ func TestHostPort(t *testing.T) {
 // Close) does not count as the context firing, so a connection is still
 // reused when its exchange ends normally after an earlier stop.
 func TestStopTwice(t *testing.T) {
-	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
-		for {
-			if _, err := readRequest(br); err != nil {
-				return
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		}
-	})
+	s := newRawServer(t, serveOK)
 	tr := newTransport()
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithCancel(context.Background())
