@@ -114,3 +114,60 @@ func TestInvalidationAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// heldCatalog is a catalog store whose next FindModels, once held, takes
+// its snapshot, says so on read and waits for release before returning.
+type heldCatalog struct {
+	memStores
+	models        []*llmservice.Model
+	read, release chan struct{}
+}
+
+func (h *heldCatalog) FindModels(context.Context) ([]*llmservice.Model, error) {
+	h.mu.Lock()
+	snap := append([]*llmservice.Model(nil), h.models...)
+	read, release := h.read, h.release
+	h.read, h.release = nil, nil
+	h.mu.Unlock()
+	if read != nil {
+		close(read)
+		<-release
+	}
+	return snap, nil
+}
+
+// TestOlderCatalogLoadLoses: a load that read the catalog before an admin
+// write (the bus's reload of an earlier write, slow on a busy database)
+// and finishes after the write's own reload must not put its older
+// snapshot back: the new model stayed missing until the next refresh
+// (TestAthenaCatalogPricesAndRateLimits on PostgreSQL listed two of three
+// models now and then).
+func TestOlderCatalogLoadLoses(t *testing.T) {
+	ctx := context.Background()
+	cs := &heldCatalog{models: []*llmservice.Model{{Name: "a", Provider: "openai"}}}
+	g, err := New(ctx, Config{Stores: Stores{Keys: cs, Teams: cs, Catalog: cs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.mu.Lock()
+	cs.read, cs.release = make(chan struct{}), make(chan struct{})
+	read, release := cs.read, cs.release
+	cs.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.ApplyInvalidation("catalog") // reads [a], then waits
+	}()
+	<-read
+	cs.mu.Lock()
+	cs.models = append(cs.models, &llmservice.Model{Name: "b", Provider: "openai"})
+	cs.mu.Unlock()
+	if err := g.ReloadCatalog(ctx); err != nil { // the write's reload: [a b]
+		t.Fatal(err)
+	}
+	close(release)
+	<-done
+	if _, ok := g.catalog.p.Load().models["b"]; !ok {
+		t.Fatal("the older load's snapshot replaced the newer one: model b is gone")
+	}
+}

@@ -92,6 +92,13 @@ func (c *boundedCache[V]) len() int64 { return c.n.Load() }
 
 type catalogCache struct {
 	p atomic.Pointer[catalog]
+
+	// Loads run at once (an admin write's, the bus's, the refresh's): the
+	// one that started last wins, so an older snapshot that a slow load
+	// read before a write cannot replace the newer one stored meanwhile.
+	started atomic.Uint64
+	mu      sync.Mutex
+	stored  uint64 // the start number of the load in p
 }
 
 // ReloadCatalog reads the catalog and model groups into memory; admin
@@ -105,6 +112,7 @@ func (g *Gateway) ReloadCatalog(ctx context.Context) error {
 }
 
 func (g *Gateway) loadCatalog(ctx context.Context) error {
+	n := g.catalog.started.Add(1)
 	ms, err := g.stores.Catalog.FindModels(ctx)
 	if err != nil {
 		return fmt.Errorf("load catalog: %w", err)
@@ -122,7 +130,12 @@ func (g *Gateway) loadCatalog(ctx context.Context) error {
 			c.groups[mg.Name] = mg
 		}
 	}
-	g.catalog.p.Store(c)
+	g.catalog.mu.Lock()
+	defer g.catalog.mu.Unlock()
+	if n > g.catalog.stored {
+		g.catalog.p.Store(c)
+		g.catalog.stored = n
+	}
 	return nil
 }
 
