@@ -255,7 +255,7 @@ func TestGeminiPassThrough(t *testing.T) {
 			if v := up.Header.Get("x-goog-api-key"); v != "upstream-gemini-key" {
 				t.Errorf("x-goog-api-key upstream = %q; want the gateway's", v)
 			}
-			want := bytes.ReplaceAll(gm.Sent()[n], []byte(`"modelVersion":"gemini-fake-upstream"`), []byte(`"modelVersion":"gm-alias"`))
+			want := bytes.ReplaceAll(sentAnswer(t, gm.Sent, n), []byte(`"modelVersion":"gemini-fake-upstream"`), []byte(`"modelVersion":"gm-alias"`))
 			if !bytes.Equal(got, want) {
 				t.Errorf("answer differs from the upstream's apart from modelVersion:\n got %q\nwant %q", got, want)
 			}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/llmservice/llmservice/internal/provider/providertest"
 )
@@ -149,6 +150,22 @@ func checkBlockSequence(t *testing.T, evs []sseEvent) []map[string]any {
 	return blocks
 }
 
+// sentAnswer returns answer n of a fake, waiting a little for it: a fake
+// records what it sent when its handler returns, and the gateway may end
+// its own answer at the stream's terminal event before the fake's handler
+// has returned (CI saw the record missing once, on a loaded machine).
+func sentAnswer(t *testing.T, sent func() [][]byte, n int) []byte {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if s := sent(); len(s) > n {
+			return s[n]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the fake recorded no answer %d within 5s", n)
+		}
+	}
+}
+
 // TestMessagesPassThrough sends Messages requests to an Anthropic model:
 // the upstream receives the body byte for byte apart from the model, and
 // the client receives the upstream's answer byte for byte apart from the
@@ -182,7 +199,7 @@ func TestMessagesPassThrough(t *testing.T) {
 			if v := up.Header.Get("x-api-key"); v != "sk-upstream-anthropic" {
 				t.Errorf("x-api-key upstream = %q; want the gateway's", v)
 			}
-			sent := an.Sent()[n]
+			sent := sentAnswer(t, an.Sent, n)
 			wantAnswer := bytes.Replace(sent, []byte(`"model":"claude-fake-upstream"`), []byte(`"model":"cc-alias"`), 1)
 			if !bytes.Equal(got, wantAnswer) {
 				t.Errorf("answer differs from the upstream's apart from the model:\n got %s\nwant %s", got, wantAnswer)
