@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/llmservice/llmservice/internal/jsonstr"
 	"github.com/llmservice/llmservice/internal/tokens"
 )
 
@@ -582,14 +583,14 @@ func (s *scanner) stringSpan() ([]byte, bool) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				s.i += 2
 			case 'u':
-				if s.i+6 > len(s.b) || !isHex4(s.b[s.i+2:s.i+6]) {
+				if s.i+6 > len(s.b) || !jsonstr.IsHex4(s.b[s.i+2:s.i+6]) {
 					return nil, false
 				}
 				// A lone surrogate decodes to U+FFFD: the translation
 				// lane would send that, this one the escape.
-				if r := rune(hex4(s.b[s.i+2:])); utf16.IsSurrogate(r) {
-					if r >= 0xdc00 || s.i+12 > len(s.b) || s.b[s.i+6] != '\\' || s.b[s.i+7] != 'u' || !isHex4(s.b[s.i+8:s.i+12]) ||
-						utf16.DecodeRune(r, rune(hex4(s.b[s.i+8:]))) == utf8.RuneError {
+				if r := jsonstr.Hex4(s.b[s.i+2:]); utf16.IsSurrogate(r) {
+					if r >= 0xdc00 || s.i+12 > len(s.b) || s.b[s.i+6] != '\\' || s.b[s.i+7] != 'u' || !jsonstr.IsHex4(s.b[s.i+8:s.i+12]) ||
+						utf16.DecodeRune(r, jsonstr.Hex4(s.b[s.i+8:])) == utf8.RuneError {
 						return nil, false
 					}
 					s.i += 6
@@ -608,15 +609,6 @@ func (s *scanner) stringSpan() ([]byte, bool) {
 		}
 	}
 	return nil, false
-}
-
-func isHex4(b []byte) bool {
-	for _, c := range b[:4] {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *scanner) anyString() bool {
@@ -645,74 +637,13 @@ func (s *scanner) text() (string, bool) {
 	}
 	v = v[1 : len(v)-1]
 	if bytes.IndexByte(v, '\\') >= 0 {
-		s.scratch = unescape(s.scratch[:0], v)
+		s.scratch = jsonstr.AppendUnquoted(s.scratch[:0], v)
 		v = s.scratch
 	}
 	if len(v) == 0 {
 		return "", true
 	}
 	return unsafe.String(&v[0], len(v)), true
-}
-
-// unescape appends the value of the string body v (escapes checked by
-// stringSpan) to dst, as encoding/json decodes it: a lone surrogate
-// becomes U+FFFD.
-func unescape(dst, v []byte) []byte {
-	for i := 0; i < len(v); {
-		c := v[i]
-		if c != '\\' {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		switch v[i+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := rune(hex4(v[i+2:]))
-			i += 6
-			if utf16.IsSurrogate(r) {
-				if i+6 <= len(v) && v[i] == '\\' && v[i+1] == 'u' {
-					if r2 := utf16.DecodeRune(r, rune(hex4(v[i+2:]))); r2 != utf8.RuneError {
-						dst = utf8.AppendRune(dst, r2)
-						i += 6
-						continue
-					}
-				}
-				r = utf8.RuneError
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default: // " \ /
-			dst = append(dst, v[i+1])
-		}
-		i += 2
-	}
-	return dst
-}
-
-func hex4(b []byte) int {
-	n := 0
-	for _, c := range b[:4] {
-		n <<= 4
-		switch {
-		case c <= '9':
-			n |= int(c - '0')
-		case c >= 'a':
-			n |= int(c-'a') + 10
-		default:
-			n |= int(c-'A') + 10
-		}
-	}
-	return n
 }
 
 // number reads a JSON number and returns its bytes.

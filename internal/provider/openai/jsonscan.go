@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
-	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/llmservice/llmservice/internal/jsonstr"
 	"github.com/llmservice/llmservice/internal/llm"
 )
 
@@ -60,7 +60,7 @@ func scanString(b []byte, i int) int {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
+				if i+6 > len(b) || !jsonstr.IsHex4(b[i+2:i+6]) {
 					return -1
 				}
 				i += 6
@@ -81,15 +81,6 @@ func plain8(v uint64) bool {
 	// (v - 0x20*ones) &^ v & highs when one of v is below 0x20.
 	zero := func(x uint64) uint64 { return (x - ones) &^ x & highs }
 	return ((v-0x20*ones)&^v|zero(v^'"'*ones)|zero(v^'\\'*ones))&highs == 0
-}
-
-func isHex4(b []byte) bool {
-	for _, c := range b[:4] {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // scanNumber returns the index after the JSON number starting at b[i], or
@@ -613,79 +604,9 @@ func (c *cursor) function() (name, args [2]int, ok bool) {
 }
 
 // appendUnquoted appends the value of the JSON string s (quotes included,
-// checked by scanString) as encoding/json decodes it: escapes resolved, a
-// lone surrogate and each byte that is not UTF-8 made U+FFFD.
+// checked by scanString) as encoding/json decodes it.
 func appendUnquoted(dst, s []byte) []byte {
-	v := s[1 : len(s)-1]
-	for i := 0; i < len(v); {
-		c := v[i]
-		switch {
-		case c == '\\':
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-			continue
-		default:
-			r, n := utf8.DecodeRune(v[i:])
-			if r == utf8.RuneError && n == 1 {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, v[i:i+n]...)
-			}
-			i += n
-			continue
-		}
-		switch v[i+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := hex4(v[i+2:])
-			i += 6
-			if utf16.IsSurrogate(r) {
-				// A pair makes one rune; encoding/json reads a lone half
-				// as U+FFFD and the escape after it, if any, on its own.
-				if i+6 <= len(v) && v[i] == '\\' && v[i+1] == 'u' {
-					if r2 := utf16.DecodeRune(r, hex4(v[i+2:])); r2 != utf8.RuneError {
-						dst = utf8.AppendRune(dst, r2)
-						i += 6
-						continue
-					}
-				}
-				r = utf8.RuneError
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default: // " \ /
-			dst = append(dst, v[i+1])
-		}
-		i += 2
-	}
-	return dst
-}
-
-// hex4 reads four hexadecimal digits (checked by scanString).
-func hex4(b []byte) rune {
-	var n rune
-	for _, c := range b[:4] {
-		n <<= 4
-		switch {
-		case c <= '9':
-			n |= rune(c - '0')
-		case c >= 'a':
-			n |= rune(c-'a') + 10
-		default:
-			n |= rune(c-'A') + 10
-		}
-	}
-	return n
+	return jsonstr.AppendUnquoted(dst, s[1:len(s)-1])
 }
 
 // plainString reports whether the body of the JSON string s (quotes
