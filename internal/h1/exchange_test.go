@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -132,5 +133,47 @@ func TestHeadKeepsTheConnection(t *testing.T) {
 	}
 	if n := s.conns.Load(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
+	}
+}
+
+// TestCancelBeforeHeaderDeadline: a context that ends after the request is
+// written but before the header deadline is set must still end the wait.
+// Setting the deadline overwrote the past deadline the context had set,
+// and the read waited for ResponseHeaderTimeout: a client that hung up
+// while the upstream thought left the call running for minutes
+// (TestClientHangUpIs499 on a loaded CI machine).
+func TestCancelBeforeHeaderDeadline(t *testing.T) {
+	s := newRawServer(t, func(c net.Conn, br *bufio.Reader) {
+		if _, err := readRequest(br); err != nil {
+			return
+		}
+		io.Copy(io.Discard, c) // never answers
+	})
+	tr := newTransport()
+	tr.ResponseHeaderTimeout = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	testHookBeforeHeaderDeadline = func() {
+		cancel()
+		// context.AfterFunc runs the interrupt on its own goroutine.
+		time.Sleep(50 * time.Millisecond)
+	}
+	defer func() { testHookBeforeHeaderDeadline = nil }()
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.url()+"/v1/chat/completions", strings.NewReader(`{"x":1}`))
+	done := make(chan error, 1)
+	go func() {
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("RoundTrip error = %v; want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("RoundTrip still waits 10s after its context ended: the header deadline replaced the context's")
 	}
 }

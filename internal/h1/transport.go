@@ -120,6 +120,10 @@ func (timeoutError) Error() string   { return "h1: timeout awaiting response hea
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
 
+// testHookBeforeHeaderDeadline, set by tests, runs after the request is
+// written and before the header deadline is set.
+var testHookBeforeHeaderDeadline func()
+
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	host, ok := t.takes(req)
@@ -448,8 +452,17 @@ func (t *Transport) exchange(c *conn, req *http.Request, uri, host string, body 
 	if limit <= 0 {
 		limit = DefaultMaxResponseHeaderBytes
 	}
+	if testHookBeforeHeaderDeadline != nil {
+		testHookBeforeHeaderDeadline()
+	}
 	if t.ResponseHeaderTimeout > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(t.ResponseHeaderTimeout))
+		if c.fired.Load() {
+			// The context fired before the deadline was set: its past
+			// deadline was just overwritten, and the read would wait
+			// for the header timeout (TestCancelBeforeHeaderDeadline).
+			c.interrupt()
+		}
 	}
 	var resp *http.Response
 	var err error
